@@ -1,0 +1,5 @@
+import sys
+
+from hierskp.cli import main
+
+sys.exit(main())
