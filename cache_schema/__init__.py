@@ -1,0 +1,30 @@
+"""The versioned on-disk contract of the hierskp feature cache (Zarr v3).
+
+Both stages go through this package: extraction writes with `CacheStore.begin_video` /
+`VideoWriter`, training and evaluation read with `CacheStore.read_video`. See README.md.
+"""
+
+from .errors import CacheError, CacheFingerprintMismatch, CacheLayoutError, IncompleteVideoError
+from .layout import FEATURE_CHUNK_FRAMES, LAYOUT_VERSION
+from .reader import VideoRecord
+from .store import CacheStore, VideoStatus, open_cache
+from .validate import CacheReport, VideoReport, validate_cache, validate_video
+from .writer import VideoWriter
+
+__all__ = [
+    "CacheError",
+    "CacheFingerprintMismatch",
+    "CacheLayoutError",
+    "CacheReport",
+    "CacheStore",
+    "FEATURE_CHUNK_FRAMES",
+    "IncompleteVideoError",
+    "LAYOUT_VERSION",
+    "VideoRecord",
+    "VideoReport",
+    "VideoStatus",
+    "VideoWriter",
+    "open_cache",
+    "validate_cache",
+    "validate_video",
+]

@@ -1,0 +1,40 @@
+"""The on-disk layout of a hierskp feature cache (Zarr v3). Bump LAYOUT_VERSION on any change.
+
+    CACHE/                          group; attrs["hierskp_cache"] = CacheInfo
+    CACHE/videos/<video_id>/        group; attrs: "provenance", "annotations", "complete" (last)
+        frames/features             [T, D] float16, chunked along T
+        frames/timestamps           [T]    float64 seconds (decoded presentation times)
+        text/video                  [1, Dt] float32  (video-level description)
+        text/operations             [K, Dt] float32  (one row per annotated operation)
+        text/narrations             [F, Dt] float32  (one row per frame-level narration)
+        annotations/segments        [K, 2] float64 (start, end) seconds
+        annotations/narration_times [F]    float64 seconds
+"""
+
+from __future__ import annotations
+
+LAYOUT_VERSION = 1
+ROOT_ATTR = "hierskp_cache"
+VIDEOS = "videos"
+
+FEATURES = "frames/features"
+TIMESTAMPS = "frames/timestamps"
+TEXT_VIDEO = "text/video"
+TEXT_OPERATIONS = "text/operations"
+TEXT_NARRATIONS = "text/narrations"
+SEGMENTS = "annotations/segments"
+NARRATION_TIMES = "annotations/narration_times"
+
+# attributes of a video group; COMPLETE is written last, after every array above.
+PROVENANCE = "provenance"
+ANNOTATIONS = "annotations"
+COMPLETE = "complete"
+
+FEATURE_DTYPE = "float16"
+TEXT_DTYPE = "float32"
+TIME_DTYPE = "float64"
+# 256 frames at 1 fps is ~4 minutes of video: a training window touches one or two chunks.
+FEATURE_CHUNK_FRAMES = 256
+TEXT_CHUNK_ROWS = 1024
+
+VIDEO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"

@@ -1,0 +1,107 @@
+"""Consistency checks over a whole cache; used by `hierskp cache validate` and by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import layout as L
+from .store import CacheStore
+
+
+@dataclass
+class VideoReport:
+    video_id: str
+    status: str
+    n_frames: int | None = None
+    feature_dim: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CacheReport:
+    url: str
+    fingerprint_id: str
+    videos: list[VideoReport]
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{v.video_id}: {p}" for v in self.videos for p in v.problems]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for v in self.videos:
+            out[v.status] = out.get(v.status, 0) + 1
+        return out
+
+
+def _check_rows(group: Any, name: str, rows: int, problems: list[str], dim: int | None = None) -> int | None:
+    if name not in group:
+        problems.append(f"missing array {name}")
+        return None
+    arr = group[name]
+    if arr.shape[0] != rows:
+        problems.append(f"{name} has {arr.shape[0]} rows, expected {rows}")
+    if dim is not None and arr.ndim == 2 and arr.shape[1] != dim:
+        problems.append(f"{name} has dim {arr.shape[1]}, expected {dim}")
+    return int(arr.shape[1]) if arr.ndim == 2 else None
+
+
+def validate_video(store: CacheStore, video_id: str, deep: bool = True) -> VideoReport:
+    status = store.status(video_id)
+    report = VideoReport(video_id=video_id, status=status)
+    if status != "complete":
+        report.problems.append("partial: no completion marker (the next extract redoes it)")
+        return report
+    rec = store.read_video(video_id)
+    group, marker, problems = rec.group, rec.completion or {}, report.problems
+    prov = rec.provenance
+    if prov.get("fingerprint_id") != store.fingerprint_id:
+        problems.append(f"provenance fingerprint_id {prov.get('fingerprint_id')!r} != cache {store.fingerprint_id!r}")
+    n = int(marker["n_frames"])
+    report.n_frames, report.feature_dim = n, marker.get("feature_dim")
+    if L.FEATURES not in group or L.TIMESTAMPS not in group:
+        problems.append("missing frames/features or frames/timestamps")
+        return report
+    feats = rec.features
+    if feats.shape != (n, marker.get("feature_dim")):
+        problems.append(f"frames/features shape {feats.shape} != marker ({n}, {marker.get('feature_dim')})")
+    if str(feats.dtype) != L.FEATURE_DTYPE:
+        problems.append(f"frames/features dtype {feats.dtype}, expected {L.FEATURE_DTYPE}")
+    ts = rec.timestamps()
+    if ts.shape != (n,):
+        problems.append(f"frames/timestamps shape {ts.shape}, expected ({n},)")
+    elif n and (not np.all(np.isfinite(ts)) or np.any(np.diff(ts) <= 0) or ts[0] < 0):
+        problems.append("frames/timestamps are not finite, non-negative and strictly increasing")
+    if n == 0:
+        problems.append("no frames")
+    ann = rec.annotations
+    n_ops, n_nar = len(ann.get("operations", [])), len(ann.get("frames", []))
+    dt_dim = _check_rows(group, L.TEXT_VIDEO, 1, problems)
+    _check_rows(group, L.TEXT_OPERATIONS, n_ops, problems, dt_dim)
+    _check_rows(group, L.TEXT_NARRATIONS, n_nar, problems, dt_dim)
+    _check_rows(group, L.SEGMENTS, n_ops, problems)
+    _check_rows(group, L.NARRATION_TIMES, n_nar, problems)
+    if deep and not problems:
+        step = L.FEATURE_CHUNK_FRAMES * 16
+        for start in range(0, n, step):
+            if not np.all(np.isfinite(feats[start : start + step])):
+                problems.append(f"non-finite features in rows {start}..{min(n, start + step) - 1}")
+                break
+    return report
+
+
+def validate_cache(store: CacheStore, deep: bool = True) -> CacheReport:
+    """Check every video group. A cache is consistent when no video reports a problem."""
+    videos = [validate_video(store, v, deep=deep) for v in store.video_ids(status=None)]
+    dims = {v.feature_dim for v in videos if v.feature_dim is not None}
+    if len(dims) > 1:
+        for v in videos:
+            v.problems.append(f"feature dims differ across videos: {sorted(dims)}")
+    return CacheReport(url=store.url, fingerprint_id=store.fingerprint_id, videos=videos)

@@ -1,0 +1,93 @@
+"""Streaming writer of one video's group. The completion marker is the last thing written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import zarr
+
+from . import layout as L
+
+
+def _create(group: zarr.Group, name: str, data: np.ndarray, dtype: str, chunk_rows: int) -> zarr.Array:
+    chunks = (max(1, min(chunk_rows, max(1, data.shape[0]))),) + tuple(data.shape[1:])
+    arr = group.create_array(name, shape=data.shape, chunks=chunks, dtype=dtype)
+    if data.size:
+        arr[...] = data.astype(dtype, copy=False)
+    return arr
+
+
+@dataclass
+class VideoWriter:
+    """Buffers frame features up to one chunk, so each chunk is written once, in order."""
+
+    video_id: str
+    group: zarr.Group
+    _buf_feat: list[np.ndarray] = field(default_factory=list)
+    _buf_time: list[np.ndarray] = field(default_factory=list)
+    _buffered: int = 0
+    _last_time: float = float("-inf")
+    _features: zarr.Array | None = None
+    _timestamps: zarr.Array | None = None
+
+    def append_frames(self, features: np.ndarray, timestamps: np.ndarray) -> None:
+        features = np.asarray(features)
+        timestamps = np.asarray(timestamps, dtype=np.float64)
+        if features.ndim != 2 or features.shape[0] != timestamps.shape[0]:
+            raise ValueError(f"{self.video_id}: features {features.shape} and timestamps {timestamps.shape} disagree")
+        if timestamps.size and (timestamps[0] <= self._last_time or np.any(np.diff(timestamps) <= 0)):
+            raise ValueError(f"{self.video_id}: timestamps must be strictly increasing")
+        if self._features is None:
+            d = features.shape[1]
+            self._features = self.group.create_array(
+                L.FEATURES, shape=(0, d), chunks=(L.FEATURE_CHUNK_FRAMES, d), dtype=L.FEATURE_DTYPE
+            )
+            self._timestamps = self.group.create_array(
+                L.TIMESTAMPS, shape=(0,), chunks=(L.FEATURE_CHUNK_FRAMES,), dtype=L.TIME_DTYPE
+            )
+        if timestamps.size:
+            self._last_time = float(timestamps[-1])
+        self._buf_feat.append(features.astype(np.float16))
+        self._buf_time.append(timestamps)
+        self._buffered += features.shape[0]
+        if self._buffered >= L.FEATURE_CHUNK_FRAMES:
+            self._flush(full_chunks_only=True)
+
+    def _flush(self, full_chunks_only: bool) -> None:
+        if not self._buffered or self._features is None or self._timestamps is None:
+            return
+        feats = np.concatenate(self._buf_feat)
+        times = np.concatenate(self._buf_time)
+        n = (len(times) // L.FEATURE_CHUNK_FRAMES) * L.FEATURE_CHUNK_FRAMES if full_chunks_only else len(times)
+        if n:
+            self._features.append(feats[:n], axis=0)
+            self._timestamps.append(times[:n], axis=0)
+        self._buf_feat, self._buf_time = [feats[n:]], [times[n:]]
+        self._buffered = len(times) - n
+
+    def write_texts(self, video: np.ndarray, operations: np.ndarray, narrations: np.ndarray) -> None:
+        for name, data in ((L.TEXT_VIDEO, video), (L.TEXT_OPERATIONS, operations), (L.TEXT_NARRATIONS, narrations)):
+            _create(self.group, name, np.asarray(data, dtype=np.float32), L.TEXT_DTYPE, L.TEXT_CHUNK_ROWS)
+
+    def write_annotation_arrays(self, segments: np.ndarray, narration_times: np.ndarray) -> None:
+        _create(self.group, L.SEGMENTS, np.asarray(segments, np.float64).reshape(-1, 2), L.TIME_DTYPE, L.TEXT_CHUNK_ROWS)
+        _create(self.group, L.NARRATION_TIMES, np.asarray(narration_times, np.float64), L.TIME_DTYPE, L.TEXT_CHUNK_ROWS)
+
+    def finalize(self, stats: dict[str, Any] | None = None) -> int:
+        """Flush buffered frames, then write the completion marker. Returns the frame count."""
+        self._flush(full_chunks_only=False)
+        if self._features is None:
+            raise ValueError(f"{self.video_id}: no frames were written")
+        n = int(self._features.shape[0])
+        marker = {
+            "n_frames": n,
+            "feature_dim": int(self._features.shape[1]),
+            "layout_version": L.LAYOUT_VERSION,
+            "completed_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            **(stats or {}),
+        }
+        self.group.attrs[L.COMPLETE] = marker
+        return n

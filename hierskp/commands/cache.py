@@ -1,0 +1,74 @@
+"""`hierskp cache ls|show|validate|export`: inspect a feature cache."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cache", help="inspect, validate and export a feature cache")
+    csub = p.add_subparsers(dest="cache_command", required=True)
+    ls = csub.add_parser("ls", help="one line per video: status, frames, dim")
+    ls.add_argument("cache")
+    show = csub.add_parser("show", help="everything about the cache or one video, as JSON")
+    show.add_argument("cache")
+    show.add_argument("video_id", nargs="?")
+    val = csub.add_parser("validate", help="check consistency; exit 1 on any problem")
+    val.add_argument("cache")
+    val.add_argument("--shallow", action="store_true", help="skip reading every feature value")
+    exp = csub.add_parser("export", help="write per-video [T, D] features for localization codebases")
+    exp.add_argument("cache")
+    exp.add_argument("--format", choices=["hdf5", "npy"], required=True)
+    exp.add_argument("--out", required=True)
+    p.set_defaults(func=run)
+
+
+def _show(store, video_id: str | None) -> dict:  # type: ignore[no-untyped-def]
+    if video_id is None:
+        return {"url": store.url, **store.info,
+                "videos": {s: len(store.video_ids(s)) for s in ("complete", "partial")}}
+    rec = store.read_video(video_id, allow_partial=True)
+    arrays = {name: {"shape": list(rec.group[name].shape), "dtype": str(rec.group[name].dtype),
+                     "chunks": list(rec.group[name].chunks)}
+              for name in ("frames/features", "frames/timestamps", "text/video", "text/operations",
+                           "text/narrations", "annotations/segments", "annotations/narration_times")
+              if name in rec.group}
+    return {"video_id": video_id, "status": store.status(video_id), "complete": rec.completion,
+            "provenance": rec.provenance, "arrays": arrays, "annotations": rec.annotations}
+
+
+def run(args: argparse.Namespace) -> int:
+    from cache_schema import CacheError, open_cache, validate_cache
+
+    try:
+        store = open_cache(args.cache, mode="r")
+        if args.cache_command == "ls":
+            print(f"{'video_id':32s} {'status':9s} {'frames':>7s} {'dim':>5s}  decoder  fingerprint")
+            for vid in store.video_ids(status=None):
+                status = store.status(vid)
+                rec = store.read_video(vid, allow_partial=True)
+                marker = rec.completion or {}
+                print(f"{vid:32s} {status:9s} {marker.get('n_frames', '-')!s:>7s} {marker.get('feature_dim', '-')!s:>5s}"
+                      f"  {marker.get('decoder') or '-':7s}  {rec.provenance.get('fingerprint_id', '-')}")
+            return 0
+        if args.cache_command == "show":
+            print(json.dumps(_show(store, args.video_id), indent=1, default=str))
+            return 0
+        if args.cache_command == "validate":
+            report = validate_cache(store, deep=not args.shallow)
+            counts = report.counts()
+            print(f"{store.url}: fingerprint {report.fingerprint_id}; "
+                  f"{counts.get('complete', 0)} complete, {counts.get('partial', 0)} partial video(s)")
+            for problem in report.problems:
+                print(f"  PROBLEM {problem}")
+            print("cache is consistent" if report.ok else f"cache has {len(report.problems)} problem(s)")
+            return 0 if report.ok else 1
+        from hierskp.export import export_features
+
+        ids = export_features(store, args.out, args.format)
+        print(f"exported {len(ids)} video(s) as {args.format} to {args.out}")
+        return 0
+    except (CacheError, KeyError) as exc:
+        print(f"hierskp cache: {exc}")
+        return 2

@@ -1,0 +1,24 @@
+"""Typed, validated-once configuration of stage 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ExtractConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    manifest: Path
+    cache: str = Field(min_length=1, description="local path or fsspec URL of the Zarr cache")
+    backbone: str = Field(default="embedded", description="vision model: HF id, local path or 'embedded'")
+    text_backbone: str = Field(default="default", description="text model: HF id, local path or 'default' (MiniLM)")
+    fps: float = Field(default=1.0, gt=0, le=120)
+    batch_size: int = Field(default=32, ge=1, le=4096)
+    short_side: int | None = Field(default=None, ge=8, description="decode at this shorter side (saves memory)")
+    device: str = "auto"
+    decoder: Literal["auto", "decord", "pyav"] = "auto"
+    video_ids: tuple[str, ...] | None = Field(default=None, description="restrict to these manifest ids")
+    storage_options: dict | None = None

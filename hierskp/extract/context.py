@@ -1,0 +1,57 @@
+"""Everything one process needs to extract videos: manifest, encoders and the opened cache.
+
+Encoders are loaded once per process (a Dask worker or a Prefect task runner reuses them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from cache_schema import CacheStore, open_cache
+from hierskp.data.manifest import Manifest, load_manifest
+
+from .config import ExtractConfig
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _encoders(backbone: str, text_backbone: str, device: str) -> tuple[Any, Any]:
+    from hierskp.backbones import load_text_encoder, load_vision_encoder
+
+    return load_vision_encoder(backbone, device=device), load_text_encoder(text_backbone, device=device)
+
+
+def cache_fingerprint(vision_fp: dict[str, Any], text_fp: dict[str, Any], cfg: ExtractConfig) -> str:
+    """Identity of what a cache holds: both backbones plus the sampling that shapes its rows."""
+    key = {"vision": vision_fp["fingerprint_id"], "text": text_fp["fingerprint_id"],
+           "fps": cfg.fps, "short_side": cfg.short_side}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class ExtractionContext:
+    config: ExtractConfig
+    manifest: Manifest
+    store: CacheStore
+    vision: Any
+    text: Any
+
+
+def open_extraction(cfg: ExtractConfig, manifest: Manifest | None = None) -> ExtractionContext:
+    """Load (or reuse) the encoders and open the cache for writing, refusing another backbone's cache."""
+    manifest = manifest or load_manifest(cfg.manifest)
+    with _lock:
+        vision, text = _encoders(cfg.backbone, cfg.text_backbone, cfg.device)
+    fp_id = cache_fingerprint(vision.fingerprint, text.fingerprint, cfg)
+    store = open_cache(
+        cfg.cache, mode="a", fingerprint_id=fp_id, storage_options=cfg.storage_options,
+        backbone={**vision.fingerprint, "fps": cfg.fps, "short_side": cfg.short_side},
+        text_backbone=text.fingerprint,
+    )
+    return ExtractionContext(config=cfg, manifest=manifest, store=store, vision=vision, text=text)

@@ -1,0 +1,69 @@
+"""Stage 1 over a whole manifest, with a progress bar and a summary."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .config import ExtractConfig
+from .context import open_extraction
+from .video_job import VideoOutcome, extract_video
+
+
+@dataclass
+class ExtractSummary:
+    outcomes: list[VideoOutcome] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def ids(self, status: str) -> list[str]:
+        return [o.video_id for o in self.outcomes if o.status == status]
+
+    @property
+    def sampled_frames(self) -> int:
+        return sum(o.n_frames for o in self.outcomes if o.status == "done")
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.sampled_frames / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.ids("failed")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "done": len(self.ids("done")), "skipped": len(self.ids("skipped")), "failed": len(self.ids("failed")),
+            "sampled_frames": self.sampled_frames, "wall_seconds": round(self.wall_seconds, 3),
+            "frames_per_second": round(self.frames_per_second, 2),
+            "errors": {o.video_id: o.error for o in self.outcomes if o.status == "failed"},
+        }
+
+    def render(self) -> str:
+        d = self.as_dict()
+        lines = [f"extract: {d['done']} done, {d['skipped']} skipped, {d['failed']} failed; "
+                 f"{d['sampled_frames']} frames in {d['wall_seconds']:.1f}s ({d['frames_per_second']:.1f} sampled frames/s)"]
+        lines += [f"  FAILED {vid}: {err}" for vid, err in d["errors"].items()]
+        return "\n".join(lines)
+
+
+def extract_manifest(
+    cfg: ExtractConfig, progress: bool = True, on_outcome: Callable[[VideoOutcome], None] | None = None
+) -> ExtractSummary:
+    """Extract every (selected) manifest video; failures are collected, never raised."""
+    t0 = time.perf_counter()
+    ctx = open_extraction(cfg)
+    rows = [r for r in ctx.manifest.rows if cfg.video_ids is None or r.entry.video_id in cfg.video_ids]
+    summary = ExtractSummary()
+    bar = tqdm(rows, desc="extract", unit="video", disable=not progress)
+    for row in bar:
+        outcome = extract_video(row, ctx)
+        summary.outcomes.append(outcome)
+        bar.set_postfix(failed=len(summary.ids("failed")), frames=summary.sampled_frames)
+        if on_outcome:
+            on_outcome(outcome)
+    summary.wall_seconds = time.perf_counter() - t0
+    return summary

@@ -1,0 +1,125 @@
+"""Extract one manifest video into the cache: decode -> frozen vision encoder -> Zarr, texts too.
+
+The completion marker is written last; on any failure the video's partial group is removed and
+the error, naming the manifest line and the file, is returned instead of raised, so a batch goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+import hierskp
+from cache_schema import CacheStore
+from hierskp.data.manifest import ManifestRow
+from hierskp.video import VideoDecodeError, iter_frame_batches, probe
+
+from .context import ExtractionContext
+from .prefetch import prefetch
+from .source import annotations_hash, file_identity, relpath_or_str, same_source
+
+log = logging.getLogger(__name__)
+Status = Literal["done", "skipped", "failed"]
+
+
+class VideoInputError(ValueError):
+    """The manifest row disagrees with the video file (e.g. annotation times past its end)."""
+
+
+@dataclass
+class VideoOutcome:
+    video_id: str
+    status: Status
+    n_frames: int = 0
+    seconds: float = 0.0
+    decoder: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def is_up_to_date(store: CacheStore, row: ManifestRow, source: dict[str, Any]) -> bool:
+    """Complete, same backbone fingerprint, same video content, same annotations."""
+    vid = row.entry.video_id
+    if store.status(vid) != "complete":
+        return False
+    prov = store.provenance(vid)
+    return (
+        prov.get("fingerprint_id") == store.fingerprint_id
+        and same_source(prov.get("source"), source)
+        and prov.get("annotations_hash") == annotations_hash(row.entry.annotations())
+    )
+
+
+def _encode_texts(text_encoder: Any, texts: list[str], dim: int) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    return text_encoder.encode(texts).float().cpu().numpy()
+
+
+def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
+    manifest, store, vision, text, cfg = ctx.manifest, ctx.store, ctx.vision, ctx.text, ctx.config
+    entry, t0, began = row.entry, time.perf_counter(), False
+    path = manifest.video_path(row)
+    try:
+        if not path.is_file():
+            raise VideoInputError(f"{row.where()}: field video: file not found (value {entry.video!r} -> {path})")
+        known = store.provenance(entry.video_id).get("source") if store.status(entry.video_id) != "absent" else None
+        source = {"path": relpath_or_str(path, manifest.root), **file_identity(path, known)}
+        if is_up_to_date(store, row, source):
+            return VideoOutcome(entry.video_id, "skipped", n_frames=int(store.read_video(entry.video_id).n_frames))
+        info = probe(path)
+        problems = entry.times_past(info.duration_s, tolerance=max(0.5, 1.0 / cfg.fps))
+        if problems:
+            raise VideoInputError(f"{row.where()}: " + "; ".join(problems))
+        ann = entry.annotations()
+        began = True
+        writer = store.begin_video(
+            entry.video_id,
+            provenance={
+                "source": source, "annotations_hash": annotations_hash(ann), "fps": cfg.fps,
+                "short_side": cfg.short_side, "duration_s": info.duration_s, "source_fps": info.avg_fps,
+                "codec": info.codec, "code_version": hierskp.__version__,
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            },
+            annotations=ann,
+        )
+        decoder: dict[str, str] = {}
+
+        def batches():  # decoding runs in the prefetch thread
+            reader = iter_frame_batches(path, fps=cfg.fps, batch_size=cfg.batch_size,
+                                        short_side=cfg.short_side, backend=cfg.decoder)
+            decoder["name"] = getattr(reader, "backend", cfg.decoder)
+            yield from reader
+
+        for batch in prefetch(batches):
+            feats = vision.encode(batch.frames)
+            writer.append_frames(feats.float().cpu().numpy(), batch.timestamps)
+        writer.write_texts(
+            _encode_texts(text, [entry.text], text.dim),
+            _encode_texts(text, [o.text for o in entry.operations], text.dim),
+            _encode_texts(text, [n.text for n in entry.frames], text.dim),
+        )
+        writer.write_annotation_arrays(
+            np.array([[o.start, o.end] for o in entry.operations], dtype=np.float64).reshape(-1, 2),
+            np.array([n.time for n in entry.frames], dtype=np.float64),
+        )
+        seconds = time.perf_counter() - t0
+        n = writer.finalize({"seconds": round(seconds, 3), "decoder": decoder.get("name")})
+        return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=seconds, decoder=decoder.get("name"))
+    except (VideoDecodeError, VideoInputError, OSError, ValueError) as exc:
+        msg = str(exc) if isinstance(exc, VideoInputError) else f"{row.where()}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - one broken video never stops a batch
+        log.exception("unexpected failure on %s", entry.video_id)
+        msg = f"{row.where()}: {type(exc).__name__}: {exc}"
+    if began:  # a partial group never survives a failure; an older complete one is kept otherwise
+        store.delete_video(entry.video_id)
+    return VideoOutcome(entry.video_id, "failed", seconds=time.perf_counter() - t0, error=msg)
+
+
