@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from cache_schema import CacheError
     from hierskp.data.manifest import ManifestError
     from hierskp.extract import ExtractConfig, extract_manifest
 
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             decoder=args.decoder, video_ids=tuple(args.video_ids) if args.video_ids else None,
         )
         summary = extract_manifest(cfg, progress=not args.no_progress)
-    except (ValidationError, ManifestError) as exc:
+    except (ValidationError, ManifestError, CacheError) as exc:
         print(f"hierskp extract: {exc}")
         return 2
     print(summary.render())

@@ -17,7 +17,7 @@ import numpy as np
 import hierskp
 from cache_schema import CacheStore
 from hierskp.data.manifest import ManifestRow
-from hierskp.video import VideoDecodeError, iter_frame_batches, probe
+from hierskp.video import VideoDecodeError, iter_frame_batches
 
 from .context import ExtractionContext
 from .prefetch import prefetch
@@ -65,7 +65,7 @@ def _encode_texts(text_encoder: Any, texts: list[str], dim: int) -> np.ndarray:
 
 def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
     manifest, store, vision, text, cfg = ctx.manifest, ctx.store, ctx.vision, ctx.text, ctx.config
-    entry, t0, began = row.entry, time.perf_counter(), False
+    entry, t0, began, reader = row.entry, time.perf_counter(), False, None
     path = manifest.video_path(row)
     try:
         if not path.is_file():
@@ -74,8 +74,10 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
         source = {"path": relpath_or_str(path, manifest.root), **file_identity(path, known)}
         if is_up_to_date(store, row, source):
             return VideoOutcome(entry.video_id, "skipped", n_frames=int(store.read_video(entry.video_id).n_frames))
-        info = probe(path)
-        problems = entry.times_past(info.duration_s, tolerance=max(0.5, 1.0 / cfg.fps))
+        reader = iter_frame_batches(path, fps=cfg.fps, batch_size=cfg.batch_size,
+                                    short_side=cfg.short_side, backend=cfg.decoder)
+        info = reader.info
+        problems = entry.times_past(reader.duration_s, tolerance=max(0.5, 1.0 / cfg.fps))
         if problems:
             raise VideoInputError(f"{row.where()}: " + "; ".join(problems))
         ann = entry.annotations()
@@ -84,21 +86,13 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
             entry.video_id,
             provenance={
                 "source": source, "annotations_hash": annotations_hash(ann), "fps": cfg.fps,
-                "short_side": cfg.short_side, "duration_s": info.duration_s, "source_fps": info.avg_fps,
+                "short_side": cfg.short_side, "duration_s": reader.duration_s, "source_fps": info.avg_fps,
                 "codec": info.codec, "code_version": hierskp.__version__,
                 "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
             },
             annotations=ann,
         )
-        decoder: dict[str, str] = {}
-
-        def batches():  # decoding runs in the prefetch thread
-            reader = iter_frame_batches(path, fps=cfg.fps, batch_size=cfg.batch_size,
-                                        short_side=cfg.short_side, backend=cfg.decoder)
-            decoder["name"] = getattr(reader, "backend", cfg.decoder)
-            yield from reader
-
-        for batch in prefetch(batches):
+        for batch in prefetch(lambda: reader):  # decoding runs in the prefetch thread
             feats = vision.encode(batch.frames)
             writer.append_frames(feats.float().cpu().numpy(), batch.timestamps)
         writer.write_texts(
@@ -111,13 +105,19 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
             np.array([n.time for n in entry.frames], dtype=np.float64),
         )
         seconds = time.perf_counter() - t0
-        n = writer.finalize({"seconds": round(seconds, 3), "decoder": decoder.get("name")})
-        return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=seconds, decoder=decoder.get("name"))
+        # read after the loop: the decoder may have switched to PyAV mid-video
+        stats = {"seconds": round(seconds, 3), "decoder": reader.backend,
+                 "fallback_reason": reader.fallback_reason, "decode_errors": reader.decode_errors}
+        n = writer.finalize(stats)
+        return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=seconds, decoder=reader.backend)
     except (VideoDecodeError, VideoInputError, OSError, ValueError) as exc:
         msg = str(exc) if isinstance(exc, VideoInputError) else f"{row.where()}: {exc}"
     except Exception as exc:  # noqa: BLE001 - one broken video never stops a batch
         log.exception("unexpected failure on %s", entry.video_id)
         msg = f"{row.where()}: {type(exc).__name__}: {exc}"
+    finally:
+        if reader is not None:
+            reader.close()
     if began:  # a partial group never survives a failure; an older complete one is kept otherwise
         store.delete_video(entry.video_id)
     return VideoOutcome(entry.video_id, "failed", seconds=time.perf_counter() - t0, error=msg)

@@ -1,0 +1,123 @@
+"""Stage 1 end to end on real videos, real backbones and a real Zarr store."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+import cache_schema as cs
+from hierskp.data.manifest import load_manifest
+from hierskp.extract import ExtractConfig, extract_manifest
+
+from .conftest import run_cli
+
+
+def test_extract_validate_and_skip(corpus_copy, tmp_path):
+    cache = tmp_path / "cache.zarr"
+    cfg = ExtractConfig(manifest=corpus_copy / "manifest.jsonl", cache=str(cache))
+    t0 = time.perf_counter()
+    first = extract_manifest(cfg, progress=False)
+    first_s = time.perf_counter() - t0
+    assert first.ok and len(first.ids("done")) == 4, first.render()
+
+    store = cs.open_cache(str(cache))
+    assert cs.validate_cache(store).ok
+    manifest = load_manifest(corpus_copy / "manifest.jsonl")
+    for row in manifest.rows:
+        rec = store.read_video(row.entry.video_id)
+        duration = rec.provenance["duration_s"]
+        assert abs(rec.n_frames - duration * 1.0) <= 1.0
+        assert np.all(np.diff(rec.timestamps()) > 0)
+        assert rec.text_operations().shape[0] == len(row.entry.operations)
+        assert rec.text_narrations().shape[0] == len(row.entry.frames)
+        assert rec.provenance["source"]["sha256"]
+        assert rec.annotations["video_id"] == row.entry.video_id
+
+    t0 = time.perf_counter()
+    second = extract_manifest(cfg, progress=False)
+    second_s = time.perf_counter() - t0
+    assert len(second.ids("skipped")) == 4 and not second.ids("done")
+    assert second_s < first_s  # no decoding, no model call: only hashes and metadata reads
+
+
+def test_changed_annotation_or_content_is_redone(corpus_copy, tmp_path):
+    cache = str(tmp_path / "cache.zarr")
+    manifest = corpus_copy / "manifest.jsonl"
+    cfg = ExtractConfig(manifest=manifest, cache=cache)
+    assert extract_manifest(cfg, progress=False).ok
+    lines = manifest.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["text"] = first["text"] + " (revised)"
+    lines[0] = json.dumps(first)
+    manifest.write_text("\n".join(lines) + "\n")
+    again = extract_manifest(cfg, progress=False)
+    assert again.ids("done") == [first["video_id"]]
+
+
+def test_bad_files_fail_alone(corpus_copy, tmp_path):
+    manifest = corpus_copy / "manifest.jsonl"
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    template = rows[0]
+    (corpus_copy / "videos" / "corrupt.mp4").write_bytes(np.random.default_rng(0).bytes(50_000))
+    (corpus_copy / "videos" / "empty.mp4").write_bytes(b"")
+    bad = [
+        {**template, "video_id": "corrupt", "video": "videos/corrupt.mp4"},
+        {**template, "video_id": "empty", "video": "videos/empty.mp4"},
+        {**template, "video_id": "missing", "video": "videos/missing.mp4"},
+    ]
+    manifest.write_text("\n".join(json.dumps(r) for r in bad[:2] + rows + bad[2:]) + "\n")
+    cache = str(tmp_path / "cache.zarr")
+    proc = run_cli("extract", "--manifest", str(manifest), "--cache", cache, "--no-progress")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    for vid, path in (("corrupt", "corrupt.mp4"), ("empty", "empty.mp4"), ("missing", "missing.mp4")):
+        line = next(line for line in proc.stdout.splitlines() if line.strip().startswith(f"FAILED {vid}:"))
+        assert path in line and f"'{vid}'" in line
+    store = cs.open_cache(cache)
+    assert store.video_ids() == sorted(r["video_id"] for r in rows)
+    assert cs.validate_cache(store).ok
+    assert run_cli("cache", "validate", cache).returncode == 0
+
+
+def test_annotation_past_duration_is_named(corpus_copy, tmp_path):
+    manifest = corpus_copy / "manifest.jsonl"
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    rows[1]["operations"][-1]["end"] = 999.0
+    manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    summary = extract_manifest(ExtractConfig(manifest=manifest, cache=str(tmp_path / "c.zarr")), progress=False)
+    assert summary.ids("failed") == [rows[1]["video_id"]]
+    err = summary.as_dict()["errors"][rows[1]["video_id"]]
+    assert "manifest.jsonl:2" in err and "operations[" in err and "999" in err
+
+
+def test_other_backbone_refused(corpus_copy, tmp_path, embedded_twin):
+    cache = str(tmp_path / "cache.zarr")
+    manifest = corpus_copy / "manifest.jsonl"
+    assert run_cli("extract", "--manifest", str(manifest), "--cache", cache, "--no-progress",
+                   "--video-id", load_manifest(manifest).rows[0].entry.video_id).returncode == 0
+    proc = run_cli("extract", "--manifest", str(manifest), "--cache", cache, "--backbone", str(embedded_twin),
+                   "--no-progress")
+    assert proc.returncode == 2 and "fingerprint" in proc.stdout
+
+
+def test_cache_cli_inspect_and_export(corpus_copy, tmp_path):
+    cache = str(tmp_path / "cache.zarr")
+    assert extract_manifest(ExtractConfig(manifest=corpus_copy / "manifest.jsonl", cache=cache), progress=False).ok
+    ls = run_cli("cache", "ls", cache)
+    assert ls.returncode == 0 and ls.stdout.count("complete") == 4
+    show = run_cli("cache", "show", cache)
+    assert json.loads(show.stdout)["videos"]["complete"] == 4
+    for fmt in ("npy", "hdf5"):
+        out = tmp_path / f"export_{fmt}"
+        assert run_cli("cache", "export", cache, "--format", fmt, "--out", str(out)).returncode == 0
+        ann = json.loads((out / "annotations.json").read_text())
+        assert len(ann["database"]) == 4
+    vid = cs.open_cache(cache).video_ids()[0]
+    exported = np.load(tmp_path / "export_npy" / f"{vid}.npy")
+    np.testing.assert_array_equal(exported, cs.open_cache(cache).read_video(vid).features[:].astype(np.float32))
+    import h5py
+
+    with h5py.File(tmp_path / "export_hdf5" / "features.h5") as h5:
+        np.testing.assert_array_equal(h5[vid][:], exported)
