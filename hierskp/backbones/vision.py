@@ -1,0 +1,127 @@
+"""Frozen image encoders: frames in, one float32 embedding per frame out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hierskp.backbones import _hf
+from hierskp.backbones.fingerprint import make_fingerprint
+from hierskp.backbones.preprocess import PreprocessSpec, preprocess_frames, processor_settings, spec_from_processor
+from hierskp.backbones.registry import ArchSpec, vision_arch
+
+
+@dataclass(frozen=True)
+class VisionEncoderConfig:
+    """How to load a vision backbone. ``model``: hub id, local directory, or "embedded"."""
+
+    model: str
+    device: str = "auto"
+    dtype: str = "auto"  # autocast dtype: auto | float32 | float16 | bfloat16
+    cache_dir: Path | None = None
+    revision: str | None = None
+    batch_size: int = 32  # frames per forward pass (micro-batch)
+
+
+@dataclass(eq=False)
+class VisionEncoder:
+    """A frozen vision tower plus its preprocessing. Build it with ``load_vision_encoder``."""
+
+    model: torch.nn.Module
+    processor: Any
+    arch: ArchSpec
+    preprocess: PreprocessSpec | None  # None: the HF processor runs frame by frame (non-standard pipeline)
+    device: torch.device
+    dtype: torch.dtype
+    batch_size: int
+    dim: int = 0
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+
+    def model_inputs(self, frames: torch.Tensor) -> dict[str, torch.Tensor]:
+        """uint8 [N, H, W, 3] -> model keyword inputs on the encoder's device.
+
+        Standard processors: batched tensor path, only ``pixel_values``. Others (e.g. SigLIP2's
+        patch packing) run the HF processor frame by frame and pass everything it returns.
+        """
+        if self.preprocess is not None:
+            return {"pixel_values": preprocess_frames(frames.to(self.device, non_blocking=True), self.preprocess)}
+        out = self.processor(images=list(frames.cpu().numpy()), return_tensors="pt")
+        return {k: v.to(self.device) for k, v in out.items()}
+
+    def pixel_values(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, H, W, 3] -> preprocessed ``pixel_values`` on the encoder's device."""
+        return self.model_inputs(frames)["pixel_values"]
+
+    def encode(self, frames: np.ndarray | torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+        """uint8 frames [N, H, W, 3] (RGB) -> float32 [N, dim] on the CPU, in micro-batches."""
+        frames_t = torch.from_numpy(np.ascontiguousarray(frames)) if isinstance(frames, np.ndarray) else frames
+        if frames_t.dtype != torch.uint8 or frames_t.ndim != 4 or frames_t.shape[-1] != 3:
+            raise ValueError(f"expected uint8 frames [N, H, W, 3], got {tuple(frames_t.shape)} {frames_t.dtype}")
+        step = batch_size or self.batch_size
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, frames_t.shape[0], step):
+                inputs = self.model_inputs(frames_t[start:start + step])
+                with _hf.autocast(self.device, self.dtype):
+                    out = self.model(**inputs)
+                outputs.append(self.arch.pool(out, inputs).float().cpu())
+        if not outputs:
+            return torch.zeros((0, self.dim), dtype=torch.float32)
+        return torch.cat(outputs)
+
+
+def load_vision_encoder(
+    model: str,
+    device: str = "auto",
+    dtype: str = "auto",
+    cache_dir: Path | None = None,
+    *,
+    revision: str | None = None,
+    batch_size: int = 32,
+) -> VisionEncoder:
+    """Load a frozen vision backbone (hub id, local path, or "embedded") with its image processor."""
+    return load_vision_encoder_from_config(VisionEncoderConfig(model, device, dtype, cache_dir, revision, batch_size))
+
+
+def load_vision_encoder_from_config(cfg: VisionEncoderConfig) -> VisionEncoder:
+    from hierskp.backbones.embedded import EMBEDDED_NAME, ensure_embedded_backbone, is_embedded_name
+
+    source = cfg.model
+    if is_embedded_name(cfg.model):
+        source, display = str(ensure_embedded_backbone()), EMBEDDED_NAME
+    else:
+        display = cfg.model
+    from transformers import AutoImageProcessor
+
+    hub = _hf.hub_kwargs(cfg.cache_dir, cfg.revision)
+    config = _hf.load_config(source, hub)
+    arch = vision_arch(config.model_type, getattr(config, "architectures", None))
+    net = _hf.load_tower(source, config, arch, hub)
+    device = _hf.resolve_device(cfg.device)
+    compute = _hf.resolve_dtype(cfg.dtype, device)
+    net = net.to(device).eval().requires_grad_(False)
+    with _hf.quiet_transformers():
+        processor = AutoImageProcessor.from_pretrained(source, backend="pil", **hub)
+    spec = spec_from_processor(processor)
+    encoder = VisionEncoder(net, processor, arch, spec, device, compute, cfg.batch_size)
+    encoder.dim = _probe_dim(encoder, spec)
+    model_dir, revision = _hf.snapshot_dir(source, hub)
+    encoder.fingerprint = make_fingerprint(
+        model=display, model_dir=model_dir, revision=revision or cfg.revision,
+        architecture=type(net).__name__, model_type=config.model_type,
+        preprocessing=spec.as_dict() if spec else processor_settings(processor),
+        dtype=str(compute).removeprefix("torch."), pooling=arch.pooling, dim=encoder.dim, kind="vision",
+    )
+    return encoder
+
+
+def _probe_dim(encoder: VisionEncoder, spec: PreprocessSpec | None) -> int:
+    """Embedding width from one blank frame: robust across heads (projection, pooler, CLS)."""
+    side = 224
+    if spec is not None:
+        side = max(spec.output_hw(side, side))
+    return int(encoder.encode(np.zeros((1, side, side, 3), np.uint8)).shape[1])
