@@ -1,0 +1,155 @@
+"""Corpus generation: plan every video (procedure, timing, texts, split) up front from the
+seed, then render/encode videos (optionally in parallel processes) and write the manifest.
+
+Planning is cheap and sequential, rendering is per-video seeded, so the output does not
+depend on the number of workers or the order in which videos finish.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from hierskp.synth.appearance import WorldLook, sample_nuisance, world_look
+from hierskp.synth.config import SynthConfig, get_config
+from hierskp.synth.grammar import OPERATIONS, PROCEDURE_TYPES, ProcedureInstance, sample_instance
+from hierskp.synth.render import VideoRenderer
+from hierskp.synth.texts import TextSampler
+from hierskp.synth.writer import write_mp4
+
+SPLITS = ("pretrain", "train", "test")
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    index: int
+    video_id: str
+    split: str
+    instance: ProcedureInstance
+    record: dict  # the manifest line
+
+
+def assign_procedures(rng: np.random.Generator, n: int) -> list[str]:
+    """Shuffled round-robin over procedure types: balanced counts, random order."""
+    out: list[str] = []
+    while len(out) < n:
+        out += [PROCEDURE_TYPES[i] for i in rng.permutation(len(PROCEDURE_TYPES))]
+    return out[:n]
+
+
+def assign_splits(rng: np.random.Generator, procedures: list[str],
+                  fractions: tuple[float, float, float]) -> list[str]:
+    """Test first takes one video of each procedure type (when there are enough test slots),
+    then train, then pretrain gets the rest."""
+    n = len(procedures)
+    n_test, n_train = round(n * fractions[2]), round(n * fractions[1])
+    if n >= 3:
+        n_test, n_train = max(n_test, fractions[2] > 0), max(n_train, fractions[1] > 0)
+    seen: dict[str, int] = {}
+    rank = []
+    for p in procedures:
+        rank.append(seen.get(p, 0))
+        seen[p] = rank[-1] + 1
+    order = sorted(range(n), key=lambda i: (rank[i], rng.random()))
+    split = ["pretrain"] * n
+    for pos, i in enumerate(order):
+        split[i] = "test" if pos < n_test else "train" if pos < n_test + n_train else "pretrain"
+    return split
+
+
+def plan_corpus(n_videos: int, seed: int, cfg: SynthConfig) -> list[VideoPlan]:
+    """Everything but the pixels, deterministic in (n_videos, seed, cfg)."""
+    if seed < 0 or n_videos < 1:
+        raise ValueError("need seed >= 0 and n_videos >= 1")
+    rng = np.random.default_rng([seed, 0])
+    procedures = assign_procedures(rng, n_videos)
+    splits = assign_splits(rng, procedures, cfg.split_fractions)
+    texts = TextSampler(cfg.heldout_fraction)
+    plans = []
+    for i, (proc, split) in enumerate(zip(procedures, splits)):
+        vrng = np.random.default_rng([seed, 1, i])
+        inst = sample_instance(vrng, proc, cfg)
+        held = split == "test"
+        video_id = f"synth_s{seed}_{i:05d}"
+        ops = [s.op for s in inst.segments]
+        record = {
+            "video_id": video_id, "video": f"videos/{video_id}.mp4", "split": split,
+            "procedure": proc, "text": texts.video(vrng, proc, ops, held),
+            "duration": round(inst.duration, 4),
+            "operations": [{"start": round(s.start, 4), "end": round(s.end, 4), "label": s.op,
+                            "text": texts.operation(vrng, proc, s.op, held)} for s in inst.segments],
+            "frames": [{"time": ph.time, "text": texts.narration(vrng, proc, s.op, ph.instrument, held)}
+                       for s in inst.segments for ph in s.phases],
+        }
+        plans.append(VideoPlan(i, video_id, split, inst, record))
+    return plans
+
+
+@lru_cache(maxsize=4)
+def _world(world_seed: int) -> WorldLook:
+    return world_look(world_seed)
+
+
+def render_video(plan: VideoPlan, cfg: SynthConfig, seed: int, path: Path) -> Path:
+    """Render and encode one planned video (atomic write)."""
+    rng = np.random.default_rng([seed, 2, plan.index])
+    renderer = VideoRenderer(plan.instance, cfg, _world(cfg.world_seed), sample_nuisance(rng, cfg.nuisance), rng)
+    n, chunk = plan.instance.n_frames, max(1, min(cfg.chunk_frames, 2**20 // (cfg.width * cfg.height)))
+    frames = (f for i0 in range(0, n, chunk) for f in renderer.frames(i0, min(n, i0 + chunk)))
+    write_mp4(path, frames, cfg.fps, crf=cfg.crf, gop=max(1, round(cfg.gop_seconds * cfg.fps)),
+              preset=cfg.x264_preset)
+    return path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def activitynet(plans: list[VideoPlan]) -> dict:
+    """Operation segments in ActivityNet format, handy for temporal-localisation evaluation."""
+    return {"version": "hierskp-synth-1", "database": {
+        p.video_id: {"subset": p.split, "duration": p.record["duration"],
+                     "annotations": [{"segment": [o["start"], o["end"]], "label": o["label"]}
+                                     for o in p.record["operations"]]} for p in plans}}
+
+
+def generate_corpus(out_dir: str | os.PathLike, n_videos: int, seed: int = 0,
+                    config: SynthConfig | str = "demo", workers: int = 1,
+                    progress: bool = True) -> Path:
+    """Write DIR/videos/*.mp4, DIR/manifest.jsonl, DIR/annotations_activitynet.json and
+    DIR/synth_info.json; returns the manifest path (written last, so it marks completeness)."""
+    from tqdm import tqdm
+
+    cfg = get_config(config) if isinstance(config, str) else config
+    out = Path(out_dir)
+    (out / "videos").mkdir(parents=True, exist_ok=True)
+    plans = plan_corpus(n_videos, seed, cfg)
+    bar = tqdm(total=len(plans), desc="synth videos", unit="video", disable=not progress)
+    if workers <= 1:
+        for p in plans:
+            render_video(p, cfg, seed, out / p.record["video"])
+            bar.update()
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(render_video, p, cfg, seed, out / p.record["video"]) for p in plans]
+            for f in as_completed(futures):
+                f.result()
+                bar.update()
+    bar.close()
+    info = {"seed": seed, "n_videos": n_videos, "config": asdict(cfg),
+            "procedures": list(PROCEDURE_TYPES), "operations": list(OPERATIONS),
+            "splits": {s: sum(p.split == s for p in plans) for s in SPLITS}}
+    _write_atomic(out / "synth_info.json", json.dumps(info, indent=1) + "\n")
+    _write_atomic(out / "annotations_activitynet.json", json.dumps(activitynet(plans)) + "\n")
+    manifest = out / "manifest.jsonl"
+    _write_atomic(manifest, "".join(json.dumps(p.record) + "\n" for p in plans))
+    return manifest
