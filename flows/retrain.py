@@ -1,0 +1,118 @@
+"""Flow `retrain` (deployment retrain/nightly): keep the served run current with the corpus.
+
+1. diff the manifest against the cache (`hierskp.corpus_diff`): new, changed, interrupted videos;
+2. extract only those (skip everything when nothing changed and a current run exists);
+3. train a candidate run, evaluate it on the held-out split;
+4. re-score the CURRENT run on the same, today's held-out set (new videos may have joined it:
+   comparing with its old numbers would compare two different tests);
+5. promote the candidate only if it is not worse on every compared metric (`hierskp.registry`);
+   the decision and its reason go to RUNS/decisions.jsonl, the run folder and an artifact.
+Training starts from scratch (the heads train in minutes on cached features).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.evaluate import evaluate
+from flows.extract_features import extract_features
+from flows.train import train_hierskp
+from hierskp.corpus_diff import CorpusDiff, diff_corpus
+from hierskp.registry import Decision, RunRegistry
+
+HEADS = "heads/"
+
+
+@task(name="diff-corpus", cache_policy=NO_CACHE)
+def corpus_changes(manifest: str, cache: str, storage_options: dict[str, Any] | None) -> CorpusDiff:
+    return diff_corpus(manifest, cache, storage_options)
+
+
+@task(name="score-current-run", cache_policy=NO_CACHE, persist_result=False)
+def score_current(cache: str, run: str, split: str, baseline: dict[str, Any]) -> dict[str, float] | None:
+    """The current run's metrics on today's held-out set, without touching its folder; None if it
+    cannot be scored (e.g. its heads do not fit this cache any more)."""
+    from cache_schema import open_cache
+    from hierskp.train.evaluate import headline, split_metrics
+
+    try:
+        heads = split_metrics(open_cache(cache, mode="r"), run, split)
+    except Exception as exc:  # noqa: BLE001 - recorded in the decision's reason instead
+        print(f"current run {run} could not be scored: {type(exc).__name__}: {exc}")
+        return None
+    # the frozen baseline does not depend on the run: borrow the candidate's so headline() applies
+    return {k: v for k, v in headline({"heads": heads, "frozen_baseline": baseline}).items() if k.startswith(HEADS)}
+
+
+def _report(decision: Decision, diff: CorpusDiff, extracted: dict[str, Any] | None) -> None:
+    verdict = "PROMOTED" if decision.promote else "kept current"
+    lines = [f"# retrain: {verdict}", "", f"* reason: {decision.reason}",
+             f"* candidate: `{decision.candidate}`, current before: `{decision.incumbent}`",
+             f"* corpus: {diff.render()}"]
+    if extracted:
+        lines.append(f"* extracted: {extracted['done']} done, {extracted['skipped']} skipped, {extracted['failed']} failed")
+    if decision.candidate_metrics:
+        lines += ["", "| metric | candidate | current |", "|---|---:|---:|"]
+        inc = decision.incumbent_metrics or {}
+        lines += [f"| {k} | {v:.2f} | {inc.get(k, float('nan')):.2f} |" for k, v in sorted(decision.candidate_metrics.items())]
+    create_markdown_artifact("\n".join(lines), key="retrain-decision", description=verdict)
+
+
+@flow(name="retrain", log_prints=True)
+def retrain(
+    manifest: str,
+    cache: str,
+    runs: str = "runs",
+    backbone: str = "embedded",
+    text_backbone: str = "default",
+    fps: float = 1.0,
+    storage_options: dict[str, Any] | None = None,
+    max_workers: int = 2,
+    dask_address: str | None = None,
+    train_config: str | None = None,
+    overrides: list[str] | None = None,
+    seed: int = 0,
+    epochs: int | None = None,
+    max_steps: int | None = None,
+    split: str = "test",
+    tolerance: float = 0.0,
+    force: bool = False,
+) -> dict[str, Any]:
+    """`tolerance`: how much lower (in metric units, R@1 in percent) a candidate may score and
+    still count as "not worse"; `force`: retrain even when the corpus did not change."""
+    if tolerance < 0:
+        raise ValueError(f"retrain: tolerance must be >= 0, got {tolerance}")
+    if not Path(manifest).is_file():  # e.g. HIERSKP_MANIFEST unset when retrain/nightly was deployed
+        raise ValueError(f"retrain: manifest {manifest!r} not found; check the deployment's parameters")
+    registry = RunRegistry(runs)
+    diff = corpus_changes(manifest, cache, storage_options)
+    print(f"corpus vs cache: {diff.render()}")
+    current = registry.current()
+    if not diff.to_extract and current and not force:
+        decision = registry.skip(f"no new or changed videos since the cache was last updated; {current} stays current")
+        _report(decision, diff, None)
+        return {"diff": diff.as_dict(), "extract": None, "decision": decision.as_dict()}
+    extracted = None
+    if diff.to_extract:
+        extracted = extract_features(manifest=manifest, cache=cache, backbone=backbone, text_backbone=text_backbone,
+                                     fps=fps, storage_options=storage_options, video_ids=list(diff.to_extract),
+                                     max_workers=max_workers, dask_address=dask_address, fail_on_error=False)
+    run_id = registry.new_run_id("retrain")
+    run_dir = train_hierskp(cache=cache, out=str(registry.run_dir(run_id)), config=train_config, overrides=overrides,
+                            seed=seed, epochs=epochs, max_steps=max_steps, evaluate=False)
+    scored = evaluate(cache=cache, run=run_dir, split=split)
+    candidate = {k: v for k, v in scored["metrics"].items() if k.startswith(HEADS)}
+    incumbent = None
+    if current:
+        baseline = json.loads((Path(run_dir) / "eval.json").read_text())["frozen_baseline"]
+        incumbent = score_current(cache, str(registry.run_dir(current)), split, baseline)
+    decision = registry.decide(run_id, candidate, incumbent, tolerance=tolerance)
+    print(f"{'promoted' if decision.promote else 'kept current'}: {decision.reason}")
+    _report(decision, diff, extracted)
+    return {"diff": diff.as_dict(), "extract": extracted, "run": run_dir, "decision": decision.as_dict()}
