@@ -44,6 +44,17 @@ class VideoFailed(RuntimeError):
         return (VideoFailed, (self.outcome,))
 
 
+def _worth_retrying(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry_condition_fn signature
+    """Retry I/O hiccups and crashes; a corrupt file or a bad annotation fails the same way again."""
+    try:
+        state.result()
+    except VideoFailed as exc:
+        return bool(exc.outcome.get("retryable"))
+    except BaseException:  # noqa: BLE001
+        return True
+    return False
+
+
 @task(name="prepare-cache", cache_policy=NO_CACHE)
 def prepare_cache(cfg: ExtractConfig) -> dict[str, Any]:
     """Create the cache root (or check its fingerprint) before any video task starts."""
@@ -52,7 +63,8 @@ def prepare_cache(cfg: ExtractConfig) -> dict[str, Any]:
 
 
 @task(name="extract-video", task_run_name="extract-{row.entry.video_id}", tags=[EXTRACT_TAG],
-      retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE, persist_result=False)
+      retries=1, retry_delay_seconds=5, retry_condition_fn=_worth_retrying, cache_policy=NO_CACHE,
+      persist_result=False)
 def extract_one(cfg: ExtractConfig, row: ManifestRow) -> dict[str, Any]:
     """One video. Encoders come from the process-wide cache in `open_extraction`; the store
     is opened per task (cheap) so a long-lived Dask worker never writes through a stale handle."""

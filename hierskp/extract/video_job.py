@@ -39,6 +39,7 @@ class VideoOutcome:
     seconds: float = 0.0
     decoder: str | None = None
     error: str | None = None
+    retryable: bool = False  # False when a retry cannot help: bad file, bad annotation
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -110,16 +111,16 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
                  "fallback_reason": reader.fallback_reason, "decode_errors": reader.decode_errors}
         n = writer.finalize(stats)
         return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=seconds, decoder=reader.backend)
-    except (VideoDecodeError, VideoInputError, OSError, ValueError) as exc:
-        msg = str(exc) if isinstance(exc, VideoInputError) else f"{row.where()}: {exc}"
-    except Exception as exc:  # noqa: BLE001 - one broken video never stops a batch
-        log.exception("unexpected failure on %s", entry.video_id)
-        msg = f"{row.where()}: {type(exc).__name__}: {exc}"
+    except (VideoDecodeError, VideoInputError) as exc:
+        msg, retryable = (str(exc) if isinstance(exc, VideoInputError) else f"{row.where()}: {exc}"), False
+    except Exception as exc:  # noqa: BLE001 - one broken video never stops a batch; I/O may be transient
+        log.exception("failure on %s", entry.video_id)
+        msg, retryable = f"{row.where()}: {type(exc).__name__}: {exc}", True
     finally:
         if reader is not None:
             reader.close()
     if began:  # a partial group never survives a failure; an older complete one is kept otherwise
         store.delete_video(entry.video_id)
-    return VideoOutcome(entry.video_id, "failed", seconds=time.perf_counter() - t0, error=msg)
+    return VideoOutcome(entry.video_id, "failed", seconds=time.perf_counter() - t0, error=msg, retryable=retryable)
 
 
