@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--short-side", type=int, default=None, help="decode at this shorter side")
     p.add_argument("--device", default="auto")
     p.add_argument("--decoder", default="auto", choices=["auto", "decord", "pyav"])
+    p.add_argument("--torch-threads", type=int, default=None, help="CPU threads for the backbone (default: cores - 1)")
     p.add_argument("--video-id", action="append", dest="video_ids", help="only these ids (repeatable)")
     p.add_argument("--summary-json", default=None, help="also write the summary here")
     p.add_argument("--no-progress", action="store_true")
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = ExtractConfig(
             manifest=args.manifest, cache=args.cache, backbone=args.backbone, text_backbone=args.text_backbone,
             fps=args.fps, batch_size=args.batch_size, short_side=args.short_side, device=args.device,
-            decoder=args.decoder, video_ids=tuple(args.video_ids) if args.video_ids else None,
+            decoder=args.decoder, torch_threads=args.torch_threads, video_ids=tuple(args.video_ids) if args.video_ids else None,
         )
         summary = extract_manifest(cfg, progress=not args.no_progress)
     except (ValidationError, ManifestError, CacheError) as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,14 @@ def cache_fingerprint(vision_fp: dict[str, Any], text_fp: dict[str, Any], cfg: E
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _set_cpu_threads(requested: int | None) -> None:
+    """Decoding runs beside the backbone; on a CPU box an oversubscribed torch pool is several times
+    slower than one that leaves a core to the decoder (measured: bench/README.md)."""
+    import torch
+
+    torch.set_num_threads(requested or max(1, (os.cpu_count() or 2) - 1))
+
+
 @dataclass
 class ExtractionContext:
     config: ExtractConfig
@@ -46,6 +55,7 @@ class ExtractionContext:
 def open_extraction(cfg: ExtractConfig, manifest: Manifest | None = None) -> ExtractionContext:
     """Load (or reuse) the encoders and open the cache for writing, refusing another backbone's cache."""
     manifest = manifest or load_manifest(cfg.manifest)
+    _set_cpu_threads(cfg.torch_threads)
     with _lock:
         vision, text = _encoders(cfg.backbone, cfg.text_backbone, cfg.device)
     fp_id = cache_fingerprint(vision.fingerprint, text.fingerprint, cfg)
