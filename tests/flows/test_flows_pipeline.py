@@ -18,10 +18,11 @@ def test_pipeline_chains_the_four_stages(prefect_api, flow_corpus, reference_cac
     assert result["extract"]["skipped"] == 3 and result["extract"]["done"] == 0
     run = Path(result["run"])
     assert (run / "final").is_dir() and run.parent == tmp_path / "runs"
-    assert {i["level"] for i in result["index"]} == {"video", "operation"}
+    assert {i["level"] for i in result["index"]} == {"video", "operation", "frame"}
+    assert {i["side"] for i in result["index"]} == {"video", "text"}
     assert all(Path(i["path"]).exists() for i in result["index"])
     report = Path(result["evaluate"]["report"])
-    assert report.exists() and "| metric |" in report.read_text()
+    assert report.exists() and "| method |" in report.read_text()
     assert any(k.startswith("heads/") for k in result["evaluate"]["metrics"])
     again = build_index(cache=reference_cache["cache"], run=str(run))  # fingerprinted: loaded, not rebuilt
     assert not any(i["rebuilt"] for i in again)

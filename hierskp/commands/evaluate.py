@@ -1,0 +1,51 @@
+"""`hierskp evaluate`: the stage-3 report (frozen baseline + runs side by side) on a held-out split."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="evaluation report: retrieval, recognition, localization; "
+                       "frozen baseline and runs side by side")
+    p.add_argument("--cache", required=True, help="cache path or fsspec URL the runs were trained on")
+    p.add_argument("--run", action="append", dest="runs", required=True, metavar="RUN",
+                   help="run folder (repeatable); the first is the reference 'HierSKP', the others ablations")
+    p.add_argument("--out", required=True, help="report folder (report.json, report.md, PNGs, detection JSON)")
+    p.add_argument("--split", default="test", choices=("pretrain", "train", "test"))
+    p.add_argument("--name", action="append", dest="names", default=None, metavar="NAME",
+                   help="display name of the run at the same position (default: from config differences)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: the heads are small, as in training; 0 = torch's default)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from cache_schema import CacheError, open_cache
+    from hierskp.eval.report import evaluate_runs
+
+    if args.names and len(args.names) > len(args.runs):
+        print(f"hierskp evaluate: {len(args.names)} --name for {len(args.runs)} --run")
+        return 2
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    try:
+        store = open_cache(args.cache, "r")
+        report = evaluate_runs(store, args.runs, args.out, split=args.split, names=args.names,
+                               progress=not args.no_progress)
+    except (CacheError, FileNotFoundError, ValueError) as exc:
+        print(f"hierskp evaluate: {exc}")
+        return 2
+    rows = {name: t["summary"] for name, t in report["table"].items()}
+    cols = list(next(iter(rows.values())))
+    print(f"{'method':32s} " + " ".join(f"{c:>16s}" for c in cols))
+    for name, row in rows.items():
+        print(f"{name[:32]:32s} " + " ".join(f"{'-' if row[c] is None else f'{row[c]:.1f}':>16s}" for c in cols))
+    print(f"report: {args.out}/report.md ({time.perf_counter() - t0:.0f} s)")
+    return 0

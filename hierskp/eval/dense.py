@@ -1,0 +1,103 @@
+"""Per-frame embeddings of whole videos, for recognition and temporal localization.
+
+Frame i is embedded as the window of `frame_window` rows centred on it (shifted, not cut, at the
+video's ends), the same windows the frame level was trained on (`hierskp.train.data.window_start`),
+through the embedder's `clips` (a run's clip encoder, or the frozen baseline's mean pooling).
+Features are read one cache chunk (plus the window's halo) at a time, so memory stays bounded by
+the chunk size whatever the video length, and windows are encoded in batches of `batch_frames`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from cache_schema import FEATURE_CHUNK_FRAMES, CacheStore
+from hierskp.eval.embed import Embedder, load_embedder
+from hierskp.train.data import ItemSpec, pool_rows, window_start
+from hierskp.train.index import build_index
+
+BACKGROUND = ""  # label of frames outside every annotated operation
+
+
+@dataclass
+class DenseSplit:
+    """Row t of `embeddings[i]` is frame t of video `video_ids[i]` (one row per cached frame)."""
+
+    video_ids: list[str]
+    embeddings: list[np.ndarray]  # [T_i, E] float32, L2-normalised
+    timestamps: list[np.ndarray]  # [T_i] seconds
+    labels: list[np.ndarray]  # [T_i] operation label per frame, BACKGROUND outside operations
+    method: str = ""
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def stacked(self, drop_background: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(embeddings [N, E], labels [N], video ids [N]) of all frames, pooled over videos."""
+        keep = [lab != BACKGROUND if drop_background else np.ones(len(lab), bool) for lab in self.labels]
+        e_dim = self.embeddings[0].shape[1] if self.embeddings else 0
+        emb = np.concatenate([e[k] for e, k in zip(self.embeddings, keep)]) if keep else np.zeros((0, e_dim))
+        labels = np.concatenate([lab[k] for lab, k in zip(self.labels, keep)]) if keep else np.zeros(0, str)
+        vids = np.concatenate([np.full(int(k.sum()), v) for v, k in zip(self.video_ids, keep)]) if keep else labels
+        return emb.astype(np.float32), labels, vids
+
+
+def frame_labels(timestamps: np.ndarray, segments: np.ndarray, labels: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Label of the operation with start <= t < end for each frame time (later operations win overlaps)."""
+    out = np.full(len(timestamps), BACKGROUND, dtype=object)
+    for (start, end), label in zip(np.asarray(segments).reshape(-1, 2), labels):
+        out[(timestamps >= start) & (timestamps < end)] = label
+    return out.astype(str)
+
+
+def _windows(rows: np.ndarray, first_row: int, centers: np.ndarray, width: int, n_frames: int) -> np.ndarray:
+    """[len(centers), width, D] windows cut from `rows` (cache rows first_row..)."""
+    starts = np.array([window_start(int(c), width, n_frames) for c in centers]) - first_row
+    return rows[starts[:, None] + np.arange(width)[None, :]]
+
+
+def iter_video_windows(features: Any, width: int, chunk: int = FEATURE_CHUNK_FRAMES) -> Iterator[np.ndarray]:
+    """Windows [n, width, D] centred on consecutive frames, reading one chunk (+ halo) at a time."""
+    n = int(features.shape[0])
+    width = min(width, n)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        lo = window_start(a, width, n)
+        hi = window_start(b - 1, width, n) + width
+        rows = np.asarray(features[lo:hi], dtype=np.float32)
+        yield _windows(rows, lo, np.arange(a, b), width, n)
+
+
+@torch.no_grad()
+def embed_frames(embedder: Embedder, features: Any, spec: ItemSpec, batch_frames: int = 1024) -> np.ndarray:
+    """[T, E] embeddings of every frame of one video's [T, D] cached features (zarr or numpy)."""
+    out = []
+    for win in iter_video_windows(features, spec.frame_window):
+        if win.shape[1] > spec.max_clip_len:  # pooled like training items (pool_rows)
+            win = np.stack([pool_rows(w, spec.max_clip_len) for w in win])
+        for s in range(0, len(win), batch_frames):
+            x = torch.from_numpy(np.ascontiguousarray(win[s : s + batch_frames], dtype=np.float32))
+            out.append(embedder.clips(x, torch.ones(x.shape[:2], dtype=torch.bool)).float().cpu().numpy())
+    return np.concatenate(out).astype(np.float32)
+
+
+def dense_split(store: CacheStore, run_dir: str | Path | None, split: str = "test", embedder: Embedder | None = None,
+                spec: ItemSpec | None = None, batch_frames: int = 1024, progress: bool = True) -> DenseSplit:
+    """Per-frame embeddings and labels of every complete video of `split` (sorted by id)."""
+    if embedder is None or spec is None:
+        embedder, spec = load_embedder(store, run_dir)
+    index = build_index(store, [split])
+    out = DenseSplit([], [], [], [], method=embedder.method, meta={"frame_window": spec.frame_window})
+    for entry in tqdm(index, desc=f"dense {split}", unit="video", disable=not progress, leave=False):
+        rec = store.read_video(entry.video_id)
+        ts = rec.timestamps()
+        out.video_ids.append(entry.video_id)
+        out.embeddings.append(embed_frames(embedder, rec.features, spec, batch_frames))
+        out.timestamps.append(ts)
+        out.labels.append(frame_labels(ts, entry.op_times, entry.op_labels))
+    return out
