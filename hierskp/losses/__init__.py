@@ -1,0 +1,26 @@
+"""Training losses: soft-DTW, contrastive (InfoNCE, hard negatives) and procedure-order alignment."""
+
+from hierskp.losses.contrastive import hard_negative_margin_loss, info_nce, logit_scale_init, masked_mean
+from hierskp.losses.costs import pairwise_cost, sequence_mask
+from hierskp.losses.dtw_alignment import (
+    DTWAlignmentLoss,
+    dtw_alignment_loss,
+    gather_steps,
+    procedure_order_negatives,
+)
+from hierskp.losses.soft_dtw import soft_dtw, soft_dtw_divergence
+
+__all__ = [
+    "DTWAlignmentLoss",
+    "dtw_alignment_loss",
+    "gather_steps",
+    "hard_negative_margin_loss",
+    "info_nce",
+    "logit_scale_init",
+    "masked_mean",
+    "pairwise_cost",
+    "procedure_order_negatives",
+    "sequence_mask",
+    "soft_dtw",
+    "soft_dtw_divergence",
+]

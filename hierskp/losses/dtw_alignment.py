@@ -1,0 +1,115 @@
+"""Procedure-aware DTW alignment loss (PeskaVLP-style) and procedure-order negatives.
+
+A video's ordered segment embeddings should align cheaply, under soft-DTW, with its step texts in
+the true order and expensively with the same steps in a wrong order (reversed or shuffled).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from hierskp.losses.costs import pairwise_cost
+from hierskp.losses.soft_dtw import soft_dtw
+
+__all__ = ["DTWAlignmentLoss", "procedure_order_negatives", "gather_steps", "dtw_alignment_loss"]
+
+NEGATIVE_KINDS = ("reverse", "shuffle")
+
+
+def procedure_order_negatives(
+    lengths: Tensor,
+    kinds: Sequence[str] = NEGATIVE_KINDS,
+    generator: torch.Generator | None = None,
+    max_len: int | None = None,
+) -> Tensor:
+    """Index tensors ``[K, B, L]`` that reorder each sequence's valid prefix (K = len(kinds)).
+
+    Row ``[k, b]`` permutes ``range(lengths[b])`` and keeps padding positions in place, so
+    ``gather_steps(t, idx[k])`` is a wrong-order copy of ``t``. ``"reverse"`` flips the prefix;
+    ``"shuffle"`` draws a random order that is never the identity when ``lengths[b] >= 2``.
+    Sequences of length 1 have no wrong order: their rows are the identity.
+    """
+    lengths = lengths.long()
+    bsz = lengths.shape[0]
+    size = int(lengths.max()) if max_len is None else max_len
+    dev = lengths.device
+    pos = torch.arange(size, device=dev).expand(bsz, size)
+    valid = pos < lengths[:, None]
+    out = []
+    for kind in kinds:
+        if kind == "reverse":
+            idx = torch.where(valid, lengths[:, None] - 1 - pos, pos)
+        elif kind == "shuffle":
+            gen_dev = dev if generator is None else generator.device
+            keys = torch.rand((bsz, size), generator=generator, device=gen_dev).to(dev)
+            keys = torch.where(valid, keys, 2.0 + pos)  # padding sorts last, in order
+            idx = keys.argsort(dim=1)
+            # Identity draws (likely for short prefixes) become a cyclic shift by one.
+            same = (idx == pos).all(dim=1, keepdim=True) & (lengths[:, None] >= 2)
+            shift = torch.where(valid, (pos + 1) % lengths.clamp_min(1)[:, None], pos)
+            idx = torch.where(same, shift, idx)
+        else:
+            raise ValueError(f"unknown negative kind {kind!r}; expected one of {NEGATIVE_KINDS}")
+        out.append(idx)
+    return torch.stack(out)
+
+
+def gather_steps(t: Tensor, idx: Tensor) -> Tensor:
+    """Reorder ``t [B, L, ...]`` along axis 1 with ``idx [B, L]`` (as from the function above)."""
+    return t.gather(1, idx.view(*idx.shape, *([1] * (t.dim() - 2))).expand_as(t))
+
+
+class DTWAlignmentLoss(NamedTuple):
+    loss: Tensor  # alignment + order_weight * order
+    alignment: Tensor  # mean soft-DTW cost in the true order
+    order: Tensor  # mean hinge against the wrong orders
+
+
+def dtw_alignment_loss(
+    v: Tensor,
+    t: Tensor,
+    v_lengths: Tensor | None = None,
+    t_lengths: Tensor | None = None,
+    *,
+    gamma: float = 0.1,
+    temperature: float | Tensor = 0.1,
+    margin: float = 0.1,
+    order_weight: float = 0.5,
+    kinds: Sequence[str] = NEGATIVE_KINDS,
+    generator: torch.Generator | None = None,
+    softmax_over: Literal["y", "x"] = "y",
+) -> DTWAlignmentLoss:
+    """``mean(sdtw(v, t)) + order_weight * mean(relu(sdtw(v, t) - sdtw(v, perm(t)) + margin))``.
+
+    ``v [B, N, D]``: a video's ordered segment/clip embeddings; ``t [B, M, D]``: its ordered step
+    texts. Cost is ``-log softmax(cos / temperature)`` over the text axis (``softmax_over="x"``
+    normalises over the video axis instead, as PeskaVLP's released code does). Because that cost
+    is equivariant to reordering the text axis, the wrong-order costs are column gathers of the
+    true-order cost: all K + 1 soft-DTW problems run as one batch. The hinge is averaged over
+    pairs that have a wrong order (``t_lengths >= 2``); ``kinds=()`` disables it.
+    """
+    bsz, n, _ = v.shape
+    m = t.shape[1]
+    cost = pairwise_cost(
+        v, t, "neg_log_softmax_cosine", temperature=temperature,
+        x_lengths=v_lengths, y_lengths=t_lengths, softmax_over=softmax_over,
+    )
+    tl = torch.full((bsz,), m, device=v.device) if t_lengths is None else t_lengths.to(v.device)
+    perms = procedure_order_negatives(tl, kinds, generator, max_len=m) if kinds else None
+    k = 0 if perms is None else perms.shape[0]
+    if perms is not None:
+        cols = perms[:, :, None, :].expand(k, bsz, n, m)
+        neg_cost = cost.unsqueeze(0).expand(k, -1, -1, -1).gather(3, cols)
+        cost = torch.cat([cost.unsqueeze(0), neg_cost]).reshape((k + 1) * bsz, n, m)
+    rep = (lambda lens: None if lens is None else lens.repeat(k + 1))  # noqa: E731
+    sd = soft_dtw(cost, gamma, rep(v_lengths), rep(t_lengths)).view(k + 1, bsz)
+    pos, neg = sd[0], sd[1:]
+    alignment = pos.mean()
+    has_neg = (tl >= 2).to(pos.dtype)
+    hinge = F.relu(pos.unsqueeze(0) - neg + margin) * has_neg
+    order = hinge.sum() / (has_neg.sum() * k).clamp_min(1.0)
+    return DTWAlignmentLoss(alignment + order_weight * order, alignment, order)
