@@ -1,0 +1,42 @@
+"""`hierskp train`: stage 2, the HierSKP heads on a feature cache (never a video, never the backbone)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train the HierSKP heads on a feature cache; writes a run folder")
+    p.add_argument("--cache", required=True, help="cache path or fsspec URL")
+    p.add_argument("--out", required=True, help="run folder (config, checkpoints, metrics, final heads, eval.json)")
+    p.add_argument("--config", default=None, help="YAML training config (see hierskp.train.config)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--set", action="append", dest="overrides", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. losses.dtw.enabled=false (repeatable)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from pydantic import ValidationError
+
+    from cache_schema import CacheError
+    from hierskp.train import load_config, train
+
+    try:
+        cfg = load_config(args.config, args.overrides, cache=args.cache, out=args.out, seed=args.seed,
+                          progress=False if args.no_progress else None)
+        run_dir = train(cfg, resume=args.resume)
+    except (ValidationError, ValueError, FileExistsError, FileNotFoundError, CacheError) as exc:
+        print(f"hierskp train: {exc}")
+        return 2
+    summary = run_dir / "eval.json"
+    if summary.is_file():
+        from hierskp.train.evaluate import headline
+
+        print(json.dumps({k: round(v, 2) for k, v in headline(json.loads(summary.read_text())).items()}, indent=1))
+    print(f"run folder: {run_dir}")
+    return 0

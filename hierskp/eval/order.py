@@ -1,0 +1,109 @@
+"""Order-sensitive retrieval: does a video match its own step sequence better than the same steps
+in a wrong order (reversed, shuffled) and better than other videos' sequences?
+
+Two scorers, reported separately:
+  * "global": cosine between the video embedding and the step-sequence aggregator's embedding;
+  * "dtw": minus the soft-DTW cost (per video position) between the video's position embeddings and
+    the step texts, on the -log softmax cosine cost used in training. Needs no segment annotations.
+The frozen baseline's sequence embedding is a bag of steps, so its "global" score cannot see order
+(ties count as failures); its "dtw" score is order-aware but lives in random projections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cache_schema import CacheStore
+from hierskp.eval.embed import iter_batches, load_embedder
+from hierskp.eval.retrieval import metrics_from_ranks, retrieval_ranks
+from hierskp.losses import pairwise_cost, soft_dtw
+from hierskp.train.index import build_index
+
+
+def wrong_orders(labels: list[str], n_shuffles: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """The reversed order plus up to `n_shuffles` random ones, all with a label order different
+    from the true one and from each other (short sequences have fewer)."""
+    k = len(labels)
+    seen = {tuple(labels)}
+    out = []
+    candidates = [np.arange(k)[::-1].copy()] + [rng.permutation(k) for _ in range(20 * max(1, n_shuffles))]
+    for perm in candidates:
+        key = tuple(labels[i] for i in perm)
+        if key not in seen:
+            seen.add(key)
+            out.append(perm)
+        if len(out) == 1 + n_shuffles:
+            break
+    return out
+
+
+def _dtw_scores(tokens: torch.Tensor, tok_len: int, steps: list[torch.Tensor], gamma: float, temperature: float) -> np.ndarray:
+    """-softDTW/len between one video's [L, E] positions and each [K_c, E] step sequence."""
+    kmax = max(s.shape[0] for s in steps)
+    t = torch.zeros(len(steps), kmax, tokens.shape[-1])
+    for i, s in enumerate(steps):
+        t[i, : s.shape[0]] = s
+    tl = torch.tensor([s.shape[0] for s in steps])
+    v = tokens[:tok_len].expand(len(steps), -1, -1)
+    vl = torch.full((len(steps),), tok_len)
+    cost = pairwise_cost(v, t, "neg_log_softmax_cosine", temperature=temperature, x_lengths=vl, y_lengths=tl)
+    return (-soft_dtw(cost, gamma, vl, tl) / tok_len).numpy()
+
+
+@torch.no_grad()
+def order_retrieval(store: CacheStore, run_dir: str | Path | None, split: str = "test", n_shuffles: int = 4,
+                    seed: int = 0, gamma: float = 0.1, temperature: float = 0.1) -> dict[str, Any]:
+    """Per scorer: `order_accuracy` (true order strictly above every wrong order of the same steps),
+    `pairwise_accuracy` (over all (true, wrong order) pairs) and R@1/R@5/MedR/MeanR, where the
+    candidates are every video's true sequence plus the query's own wrong orders (other videos
+    with the very same label order count as correct). Ties count as failures."""
+    embedder, spec = load_embedder(store, run_dir)
+    index = [e for e in build_index(store, [split]) if e.n_ops >= 2]
+    if len(index) < 2:
+        return {"n_videos": len(index)}
+    rng = np.random.default_rng(seed)
+    vids, toks, lens, seqs, steps = [], [], [], [], []
+    for batch in iter_batches(store, index, replace(spec, need_frames=False, need_ops=False)):
+        v, tok = embedder.video(batch.video, batch.video_clip_mask)
+        for b in range(v.shape[0]):
+            k = int(batch.seq_mask[b].sum())
+            vids.append(v[b])
+            toks.append(tok[b])
+            lens.append(int(batch.video_mask[b].sum()))
+            seqs.append(batch.seq[b, :k])
+            steps.append(embedder.text(batch.seq[b, :k]))
+    labels = [list(e.op_labels) for e in index]
+    n = len(vids)
+    true_seq = torch.stack([embedder.sequence(s[None], torch.ones(1, s.shape[0], dtype=torch.bool))[0] for s in seqs])
+    results: dict[str, Any] = {"n_videos": n, "n_wrong_orders": n_shuffles + 1}
+    per_scorer: dict[str, dict[str, list]] = {k: {"rows": [], "acc": [], "pairs": []} for k in ("global", "dtw")}
+    for i in range(n):
+        perms = wrong_orders(labels[i], n_shuffles, rng)
+        wrong_seq = [seqs[i][p] for p in perms]
+        g_true = (true_seq @ vids[i]).numpy()
+        g_wrong = np.array([float(embedder.sequence(s[None], torch.ones(1, s.shape[0], dtype=torch.bool))[0] @ vids[i])
+                            for s in wrong_seq])
+        d_all = _dtw_scores(toks[i], lens[i], steps + [steps[i][p] for p in perms], gamma, temperature)
+        for name, true_scores, wrong in (("global", g_true, g_wrong), ("dtw", d_all[:n], d_all[n:])):
+            wrong = np.where(np.abs(wrong - true_scores[i]) <= 1e-6, true_scores[i], wrong)  # float noise is a tie
+            row = np.full(n + n_shuffles + 1, -np.inf)
+            row[:n], row[n : n + len(wrong)] = true_scores, wrong
+            per_scorer[name]["rows"].append(row)
+            per_scorer[name]["acc"].append(bool(len(wrong) == 0 or true_scores[i] > wrong.max()))
+            per_scorer[name]["pairs"] += (true_scores[i] > wrong).tolist()
+    relevant = np.zeros((n, n + n_shuffles + 1), dtype=bool)
+    relevant[:, :n] = np.array([[labels[i] == labels[j] for j in range(n)] for i in range(n)])
+    for name, d in per_scorer.items():
+        sims = np.stack(d["rows"])
+        sims = np.where(np.isfinite(sims), sims, np.nanmin(sims[np.isfinite(sims)]) - 1.0)
+        results[name] = {"order_accuracy": 100.0 * float(np.mean(d["acc"])),
+                         "pairwise_accuracy": 100.0 * float(np.mean(d["pairs"])) if d["pairs"] else float("nan"),
+                         **metrics_from_ranks(retrieval_ranks(sims, relevant))}
+    return results
+
+

@@ -1,0 +1,103 @@
+"""Collation of per-video items into one padded batch spanning the three levels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+
+from .index import text_key
+
+
+@dataclass
+class Batch:
+    """Tensors of one batch. Video-level rows are videos (B); op rows (N_op) and narration rows
+    (N_f) are concatenated over the batch's videos, with `*_video` pointing back to their row."""
+
+    index: torch.Tensor  # [B] dataset index
+    t_video: torch.Tensor  # [B, Dt]
+    video_key: torch.Tensor  # [B]
+    proc_key: torch.Tensor  # [B]
+    seq: torch.Tensor  # [B, K, Dt] ordered operation texts
+    seq_mask: torch.Tensor  # [B, K]
+    seq_label_keys: torch.Tensor  # [B, K] (order duplicates are detected on labels)
+    seq_key: torch.Tensor  # [B] id of the exact ordered step-text sequence
+    t_ops: torch.Tensor  # [N_op, Dt]
+    op_key: torch.Tensor  # [N_op]
+    op_video: torch.Tensor  # [N_op]
+    video: torch.Tensor | None = None  # [B, L, C, Dv] L clips of C frames
+    video_clip_mask: torch.Tensor | None = None  # [B, L, C]
+    video_mask: torch.Tensor | None = None  # [B, L] valid clips
+    ops: torch.Tensor | None = None  # [N_op, Lo, Dv]
+    ops_mask: torch.Tensor | None = None
+    windows: torch.Tensor | None = None  # [N_f, W, Dv]
+    windows_mask: torch.Tensor | None = None
+    t_narr: torch.Tensor | None = None  # [N_f, Dt]
+    narr_key: torch.Tensor | None = None
+    narr_video: torch.Tensor | None = None
+    narr_op: torch.Tensor | None = None  # [N_f] row in the op tensors, -1 outside any operation
+
+    def to(self, device: torch.device | str) -> "Batch":
+        return Batch(**{f.name: (v.to(device) if isinstance(v := getattr(self, f.name), torch.Tensor) else v)
+                        for f in fields(self)})
+
+
+def pad_sequences(seqs: list[np.ndarray], dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """List of [L_i, dim] -> ([N, L_max, dim] zero padded, [N, L_max] bool mask)."""
+    n, length = len(seqs), max([len(s) for s in seqs] + [1])
+    out = np.zeros((n, length, dim), dtype=np.float32)
+    mask = np.zeros((n, length), dtype=bool)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = s
+        mask[i, : len(s)] = True
+    return torch.from_numpy(out), torch.from_numpy(mask)
+
+
+def _cat(arrays: list[np.ndarray], dtype: Any, width: int | None = None) -> torch.Tensor:
+    shape = (0,) if width is None else (0, width)
+    parts = [np.asarray(a, dtype=dtype).reshape((-1,) + shape[1:]) for a in arrays]
+    return torch.from_numpy(np.concatenate(parts) if parts else np.zeros(shape, dtype=dtype))
+
+
+def collate(items: list[dict[str, Any]]) -> Batch:
+    dt = int(items[0]["t_video"].shape[0])
+    n_ops = [len(it["op_keys"]) for it in items]
+    op_offset = np.concatenate([[0], np.cumsum(n_ops)[:-1]]).astype(np.int64)
+    seq, seq_mask = pad_sequences([it["t_ops"] for it in items], dt)
+    label_keys = np.zeros(seq_mask.shape, dtype=np.int64)
+    for b, it in enumerate(items):
+        label_keys[b, : n_ops[b]] = it["op_label_keys"]
+    batch = Batch(
+        index=torch.tensor([it["index"] for it in items], dtype=torch.long),
+        t_video=torch.from_numpy(np.stack([it["t_video"] for it in items])),
+        video_key=torch.tensor([it["video_key"] for it in items], dtype=torch.long),
+        proc_key=torch.tensor([it["proc_key"] for it in items], dtype=torch.long),
+        seq=seq, seq_mask=seq_mask, seq_label_keys=torch.from_numpy(label_keys),
+        seq_key=torch.tensor([text_key(",".join(map(str, it["op_keys"].tolist()))) for it in items], dtype=torch.long),
+        t_ops=_cat([it["t_ops"] for it in items], np.float32, dt),
+        op_key=_cat([it["op_keys"] for it in items], np.int64),
+        op_video=torch.from_numpy(np.repeat(np.arange(len(items)), n_ops).astype(np.int64)),
+    )
+    dv = next((int(x.shape[-1]) for it in items for x in it.get("video", []) + it.get("ops", []) + it.get("windows", [])), 0)
+    if "video" in items[0]:
+        clips, clip_mask = pad_sequences([c for it in items for c in it["video"]], dv)  # [sum L, C, D]
+        n_pos = [len(it["video"]) for it in items]
+        video = torch.zeros(len(items), max(n_pos), clips.shape[1], dv)
+        video_clip_mask = torch.zeros(video.shape[:3], dtype=torch.bool)
+        start = 0
+        for b, n in enumerate(n_pos):
+            video[b, :n], video_clip_mask[b, :n] = clips[start : start + n], clip_mask[start : start + n]
+            start += n
+        batch.video, batch.video_clip_mask, batch.video_mask = video, video_clip_mask, video_clip_mask.any(-1)
+    if "ops" in items[0]:
+        batch.ops, batch.ops_mask = pad_sequences([o for it in items for o in it["ops"]], dv)
+    if "windows" in items[0]:
+        batch.windows, batch.windows_mask = pad_sequences([w for it in items for w in it["windows"]], dv)
+        batch.t_narr = _cat([it["t_narr"] for it in items], np.float32, dt)
+        batch.narr_key = _cat([it["narr_keys"] for it in items], np.int64)
+        batch.narr_video = torch.from_numpy(np.repeat(np.arange(len(items)), [len(it["narr_keys"]) for it in items]))
+        narr_op = [np.where(it["narr_op"] >= 0, it["narr_op"] + op_offset[b], -1) for b, it in enumerate(items)]
+        batch.narr_op = _cat(narr_op, np.int64)
+    return batch

@@ -1,0 +1,97 @@
+"""A small in-memory index of the videos a run uses: frame ranges and strings, never features.
+
+Building it reads each video's timestamps once to turn annotation times into frame rows; after
+that a training item needs only its own chunk-sliced feature rows and its (small) text arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from cache_schema import CacheStore
+
+
+def text_key(text: str) -> int:
+    """Stable 63-bit id of a string: identical texts have identical embeddings, so they must not
+    be each other's negatives (they are masked out of the contrastive denominators)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little") >> 1
+
+
+@dataclass(frozen=True)
+class VideoIndex:
+    video_id: str
+    split: str
+    procedure: str
+    n_frames: int
+    op_rows: np.ndarray  # [K, 2] int64 frame rows [a, b), at least one row each
+    op_times: np.ndarray  # [K, 2] float64 seconds (annotation)
+    narr_rows: np.ndarray  # [F] int64 row nearest each narration time
+    narr_times: np.ndarray  # [F] float64 seconds
+    narr_op: np.ndarray  # [F] int64 operation containing the narration, -1 if none
+    video_text: str
+    op_texts: tuple[str, ...]
+    op_labels: tuple[str, ...]
+    narr_texts: tuple[str, ...]
+
+    @property
+    def n_ops(self) -> int:
+        return int(self.op_rows.shape[0])
+
+
+def nearest_rows(timestamps: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Row whose timestamp is closest to each time (ties go to the earlier row)."""
+    if timestamps.size <= 1:
+        return np.zeros(len(times), dtype=np.int64)
+    right = np.clip(np.searchsorted(timestamps, times, "left"), 1, len(timestamps) - 1)
+    left = right - 1
+    pick_left = np.abs(times - timestamps[left]) <= np.abs(timestamps[right] - times)
+    return np.where(pick_left, left, right).astype(np.int64)
+
+
+def segment_rows(timestamps: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Rows with start <= t < end; a segment shorter than one frame gets its nearest row."""
+    a = np.searchsorted(timestamps, segments[:, 0], "left")
+    b = np.searchsorted(timestamps, segments[:, 1], "left")
+    near = nearest_rows(timestamps, segments.mean(axis=1)) if len(segments) else np.zeros(0, np.int64)
+    empty = b <= a
+    a, b = np.where(empty, near, a), np.where(empty, near + 1, b)
+    return np.stack([a, b], axis=1).astype(np.int64).reshape(-1, 2)
+
+
+def index_video(store: CacheStore, video_id: str) -> VideoIndex:
+    rec = store.read_video(video_id)
+    ann = rec.annotations
+    ts = rec.timestamps()
+    segs = rec.segments().reshape(-1, 2)
+    ntimes = rec.narration_times().reshape(-1)
+    ops = ann.get("operations", [])
+    frames = ann.get("frames", [])
+    if len(ops) != len(segs) or len(frames) != len(ntimes):
+        raise ValueError(f"{store.url}: video {video_id!r}: annotations disagree with the cached arrays")
+    op_rows = segment_rows(ts, segs)
+    narr_rows = nearest_rows(ts, ntimes)
+    inside = (ntimes[:, None] >= segs[None, :, 0]) & (ntimes[:, None] < segs[None, :, 1])
+    narr_op = np.where(inside.any(axis=1), inside.argmax(axis=1), -1).astype(np.int64)
+    return VideoIndex(
+        video_id=video_id, split=str(ann.get("split", "train")), procedure=str(ann.get("procedure", "")),
+        n_frames=int(rec.n_frames), op_rows=op_rows, op_times=segs.astype(np.float64), narr_rows=narr_rows,
+        narr_times=ntimes.astype(np.float64), narr_op=narr_op, video_text=str(ann.get("text", video_id)),
+        op_texts=tuple(str(o.get("text", o.get("label", ""))) for o in ops),
+        op_labels=tuple(str(o.get("label", o.get("text", ""))) for o in ops),
+        narr_texts=tuple(str(f.get("text", "")) for f in frames),
+    )
+
+
+def build_index(store: CacheStore, splits: list[str] | tuple[str, ...] | None = None) -> list[VideoIndex]:
+    """Index the complete videos of the given splits (None: all), sorted by id for reproducibility."""
+    out = []
+    for vid in store.video_ids():
+        if splits is not None:
+            split = store.read_video(vid).annotations.get("split")
+            if split not in splits:
+                continue
+        out.append(index_video(store, vid))
+    return out

@@ -1,0 +1,160 @@
+"""`train(config) -> run_dir`: stage 2 on cached tensors only (no video decoding, no backbone)."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from cache_schema import open_cache
+from hierskp.models.heads import TEMPERATURE_LEVELS, HeadsConfig, HierSKPHeads, save_heads
+
+from .batch import collate
+from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .data import CacheVideoDataset, ItemSpec
+from .index import build_index
+from .objective import compute_losses
+from .rundir import check_cache, read_run_config, write_run_config
+from .runlog import MetricsLog, plot_loss_curve
+from .sampling import StepBatchSampler, step_seed, steps_per_epoch
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
+
+
+def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """Autocast only on CUDA: bf16 where supported (no scaler needed), else fp16 with a GradScaler."""
+    if device.type != "cuda" or amp == "off":
+        return None
+    if amp == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if amp == "bf16" else torch.float16
+
+
+def warmup_cosine(warmup: int, total: int, min_ratio: float):  # type: ignore[no-untyped-def]
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return factor
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """No decay on biases, norms, position tables and temperatures."""
+    decay, plain = [], []
+    for name, p in model.named_parameters():
+        (plain if p.ndim < 2 or name.endswith(".pos") or "log_temperature" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
+
+
+def item_spec(config: TrainConfig) -> ItemSpec:
+    c, levels = config.losses.contrastive, set(config.losses.contrastive.levels)
+    need_video = "video" in levels or config.losses.dtw.enabled or (c.cross_level and c.video_sequence_weight > 0)
+    return ItemSpec(
+        need_video=need_video, need_ops="operation" in levels or (c.cross_level and c.op_narration_weight > 0),
+        need_frames="frame" in levels or (c.cross_level and c.op_narration_weight > 0),
+        frame_window=config.data.frame_window, frame_jitter=config.data.frame_jitter,
+        max_clip_len=config.model.max_clip_len, max_video_len=config.model.max_video_len,
+        video_clip_len=config.model.video_clip_len,
+        max_narrations=config.data.max_narrations,
+    )
+
+
+def train(config: TrainConfig, resume: bool = False) -> Path:
+    """Train the heads; with `resume`, continue the run in `config.out` from its last checkpoint
+    (the run's saved config wins) and finish with the same total number of steps."""
+    out = Path(config.out)
+    store = open_cache(config.cache, "r")
+    if resume:
+        saved = read_run_config(out)
+        check_cache(saved["cache_fingerprint_id"], store, out)
+        config = TrainConfig.model_validate({**saved["config"], "cache": config.cache, "out": str(out),
+                                             "progress": config.progress})
+    elif (out / "config.json").exists():
+        raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
+    else:
+        write_run_config(out, config.model_dump(mode="json"), store)
+    seed_everything(config.seed)
+    device = resolve_device(config.device)
+    if device.type == "cpu" and config.threads:
+        torch.set_num_threads(config.threads)
+    index = build_index(store, config.data.train_splits)
+    if len(index) < 2:
+        raise ValueError(f"{config.cache}: {len(index)} complete video(s) in splits {config.data.train_splits}; need >= 2")
+    first = store.read_video(index[0].video_id)
+    heads_cfg = HeadsConfig(**config.model.model_dump(), vision_dim=int(first.features.shape[1]),
+                            text_dim=int(first.text_video().shape[-1]))
+    model = HierSKPHeads(heads_cfg).to(device)
+    o = config.optim
+    optimizer = torch.optim.AdamW(param_groups(model, o.weight_decay), lr=o.lr, betas=o.betas)
+    total_steps = config.max_steps or config.epochs * steps_per_epoch(len(index), config.data.batch_videos)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(o.warmup_steps, total_steps, o.min_lr_ratio))
+    amp_dtype = resolve_amp(config.amp, device)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    start = 0
+    ckpts = list_checkpoints(out / "checkpoints") if resume else []
+    if ckpts:
+        meta = load_checkpoint(ckpts[-1], model, optimizer, scheduler, scaler)
+        start, total_steps = int(meta["step"]), int(meta["total_steps"])
+    sampler = StepBatchSampler([e.procedure for e in index], config.data.batch_videos, config.seed, total_steps,
+                               start, config.data.procedure_batches)
+    workers = config.data.num_workers
+    loader = DataLoader(
+        CacheVideoDataset(config.cache, index, item_spec(config)), batch_sampler=sampler, collate_fn=collate,
+        num_workers=workers, multiprocessing_context=config.data.mp_context if workers else None,
+        generator=torch.Generator().manual_seed(config.seed),  # keeps the global torch RNG untouched
+        persistent_workers=False,
+    )
+    log = MetricsLog(out / "metrics.jsonl", resume_step=start if resume else None)
+    bar = tqdm(total=total_steps, initial=start, desc="train", unit="step", disable=not config.progress)
+    model.train()
+    step, t0 = start, time.perf_counter()
+    for batch in loader:
+        batch = batch.to(device)
+        gen = torch.Generator(device=device).manual_seed(step_seed(config.seed, step))
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            total, parts = compute_losses(model, batch, config.losses, gen)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(total).backward()
+        scaler.unscale_(optimizer)
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), o.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        step += 1
+        losses = {"loss/total": float(total.detach()), **{f"loss/{k}": float(v.detach()) for k, v in parts.items()}}
+        log.write({"step": step, "epoch": (step - 1) // sampler.steps_per_epoch, "lr": scheduler.get_last_lr()[0],
+                   "grad_norm": float(grad_norm), **losses,
+                   **{f"temp/{k}": float(model.temperature(k).detach()) for k in TEMPERATURE_LEVELS},
+                   "seconds": round(time.perf_counter() - t0, 3)})
+        bar.set_postfix({k[5:]: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+        bar.update()
+        if step % config.checkpoint_every == 0 or step == total_steps:
+            save_checkpoint(out / "checkpoints", step, model, optimizer, scheduler, scaler,
+                            extra={"total_steps": total_steps}, keep=config.keep_checkpoints)
+    bar.close()
+    log.close()
+    save_heads(model.eval(), out / "final", extra={"cache_fingerprint_id": store.fingerprint_id, "step": step,
+                                                   "train_config": config.model_dump(mode="json")})
+    plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png")
+    if config.evaluate:
+        from .evaluate import evaluate_run
+
+        evaluate_run(store, out, split=config.data.eval_split)
+    return out
