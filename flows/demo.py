@@ -25,7 +25,8 @@ for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENI
                      "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}.items():
     os.environ.setdefault(_key, _value)  # before prefect/transformers read them
 
-HEADLINE = ("video/R@1", "operation/R@1", "frame/R@1", "operation_by_label/R@1", "order_dtw/acc", "order_global/acc")
+HEADLINE = ("video/R@1", "operation/R@1", "frame/R@1", "operation_by_label/R@1", "order_dtw/acc", "order_global/acc",
+            "ZS frame Acc", "LP frame Acc", "TAL ZS avg mAP", "TAL head avg mAP")
 
 
 def _stage(text: str) -> None:
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"extracted: {result['extract']['done']} new, {result['extract']['skipped']} already cached")
     print(f"run:       {result['run']}")
     print(f"report:    {ev['report']}")
-    print(f"\nheld-out ({ev['split']}) retrieval R@1 and step-order accuracy, percent:")
+    print(f"\nheld-out ({ev['split']}) metrics, percent (R@1, step order, recognition accuracy, TAL average mAP):")
     print(metrics_table(ev["metrics"]))
     return 0
 
