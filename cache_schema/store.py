@@ -82,6 +82,24 @@ class CacheStore:
         group.attrs.update({L.PROVENANCE: prov, L.ANNOTATIONS: annotations})
         return VideoWriter(video_id=video_id, group=group)
 
+    def begin_annotation_update(self, video_id: str, provenance: dict[str, Any],
+                                annotations: dict[str, Any]) -> VideoWriter:
+        """Keep a complete video's frames; replace its texts and annotations (a text-only manifest edit).
+
+        The completion marker goes first, so a kill from here on leaves a partial video that the
+        next extract redoes from scratch; the caller writes texts and annotations, then `finalize`.
+        """
+        if self.status(video_id) != "complete":
+            raise IncompleteVideoError(f"{self.url}: video {video_id!r} is not complete; extract it instead")
+        group = self._videos()[video_id]
+        del group.attrs[L.COMPLETE]
+        for name in ("text", "annotations"):
+            if name in group:
+                del group[name]
+        prov = {**dict(group.attrs.get(L.PROVENANCE, {})), **provenance}
+        group.attrs.update({L.PROVENANCE: prov, L.ANNOTATIONS: annotations})
+        return VideoWriter.resume(video_id, group)  # type: ignore[arg-type]
+
     def delete_video(self, video_id: str) -> None:
         videos = self._videos()
         if video_id in videos:

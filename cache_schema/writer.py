@@ -33,6 +33,13 @@ class VideoWriter:
     _features: zarr.Array | None = None
     _timestamps: zarr.Array | None = None
 
+    @classmethod
+    def resume(cls, video_id: str, group: zarr.Group) -> "VideoWriter":
+        """A writer over a group whose frames are already written (texts/annotations to rewrite)."""
+        writer = cls(video_id=video_id, group=group)
+        writer._features, writer._timestamps = group[L.FEATURES], group[L.TIMESTAMPS]  # type: ignore[assignment]
+        return writer
+
     def append_frames(self, features: np.ndarray, timestamps: np.ndarray) -> None:
         features = np.asarray(features)
         timestamps = np.asarray(timestamps, dtype=np.float64)

@@ -40,22 +40,56 @@ class VideoOutcome:
     decoder: str | None = None
     error: str | None = None
     retryable: bool = False  # False when a retry cannot help: bad file, bad annotation
+    frames_reused: bool = False  # True when only texts/annotations changed and the frames were kept
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def is_up_to_date(store: CacheStore, row: ManifestRow, source: dict[str, Any]) -> bool:
-    """Complete, same backbone fingerprint, same video content, same annotations."""
-    vid = row.entry.video_id
-    if store.status(vid) != "complete":
+def frames_up_to_date(store: CacheStore, video_id: str, source: dict[str, Any]) -> bool:
+    """Complete, same backbone fingerprint, same video content: the frame features can stay."""
+    if store.status(video_id) != "complete":
         return False
-    prov = store.provenance(vid)
-    return (
-        prov.get("fingerprint_id") == store.fingerprint_id
-        and same_source(prov.get("source"), source)
-        and prov.get("annotations_hash") == annotations_hash(row.entry.annotations())
+    prov = store.provenance(video_id)
+    return prov.get("fingerprint_id") == store.fingerprint_id and same_source(prov.get("source"), source)
+
+
+def is_up_to_date(store: CacheStore, row: ManifestRow, source: dict[str, Any]) -> bool:
+    """Frames up to date and the same annotations: nothing to do."""
+    return frames_up_to_date(store, row.entry.video_id, source) and (
+        store.provenance(row.entry.video_id).get("annotations_hash") == annotations_hash(row.entry.annotations())
     )
+
+
+def _write_texts(writer: Any, entry: Any, text: Any) -> None:
+    writer.write_texts(
+        _encode_texts(text, [entry.text], text.dim),
+        _encode_texts(text, [o.text for o in entry.operations], text.dim),
+        _encode_texts(text, [n.text for n in entry.frames], text.dim),
+    )
+    writer.write_annotation_arrays(
+        np.array([[o.start, o.end] for o in entry.operations], dtype=np.float64).reshape(-1, 2),
+        np.array([n.time for n in entry.frames], dtype=np.float64),
+    )
+
+
+def _check_times(row: ManifestRow, duration_s: float, fps: float) -> None:
+    problems = row.entry.times_past(duration_s, tolerance=max(0.5, 1.0 / fps))
+    if problems:
+        raise VideoInputError(f"{row.where()}: " + "; ".join(problems))
+
+
+def _update_texts(row: ManifestRow, ctx: ExtractionContext, t0: float) -> VideoOutcome:
+    """A text-only manifest edit: re-embed texts and annotations, keep the decoded frames."""
+    entry, store = row.entry, ctx.store
+    marker = store.read_video(entry.video_id).completion or {}
+    ann = entry.annotations()
+    writer = store.begin_annotation_update(entry.video_id, {"annotations_hash": annotations_hash(ann)}, ann)
+    _write_texts(writer, entry, ctx.text)
+    keep = {k: marker.get(k) for k in ("seconds", "decoder", "fallback_reason", "decode_errors")}
+    n = writer.finalize({**keep, "texts_updated_at": dt.datetime.now(dt.timezone.utc).isoformat()})
+    return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=time.perf_counter() - t0,
+                        decoder=marker.get("decoder"), frames_reused=True)
 
 
 def _encode_texts(text_encoder: Any, texts: list[str], dim: int) -> np.ndarray:
@@ -75,12 +109,14 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
         source = {"path": relpath_or_str(path, manifest.root), **file_identity(path, known)}
         if is_up_to_date(store, row, source):
             return VideoOutcome(entry.video_id, "skipped", n_frames=int(store.read_video(entry.video_id).n_frames))
+        if frames_up_to_date(store, entry.video_id, source):
+            _check_times(row, float(store.provenance(entry.video_id).get("duration_s") or 0.0), cfg.fps)
+            began = True  # from here a failure leaves a partial group: remove it
+            return _update_texts(row, ctx, t0)
         reader = iter_frame_batches(path, fps=cfg.fps, batch_size=cfg.batch_size,
                                     short_side=cfg.short_side, backend=cfg.decoder)
         info = reader.info
-        problems = entry.times_past(reader.duration_s, tolerance=max(0.5, 1.0 / cfg.fps))
-        if problems:
-            raise VideoInputError(f"{row.where()}: " + "; ".join(problems))
+        _check_times(row, reader.duration_s, cfg.fps)
         ann = entry.annotations()
         began = True
         writer = store.begin_video(
@@ -96,15 +132,7 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
         for batch in prefetch(lambda: reader):  # decoding runs in the prefetch thread
             feats = vision.encode(batch.frames)
             writer.append_frames(feats.float().cpu().numpy(), batch.timestamps)
-        writer.write_texts(
-            _encode_texts(text, [entry.text], text.dim),
-            _encode_texts(text, [o.text for o in entry.operations], text.dim),
-            _encode_texts(text, [n.text for n in entry.frames], text.dim),
-        )
-        writer.write_annotation_arrays(
-            np.array([[o.start, o.end] for o in entry.operations], dtype=np.float64).reshape(-1, 2),
-            np.array([n.time for n in entry.frames], dtype=np.float64),
-        )
+        _write_texts(writer, entry, text)
         seconds = time.perf_counter() - t0
         # read after the loop: the decoder may have switched to PyAV mid-video
         stats = {"seconds": round(seconds, 3), "decoder": reader.backend,

@@ -81,3 +81,18 @@ def test_not_a_cache(tmp_path):
         cs.open_cache(str(tmp_path / "x.zarr"))
     with pytest.raises(cs.CacheLayoutError):
         cs.open_cache(str(tmp_path / "missing.zarr"))
+
+
+def test_annotation_update_keeps_frames_and_is_partial_until_finalized(tmp_path):
+    store = cs.open_cache(str(tmp_path / "c.zarr"), "a", fingerprint_id="fp1")
+    feats = _write_video(store, "v1")
+    ann = {"operations": [], "frames": [], "text": "new"}
+    w = store.begin_annotation_update("v1", {"annotations_hash": "h2"}, ann)
+    assert store.status("v1") == "partial"  # a kill here never leaves stale texts marked complete
+    w.write_texts(np.ones((1, 8)), np.zeros((0, 8)), np.zeros((0, 8)))
+    w.write_annotation_arrays(np.zeros((0, 2)), np.zeros(0))
+    assert w.finalize() == 300
+    rec = store.read_video("v1")
+    np.testing.assert_allclose(rec.features[:], feats.astype(np.float16))
+    assert rec.annotations == ann and rec.provenance["annotations_hash"] == "h2" and rec.provenance["fps"] == 1.0
+    assert cs.validate_cache(store).ok

@@ -43,18 +43,34 @@ def test_extract_validate_and_skip(corpus_copy, tmp_path):
     assert second_s < first_s  # no decoding, no model call: only hashes and metadata reads
 
 
-def test_changed_annotation_or_content_is_redone(corpus_copy, tmp_path):
+def test_text_edit_keeps_frames_and_content_change_redoes(corpus_copy, tmp_path):
     cache = str(tmp_path / "cache.zarr")
     manifest = corpus_copy / "manifest.jsonl"
     cfg = ExtractConfig(manifest=manifest, cache=cache)
     assert extract_manifest(cfg, progress=False).ok
-    lines = manifest.read_text().splitlines()
-    first = json.loads(lines[0])
-    first["text"] = first["text"] + " (revised)"
-    lines[0] = json.dumps(first)
-    manifest.write_text("\n".join(lines) + "\n")
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    vid = rows[0]["video_id"]
+    before = cs.open_cache(cache).read_video(vid)
+    feats, old_text = before.features[:], before.text_video()
+    rows[0]["text"] += " (revised)"
+    manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
     again = extract_manifest(cfg, progress=False)
-    assert again.ids("done") == [first["video_id"]]
+    assert again.ids("done") == [vid] and again.outcomes[0].frames_reused
+    after = cs.open_cache(cache).read_video(vid)
+    np.testing.assert_array_equal(after.features[:], feats)  # frames kept, not re-decoded
+    assert not np.allclose(after.text_video(), old_text)
+    assert after.annotations["text"].endswith("(revised)")
+    assert cs.validate_cache(cs.open_cache(cache)).ok
+
+    video = corpus_copy / rows[1]["video"]
+    video.write_bytes(video.read_bytes())  # same bytes, new mtime: the hash decides, still up to date
+    assert extract_manifest(cfg, progress=False).ids("done") == []
+    other = corpus_copy / rows[2]["video"]
+    video.write_bytes(other.read_bytes())  # new content: redone from the video
+    redo = extract_manifest(cfg, progress=False)
+    assert redo.ids("done") == [rows[1]["video_id"]]
+    assert not next(o for o in redo.outcomes if o.video_id == rows[1]["video_id"]).frames_reused
 
 
 def test_bad_files_fail_alone(corpus_copy, tmp_path):
