@@ -74,10 +74,8 @@ class CacheStore:
         """Start (or restart) writing a video: any earlier group of that id is removed first."""
         if not re.match(L.VIDEO_ID_PATTERN, video_id):
             raise CacheError(f"{self.url}: invalid video_id {video_id!r} (allowed: {L.VIDEO_ID_PATTERN})")
-        videos = self._videos()
-        if video_id in videos:
-            del videos[video_id]
-        group = videos.create_group(video_id)
+        self.delete_video(video_id)
+        group = self._videos().create_group(video_id)
         prov = {**provenance, "fingerprint_id": self.fingerprint_id, "layout_version": L.LAYOUT_VERSION}
         group.attrs.update({L.PROVENANCE: prov, L.ANNOTATIONS: annotations})
         return VideoWriter(video_id=video_id, group=group)
@@ -101,8 +99,13 @@ class CacheStore:
         return VideoWriter.resume(video_id, group)  # type: ignore[arg-type]
 
     def delete_video(self, video_id: str) -> None:
+        """The marker goes first: a recursive delete is not atomic (object stores), and a half-deleted
+        group must never read as complete."""
         videos = self._videos()
         if video_id in videos:
+            group = videos[video_id]
+            if L.COMPLETE in group.attrs:
+                del group.attrs[L.COMPLETE]
             del videos[video_id]
 
 

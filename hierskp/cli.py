@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("synth", "manifest", "extract", "cache", "train", "eval", "evaluate", "index")
+COMMAND_MODULES = ("synth", "manifest", "extract", "cache", "train", "eval", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,20 +20,23 @@ def prefetch(iterable_factory, depth: int = 2) -> Iterator:  # type: ignore[no-u
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in iterable_factory():
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
-            q.put(_DONE)
+            put(_DONE)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            q.put(exc)
+            put(exc)
 
     thread = threading.Thread(target=produce, name="hierskp-decode", daemon=True)
     thread.start()
@@ -47,4 +50,4 @@ def prefetch(iterable_factory, depth: int = 2) -> Iterator:  # type: ignore[no-u
             yield item
     finally:
         stop.set()
-        thread.join(timeout=5)
+        thread.join()  # bounded: the producer checks `stop` after each item; the caller may then close the source

@@ -9,6 +9,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from hierskp.data.manifest import ManifestError
+
 from .config import ExtractConfig
 from .context import open_extraction
 from .video_job import VideoOutcome, extract_video
@@ -56,6 +58,9 @@ def extract_manifest(
     """Extract every (selected) manifest video; failures are collected, never raised."""
     t0 = time.perf_counter()
     ctx = open_extraction(cfg)
+    unknown = sorted(set(cfg.video_ids or ()) - {r.entry.video_id for r in ctx.manifest.rows})
+    if unknown:
+        raise ManifestError(ctx.manifest.path, [f"field video_id: not in the manifest (value {v!r})" for v in unknown])
     rows = [r for r in ctx.manifest.rows if cfg.video_ids is None or r.entry.video_id in cfg.video_ids]
     summary = ExtractSummary()
     bar = tqdm(rows, desc="extract", unit="video", disable=not progress)

@@ -61,12 +61,17 @@ def is_up_to_date(store: CacheStore, row: ManifestRow, source: dict[str, Any]) -
     )
 
 
-def _write_texts(writer: Any, entry: Any, text: Any) -> None:
-    writer.write_texts(
+def _embed_texts(entry: Any, text: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Before any write: an encoder failure then costs no cached frames and no decode."""
+    return (
         _encode_texts(text, [entry.text], text.dim),
         _encode_texts(text, [o.text for o in entry.operations], text.dim),
         _encode_texts(text, [n.text for n in entry.frames], text.dim),
     )
+
+
+def _write_texts(writer: Any, entry: Any, texts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    writer.write_texts(*texts)
     writer.write_annotation_arrays(
         np.array([[o.start, o.end] for o in entry.operations], dtype=np.float64).reshape(-1, 2),
         np.array([n.time for n in entry.frames], dtype=np.float64),
@@ -79,13 +84,13 @@ def _check_times(row: ManifestRow, duration_s: float, fps: float) -> None:
         raise VideoInputError(f"{row.where()}: " + "; ".join(problems))
 
 
-def _update_texts(row: ManifestRow, ctx: ExtractionContext, t0: float) -> VideoOutcome:
+def _update_texts(row: ManifestRow, ctx: ExtractionContext, t0: float, texts: tuple) -> VideoOutcome:
     """A text-only manifest edit: re-embed texts and annotations, keep the decoded frames."""
     entry, store = row.entry, ctx.store
     marker = store.read_video(entry.video_id).completion or {}
     ann = entry.annotations()
     writer = store.begin_annotation_update(entry.video_id, {"annotations_hash": annotations_hash(ann)}, ann)
-    _write_texts(writer, entry, ctx.text)
+    _write_texts(writer, entry, texts)
     keep = {k: marker.get(k) for k in ("seconds", "decoder", "fallback_reason", "decode_errors")}
     n = writer.finalize({**keep, "texts_updated_at": dt.datetime.now(dt.timezone.utc).isoformat()})
     return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=time.perf_counter() - t0,
@@ -111,12 +116,14 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
             return VideoOutcome(entry.video_id, "skipped", n_frames=int(store.read_video(entry.video_id).n_frames))
         if frames_up_to_date(store, entry.video_id, source):
             _check_times(row, float(store.provenance(entry.video_id).get("duration_s") or 0.0), cfg.fps)
+            texts = _embed_texts(entry, text)
             began = True  # from here a failure leaves a partial group: remove it
-            return _update_texts(row, ctx, t0)
+            return _update_texts(row, ctx, t0, texts)
         reader = iter_frame_batches(path, fps=cfg.fps, batch_size=cfg.batch_size,
                                     short_side=cfg.short_side, backend=cfg.decoder)
         info = reader.info
         _check_times(row, reader.duration_s, cfg.fps)
+        texts = _embed_texts(entry, text)
         ann = entry.annotations()
         began = True
         writer = store.begin_video(
@@ -132,7 +139,7 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
         for batch in prefetch(lambda: reader):  # decoding runs in the prefetch thread
             feats = vision.encode(batch.frames)
             writer.append_frames(feats.float().cpu().numpy(), batch.timestamps)
-        _write_texts(writer, entry, text)
+        _write_texts(writer, entry, texts)
         seconds = time.perf_counter() - t0
         # read after the loop: the decoder may have switched to PyAV mid-video
         stats = {"seconds": round(seconds, 3), "decoder": reader.backend,
@@ -148,7 +155,11 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
         if reader is not None:
             reader.close()
     if began:  # a partial group never survives a failure; an older complete one is kept otherwise
-        store.delete_video(entry.video_id)
+        try:
+            store.delete_video(entry.video_id)
+        except Exception as exc:  # noqa: BLE001 - the group has no marker: the next run redoes it
+            log.exception("cleanup of %s failed", entry.video_id)
+            msg += f" (cleanup failed too: {exc}; the partial group is redone next run)"
     return VideoOutcome(entry.video_id, "failed", seconds=time.perf_counter() - t0, error=msg, retryable=retryable)
 
 

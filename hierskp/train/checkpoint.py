@@ -83,7 +83,14 @@ def unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) 
 def _atomic_write(path: Path, write) -> None:  # type: ignore[no-untyped-def]
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     write(tmp)
+    with open(tmp, "rb") as fh:  # durable before it becomes visible: a crash never leaves a short file
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def save_checkpoint(folder: str | Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,

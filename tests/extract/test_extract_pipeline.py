@@ -137,3 +137,11 @@ def test_cache_cli_inspect_and_export(corpus_copy, tmp_path):
 
     with h5py.File(tmp_path / "export_hdf5" / "features.h5") as h5:
         np.testing.assert_array_equal(h5[vid][:], exported)
+
+
+def test_unknown_video_id_is_an_error(corpus_copy, tmp_path):
+    from hierskp.data.manifest import ManifestError
+
+    cfg = ExtractConfig(manifest=corpus_copy / "manifest.jsonl", cache=str(tmp_path / "c.zarr"), video_ids=("nope",))
+    with pytest.raises(ManifestError, match="nope"):
+        extract_manifest(cfg, progress=False)
