@@ -53,13 +53,19 @@ class CacheStore:
             return ids
         return [v for v in ids if self.status(v) == status]
 
-    def status(self, video_id: str) -> VideoStatus:
+    def video_state(self, video_id: str) -> tuple[VideoStatus, dict[str, Any], dict[str, Any] | None]:
+        """(status, provenance, completion marker) from one read of the group's attributes."""
         try:
             group = self._videos()[video_id]
         except KeyError:
-            return "absent"
-        marker = group.attrs.get(L.COMPLETE)
-        return "complete" if isinstance(marker, dict) and marker.get("n_frames") is not None else "partial"
+            return "absent", {}, None
+        attrs = dict(group.attrs)
+        marker = attrs.get(L.COMPLETE)
+        complete = isinstance(marker, dict) and marker.get("n_frames") is not None
+        return ("complete" if complete else "partial"), dict(attrs.get(L.PROVENANCE, {})), marker if complete else None
+
+    def status(self, video_id: str) -> VideoStatus:
+        return self.video_state(video_id)[0]
 
     def provenance(self, video_id: str) -> dict[str, Any]:
         return dict(self._videos()[video_id].attrs.get(L.PROVENANCE, {}))

@@ -46,19 +46,27 @@ class VideoOutcome:
         return dict(self.__dict__)
 
 
-def frames_up_to_date(store: CacheStore, video_id: str, source: dict[str, Any]) -> bool:
-    """Complete, same backbone fingerprint, same video content: the frame features can stay."""
-    if store.status(video_id) != "complete":
-        return False
-    prov = store.provenance(video_id)
-    return prov.get("fingerprint_id") == store.fingerprint_id and same_source(prov.get("source"), source)
+Freshness = Literal["up_to_date", "texts_changed", "redo"]
+
+
+def freshness(store: CacheStore, row: ManifestRow, source: dict[str, Any],
+              state: tuple[str, dict[str, Any], Any] | None = None) -> Freshness:
+    """What a cached video needs: nothing, new texts only (same backbone and video content), or a redo.
+
+    `state` is `store.video_state(video_id)` when the caller already read it (one read per video).
+    """
+    status, prov, _ = state or store.video_state(row.entry.video_id)
+    if status != "complete" or prov.get("fingerprint_id") != store.fingerprint_id:
+        return "redo"
+    if not same_source(prov.get("source"), source):
+        return "redo"
+    same_texts = prov.get("annotations_hash") == annotations_hash(row.entry.annotations())
+    return "up_to_date" if same_texts else "texts_changed"
 
 
 def is_up_to_date(store: CacheStore, row: ManifestRow, source: dict[str, Any]) -> bool:
-    """Frames up to date and the same annotations: nothing to do."""
-    return frames_up_to_date(store, row.entry.video_id, source) and (
-        store.provenance(row.entry.video_id).get("annotations_hash") == annotations_hash(row.entry.annotations())
-    )
+    """Complete, same backbone fingerprint, same video content, same annotations: nothing to do."""
+    return freshness(store, row, source) == "up_to_date"
 
 
 def _embed_texts(entry: Any, text: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,10 +92,10 @@ def _check_times(row: ManifestRow, duration_s: float, fps: float) -> None:
         raise VideoInputError(f"{row.where()}: " + "; ".join(problems))
 
 
-def _update_texts(row: ManifestRow, ctx: ExtractionContext, t0: float, texts: tuple) -> VideoOutcome:
+def _update_texts(row: ManifestRow, ctx: ExtractionContext, t0: float, texts: tuple,
+                  marker: dict[str, Any]) -> VideoOutcome:
     """A text-only manifest edit: re-embed texts and annotations, keep the decoded frames."""
     entry, store = row.entry, ctx.store
-    marker = store.read_video(entry.video_id).completion or {}
     ann = entry.annotations()
     writer = store.begin_annotation_update(entry.video_id, {"annotations_hash": annotations_hash(ann)}, ann)
     _write_texts(writer, entry, texts)
@@ -110,15 +118,17 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
     try:
         if not path.is_file():
             raise VideoInputError(f"{row.where()}: field video: file not found (value {entry.video!r} -> {path})")
-        known = store.provenance(entry.video_id).get("source") if store.status(entry.video_id) != "absent" else None
-        source = {"path": relpath_or_str(path, manifest.root), **file_identity(path, known)}
-        if is_up_to_date(store, row, source):
-            return VideoOutcome(entry.video_id, "skipped", n_frames=int(store.read_video(entry.video_id).n_frames))
-        if frames_up_to_date(store, entry.video_id, source):
-            _check_times(row, float(store.provenance(entry.video_id).get("duration_s") or 0.0), cfg.fps)
+        state = store.video_state(entry.video_id)
+        _, prov, marker = state
+        source = {"path": relpath_or_str(path, manifest.root), **file_identity(path, prov.get("source"))}
+        fresh = freshness(store, row, source, state)
+        if fresh == "up_to_date":
+            return VideoOutcome(entry.video_id, "skipped", n_frames=int(marker["n_frames"]))
+        if fresh == "texts_changed":
+            _check_times(row, float(prov.get("duration_s") or 0.0), cfg.fps)
             texts = _embed_texts(entry, text)
             began = True  # from here a failure leaves a partial group: remove it
-            return _update_texts(row, ctx, t0, texts)
+            return _update_texts(row, ctx, t0, texts, marker)
         reader = iter_frame_batches(path, fps=cfg.fps, batch_size=cfg.batch_size,
                                     short_side=cfg.short_side, backend=cfg.decoder)
         info = reader.info
