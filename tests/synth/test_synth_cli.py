@@ -12,7 +12,7 @@ import numpy as np
 
 from hierskp.synth.appearance import sample_nuisance, world_look
 from hierskp.synth.config import get_config
-from hierskp.synth.corpus import generate_corpus, plan_corpus
+from hierskp.synth.corpus import plan_corpus
 from hierskp.synth.render import VideoRenderer
 
 
@@ -34,8 +34,12 @@ def test_cli_writes_corpus_independent_of_worker_count(tmp_path: Path) -> None:
     frames = _frames(out / rows[0]["video"])
     assert frames.shape[1:] == (24, 32, 3)
 
-    cfg = get_config("tiny", width=32, height=24, fps=8.0, min_duration=6.0, max_duration=8.0)
-    here = generate_corpus(tmp_path / "here", 3, 2, cfg, workers=1, progress=False)
+    # the single-worker corpus is also written by a fresh process: rendering must not depend on the
+    # state an earlier test left in this one
+    one = [*cmd[:cmd.index("--out") + 1], str(tmp_path / "here"), *cmd[cmd.index("--out") + 2:]]
+    one[one.index("--workers") + 1] = "1"
+    assert subprocess.run(one, capture_output=True, text=True, timeout=120).returncode == 0
+    here = tmp_path / "here" / "manifest.jsonl"
     assert here.read_bytes() == (out / "manifest.jsonl").read_bytes()
     assert np.array_equal(_frames(here.parent / rows[0]["video"]), frames)
 
