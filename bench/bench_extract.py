@@ -47,9 +47,15 @@ def make_video(path: Path, minutes: float, fps: int = 25, size: tuple[int, int] 
 
 
 def write_manifest(folder: Path, video: Path, minutes: float) -> Path:
-    entry = {"video_id": video.stem, "video": video.name, "split": "test", "procedure": "bench",
-             "text": "a benchmark video", "operations": [{"start": 0, "end": minutes * 60 - 1, "label": "x", "text": "x"}],
-             "frames": []}
+    entry = {
+        "video_id": video.stem,
+        "video": video.name,
+        "split": "test",
+        "procedure": "bench",
+        "text": "a benchmark video",
+        "operations": [{"start": 0, "end": minutes * 60 - 1, "label": "x", "text": "x"}],
+        "frames": [],
+    }
     manifest = folder / f"{video.stem}.jsonl"
     manifest.write_text(json.dumps(entry) + "\n")
     return manifest
@@ -69,8 +75,9 @@ def decode_only(video: Path, fps: float, batch_size: int, decoder: str) -> tuple
 def extract_once(manifest: Path, cache: Path, fps: float, batch_size: int, decoder: str) -> tuple[float, int]:
     from hierskp.extract import ExtractConfig, extract_video, open_extraction
 
-    ctx = open_extraction(ExtractConfig(manifest=manifest, cache=str(cache), fps=fps, batch_size=batch_size,
-                                        decoder=decoder))
+    ctx = open_extraction(
+        ExtractConfig(manifest=manifest, cache=str(cache), fps=fps, batch_size=batch_size, decoder=decoder)
+    )
     t0 = time.perf_counter()
     outcome = extract_video(ctx.manifest.rows[0], ctx)
     assert outcome.status == "done", outcome.error
@@ -111,9 +118,9 @@ def peak_rss_child(manifest: Path, cache: Path) -> dict[str, float]:
     """The measurement in a fresh process, so one video's allocations never flatter the other's."""
     code = (
         "import sys,json;from pathlib import Path;"
-        "sys.path.insert(0, %r);from bench_extract import extract_peak_rss;"
-        "print(json.dumps(extract_peak_rss(Path(%r), Path(%r))))"
-    ) % (str(ROOT / "bench"), str(manifest), str(cache))
+        "sys.path.insert(0, {!r});from bench_extract import extract_peak_rss;"
+        "print(json.dumps(extract_peak_rss(Path({!r}), Path({!r}))))"
+    ).format(str(ROOT / "bench"), str(manifest), str(cache))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -144,8 +151,16 @@ def main() -> None:
         d, e = float(np.median(dec)), float(np.median(ext))
         # rounds are interleaved (decode, extract, decode, ...): the median per-round ratio resists load drift
         ratio = float(np.median(np.array(ext) / np.array(dec)))
-        rows.append({"decoder": decoder, "video_min": speed_min, "frames": n, "decode_s": round(d, 3),
-                     "extract_s": round(e, 3), "ratio": round(ratio, 3)})
+        rows.append(
+            {
+                "decoder": decoder,
+                "video_min": speed_min,
+                "frames": n,
+                "decode_s": round(d, 3),
+                "extract_s": round(e, 3),
+                "ratio": round(ratio, 3),
+            }
+        )
         print(rows[-1], flush=True)
     mem = {}
     for minutes in (short_min, long_min):
@@ -156,9 +171,13 @@ def main() -> None:
         shutil.rmtree(cache, ignore_errors=True)
         print({"video_min": minutes, **mem[minutes]}, flush=True)
     growth = {m: v["peak_mib"] - v["after_load_mib"] for m, v in mem.items()}
-    result = {"speed": rows, "memory": mem, "peak_ratio": round(mem[long_min]["peak_mib"] / mem[short_min]["peak_mib"], 3),
-              "growth_during_extraction_mib": growth,
-              "machine": f"{sys.platform}, {__import__('os').cpu_count()} cores, CPU only"}
+    result = {
+        "speed": rows,
+        "memory": mem,
+        "peak_ratio": round(mem[long_min]["peak_mib"] / mem[short_min]["peak_mib"], 3),
+        "growth_during_extraction_mib": growth,
+        "machine": f"{sys.platform}, {__import__('os').cpu_count()} cores, CPU only",
+    }
     (out / "extract.json").write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
 

@@ -58,15 +58,25 @@ def timed(fn, *args):  # noqa: ANN001, ANN201
     return time.perf_counter() - t, out
 
 
-def bench_size(n: int, dim: int, clusters: int, noise: float, n_queries: int, rounds: int,
-               n_single: int, hnsw: bool) -> dict:
+def bench_size(
+    n: int, dim: int, clusters: int, noise: float, n_queries: int, rounds: int, n_single: int, hnsw: bool
+) -> dict:
     x, centers = clustered_embeddings(n, dim, clusters, noise=noise, seed=0)
     q, _ = clustered_embeddings(n_queries, dim, clusters, noise=noise, seed=1, centers=centers)
-    row: dict = {"n": n, "dim": dim, "clusters": clusters, "noise": noise, "n_queries": n_queries,
-                 "kind": LARGE_CORPUS_KIND}
+    row: dict = {
+        "n": n,
+        "dim": dim,
+        "clusters": clusters,
+        "noise": noise,
+        "n_queries": n_queries,
+        "kind": LARGE_CORPUS_KIND,
+    }
     build_s, ei = timed(build_index, x, None, LARGE_CORPUS_KIND)
-    row.update(build_s=build_s, params={k: v for k, v in ei.params.items() if k != "recall_curve"},
-               recall_curve=ei.params.get("recall_curve"))
+    row.update(
+        build_s=build_s,
+        params={k: v for k, v in ei.params.items() if k != "recall_curve"},
+        recall_curve=ei.params.get("recall_curve"),
+    )
     flat = faiss.IndexFlatIP(dim)
     flat.add(x)
     exact = brute_force_topk(x, q)
@@ -90,9 +100,12 @@ def bench_size(n: int, dim: int, clusters: int, noise: float, n_queries: int, ro
     if hnsw:
         hb, hi = timed(build_index, x, None, "hnsw")
         ht = [timed(search, hi, q, K)[0] for _ in range(rounds)]
-        row["hnsw"] = {"build_s": hb, "ef_search": hi.params["ef_search"],
-                       "recall_at_10": recall(search(hi, q, K)[1], exact),
-                       "qps": n_queries / statistics.median(ht)}
+        row["hnsw"] = {
+            "build_s": hb,
+            "ef_search": hi.params["ef_search"],
+            "recall_at_10": recall(search(hi, q, K)[1], exact),
+            "qps": n_queries / statistics.median(ht),
+        }
     return row
 
 
@@ -105,20 +118,38 @@ def main() -> int:
     ap.add_argument("--noise", type=float, default=1.0)
     ap.add_argument("--queries", type=int, default=None)
     ap.add_argument("--rounds", type=int, default=None)
-    ap.add_argument("--hnsw-max-n", type=float, default=1e5,
-                    help="also build HNSW for sizes up to this (its build is slow on few cores)")
+    ap.add_argument(
+        "--hnsw-max-n",
+        type=float,
+        default=1e5,
+        help="also build HNSW for sizes up to this (its build is slow on few cores)",
+    )
     ap.add_argument("--out", default=None, help="JSON results path (default bench/out/faiss.json unless --quick)")
     args = ap.parse_args()
     sizes = [int(s) for s in (args.sizes or ([2e4, 1e5] if args.quick else [1e5, 1e6]))]
     n_queries = args.queries or (500 if args.quick else 2000)
     rounds = args.rounds or (2 if args.quick else 3)
-    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "faiss": faiss.__version__,
-               "numpy": np.__version__, "faiss_threads": faiss.omp_get_max_threads(),
-               "gpus": faiss.get_num_gpus(), "loadavg_start": os.getloadavg()}
+    machine = {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "faiss": faiss.__version__,
+        "numpy": np.__version__,
+        "faiss_threads": faiss.omp_get_max_threads(),
+        "gpus": faiss.get_num_gpus(),
+        "loadavg_start": os.getloadavg(),
+    }
     results = []
     for n in sizes:
-        row = bench_size(n, args.dim, args.clusters, args.noise, n_queries, rounds,
-                         n_single=200, hnsw=n <= args.hnsw_max_n and not args.quick)
+        row = bench_size(
+            n,
+            args.dim,
+            args.clusters,
+            args.noise,
+            n_queries,
+            rounds,
+            n_single=200,
+            hnsw=n <= args.hnsw_max_n and not args.quick,
+        )
         row["loadavg_after"] = os.getloadavg()
         results.append(row)
         print(json.dumps(row), flush=True)
@@ -126,13 +157,15 @@ def main() -> int:
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps({"argv": sys.argv, "machine": machine, "results": results}, indent=1))
-    print(f"\n| N | build s | nlist/nprobe | recall@10 | index q/s | numpy q/s | flat q/s | vs numpy | 1-query ms |")
+    print("\n| N | build s | nlist/nprobe | recall@10 | index q/s | numpy q/s | flat q/s | vs numpy | 1-query ms |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         p = r["params"]
-        print(f"| {r['n']:.0e} | {r['build_s']:.1f} | {p.get('nlist')}/{p.get('nprobe')} | {r['recall_at_10']:.4f} "
-              f"| {r['qps_index']:.0f} | {r['qps_numpy_brute']:.0f} | {r['qps_faiss_flat']:.0f} "
-              f"| {r['speedup_vs_numpy']:.1f}x | {r['single_query_ms_median']:.2f} |")
+        print(
+            f"| {r['n']:.0e} | {r['build_s']:.1f} | {p.get('nlist')}/{p.get('nprobe')} | {r['recall_at_10']:.4f} "
+            f"| {r['qps_index']:.0f} | {r['qps_numpy_brute']:.0f} | {r['qps_faiss_flat']:.0f} "
+            f"| {r['speedup_vs_numpy']:.1f}x | {r['single_query_ms_median']:.2f} |"
+        )
     return 0
 
 

@@ -185,23 +185,27 @@ def main() -> None:
         mem = {k: peak_mb(k, gamma, B) for k in ("ours", "pysdtw", "ours64")} | {"loop": peak_mb("loop", gamma, 1)}
     mem_s = lambda k, note="": f"{mem[k]:.0f}{note}" if k in mem else "n/a"  # noqa: E731
 
-    cmd = "python bench/bench_soft_dtw.py" + (" --quick" if args.quick else "") + ("" if gamma == 0.1 else f" --gamma {gamma}")
+    cmd = (
+        "python bench/bench_soft_dtw.py"
+        + (" --quick" if args.quick else "")
+        + ("" if gamma == 0.1 else f" --gamma {gamma}")
+    )
+
     def row(name: str, k: str) -> str:
         vs = "1.00x" if k == "ours" else f"{ratio[k]:.2f}x"
-        return (
-            f"| {name} | {med[k] * 1e3:.1f} | {best[k] * 1e3:.1f} | {cpu_med[k] * 1e3:.1f} | {vs} |"
-            f" {mem_s(k)} |"
-        )
+        return f"| {name} | {med[k] * 1e3:.1f} | {best[k] * 1e3:.1f} | {cpu_med[k] * 1e3:.1f} | {vs} | {mem_s(k)} |"
 
-    table = "\n".join([
-        "| method (fwd+bwd, B=64) | wall median (ms) | wall min (ms) | CPU median (ms) | time / ours | peak RSS growth (MiB) |",
-        "|---|---:|---:|---:|---:|---:|",
-        row("ours: `pairwise_cost` + `soft_dtw`, float32", "ours"),
-        row("pysdtw 0.0.5 `SoftDTW(use_cuda=False)`, float32 in (DP in float64)", "pysdtw"),
-        row("ours, float64 end to end", "ours64"),
-        f"| per-cell Python loop (PeskaVLP style), {loop_pairs} pair(s), x{B // loop_pairs} |"
-        f" {loop_scaled * 1e3:.0f} (scaled) | | | {ratio_b:.0f}x | {mem_s('loop', ' (1 pair)')} |",
-    ])
+    table = "\n".join(
+        [
+            "| method (fwd+bwd, B=64) | wall median (ms) | wall min (ms) | CPU median (ms) | time / ours | peak RSS growth (MiB) |",
+            "|---|---:|---:|---:|---:|---:|",
+            row("ours: `pairwise_cost` + `soft_dtw`, float32", "ours"),
+            row("pysdtw 0.0.5 `SoftDTW(use_cuda=False)`, float32 in (DP in float64)", "pysdtw"),
+            row("ours, float64 end to end", "ours64"),
+            f"| per-cell Python loop (PeskaVLP style), {loop_pairs} pair(s), x{B // loop_pairs} |"
+            f" {loop_scaled * 1e3:.0f} (scaled) | | | {ratio_b:.0f}x | {mem_s('loop', ' (1 pair)')} |",
+        ]
+    )
     report = f"""# soft-DTW benchmark
 
 Command: `{cmd}`

@@ -44,8 +44,13 @@ def cache_epoch(cache: str) -> dict:
     store = open_cache(cache)
     index = build_index(store, cfg.data.train_splits)
     first = store.read_video(index[0].video_id)
-    model = HierSKPHeads(HeadsConfig(**cfg.model.model_dump(), vision_dim=int(first.features.shape[1]),
-                                     text_dim=int(first.text_video().shape[-1])))
+    model = HierSKPHeads(
+        HeadsConfig(
+            **cfg.model.model_dump(),
+            vision_dim=int(first.features.shape[1]),
+            text_dim=int(first.text_video().shape[-1]),
+        )
+    )
     opt = torch.optim.AdamW(param_groups(model, 0.05), lr=1e-3)
     ds = CacheVideoDataset(cache, index, item_spec(cfg))
     spe = steps_per_epoch(len(index), cfg.data.batch_videos)
@@ -63,8 +68,14 @@ def cache_epoch(cache: str) -> dict:
     for b in batches[1:]:
         step(b)
     w1, c1 = clocks()
-    return {"steps": spe, "videos": [index[i].video_id for i in used], "frames": int(sum(index[i].n_frames for i in used)),
-            "vision_dim": int(first.features.shape[1]), "wall_s": w1 - w0, "cpu_s": c1 - c0}
+    return {
+        "steps": spe,
+        "videos": [index[i].video_id for i in used],
+        "frames": int(sum(index[i].n_frames for i in used)),
+        "vision_dim": int(first.features.shape[1]),
+        "wall_s": w1 - w0,
+        "cpu_s": c1 - c0,
+    }
 
 
 def vit_b16_dir(root: Path) -> str:
@@ -72,8 +83,17 @@ def vit_b16_dir(root: Path) -> str:
     from transformers import ViTConfig, ViTImageProcessor, ViTModel
 
     torch.manual_seed(0)
-    ViTModel(ViTConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
-                       image_size=224, patch_size=16), add_pooling_layer=False).save_pretrained(root)
+    ViTModel(
+        ViTConfig(
+            hidden_size=768,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            intermediate_size=3072,
+            image_size=224,
+            patch_size=16,
+        ),
+        add_pooling_layer=False,
+    ).save_pretrained(root)
     ViTImageProcessor(size={"height": 224, "width": 224}).save_pretrained(root)
     return str(root)
 
@@ -107,9 +127,15 @@ def recompute_cost(backbone: str, label: str, videos: list[Path], max_frames: in
             decoded += len(batch.frames)
     w1, c1 = clocks()
     decode_s, decode_cpu = (w1 - w0) / decoded, (c1 - c0) / decoded
-    return {"backbone": label, "dim": enc.dim, "frames_measured": int(frames),
-            "forward_wall_per_frame_s": forward_s / frames, "forward_cpu_per_frame_s": cpu / frames,
-            "decode_wall_per_frame_s": decode_s, "decode_cpu_per_frame_s": decode_cpu}
+    return {
+        "backbone": label,
+        "dim": enc.dim,
+        "frames_measured": int(frames),
+        "forward_wall_per_frame_s": forward_s / frames,
+        "forward_cpu_per_frame_s": cpu / frames,
+        "decode_wall_per_frame_s": decode_s,
+        "decode_cpu_per_frame_s": decode_cpu,
+    }
 
 
 def widened_cache(src: str, dst: str, dim: int = 768) -> str:
@@ -142,8 +168,12 @@ def peak_rss(tmp: Path, n_videos: int) -> dict:
     cache = tmp / f"rss{n_videos}.zarr"
     make_synthetic_cache(cache, n_videos=n_videos, vision_dim=768, text_dim=384, op_frames=(150, 400))
     size = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
-    out = subprocess.run([sys.executable, "-c", RSS_SNIPPET, str(cache), str(tmp / f"run{n_videos}")],
-                         capture_output=True, text=True, check=True).stdout.split()[-1]
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_SNIPPET, str(cache), str(tmp / f"run{n_videos}")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[-1]
     return {"videos": n_videos, "cache_mb": size / 2**20, "peak_rss_mb": int(out) / 1024}
 
 
@@ -161,17 +191,23 @@ def main() -> None:
     res: dict = {"threads": 1}
     with tempfile.TemporaryDirectory() as tmp:
         tmp_p = Path(tmp)
-        for name, cache, backbone, n in (("embedded", args.cache, "embedded", args.embedded_frames),
-                                         ("vit_b16", widened_cache(args.cache, str(tmp_p / "w.zarr")),
-                                          vit_b16_dir(tmp_p / "vitb"), args.vit_frames)):
+        for name, cache, backbone, n in (
+            ("embedded", args.cache, "embedded", args.embedded_frames),
+            ("vit_b16", widened_cache(args.cache, str(tmp_p / "w.zarr")), vit_b16_dir(tmp_p / "vitb"), args.vit_frames),
+        ):
             ep = cache_epoch(cache)
             rc = recompute_cost(backbone, name, [paths[v] for v in ep["videos"]], n)
             per_frame_wall = rc["forward_wall_per_frame_s"] + rc["decode_wall_per_frame_s"]
             per_frame_cpu = rc["forward_cpu_per_frame_s"] + rc["decode_cpu_per_frame_s"]
             rec_wall, rec_cpu = ep["wall_s"] + per_frame_wall * ep["frames"], ep["cpu_s"] + per_frame_cpu * ep["frames"]
-            res[name] = {"cache_epoch": {k: v for k, v in ep.items() if k != "videos"}, "recompute": rc,
-                         "recompute_epoch_wall_s": rec_wall, "recompute_epoch_cpu_s": rec_cpu,
-                         "speedup_wall": rec_wall / ep["wall_s"], "speedup_cpu": rec_cpu / ep["cpu_s"]}
+            res[name] = {
+                "cache_epoch": {k: v for k, v in ep.items() if k != "videos"},
+                "recompute": rc,
+                "recompute_epoch_wall_s": rec_wall,
+                "recompute_epoch_cpu_s": rec_cpu,
+                "speedup_wall": rec_wall / ep["wall_s"],
+                "speedup_cpu": rec_cpu / ep["cpu_s"],
+            }
             print(name, json.dumps(res[name], indent=1), flush=True)
         res["rss"] = [peak_rss(tmp_p, n) for n in (10, 40)]
         print("rss", res["rss"], flush=True)

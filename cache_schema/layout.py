@@ -1,14 +1,14 @@
 """The on-disk layout of a hierskp feature cache (Zarr v3). Bump LAYOUT_VERSION on any change.
 
-    CACHE/                          group; attrs["hierskp_cache"] = CacheInfo
-    CACHE/videos/<video_id>/        group; attrs: "provenance", "annotations", "complete" (last)
-        frames/features             [T, D] float16, chunked along T
-        frames/timestamps           [T]    float64 seconds (decoded presentation times)
-        text/video                  [1, Dt] float32  (video-level description)
-        text/operations             [K, Dt] float32  (one row per annotated operation)
-        text/narrations             [F, Dt] float32  (one row per frame-level narration)
-        annotations/segments        [K, 2] float64 (start, end) seconds
-        annotations/narration_times [F]    float64 seconds
+CACHE/                          group; attrs["hierskp_cache"] = CacheInfo
+CACHE/videos/<video_id>/        group; attrs: "provenance", "annotations", "complete" (last)
+    frames/features             [T, D] float16, chunked along T
+    frames/timestamps           [T]    float64 seconds (decoded presentation times)
+    text/video                  [1, Dt] float32  (video-level description)
+    text/operations             [K, Dt] float32  (one row per annotated operation)
+    text/narrations             [F, Dt] float32  (one row per frame-level narration)
+    annotations/segments        [K, 2] float64 (start, end) seconds
+    annotations/narration_times [F]    float64 seconds
 """
 
 from __future__ import annotations

@@ -73,7 +73,9 @@ class CacheStore:
     def read_video(self, video_id: str, allow_partial: bool = False) -> VideoRecord:
         """Lazy view of one video; refuses partial videos unless `allow_partial` (for inspection)."""
         if not allow_partial and self.status(video_id) != "complete":
-            raise IncompleteVideoError(f"{self.url}: video {video_id!r} is not complete (status {self.status(video_id)})")
+            raise IncompleteVideoError(
+                f"{self.url}: video {video_id!r} is not complete (status {self.status(video_id)})"
+            )
         return VideoRecord(video_id=video_id, group=self._videos()[video_id])  # type: ignore[arg-type]
 
     def begin_video(self, video_id: str, provenance: dict[str, Any], annotations: dict[str, Any]) -> VideoWriter:
@@ -86,8 +88,9 @@ class CacheStore:
         group.attrs.update({L.PROVENANCE: prov, L.ANNOTATIONS: annotations})
         return VideoWriter(video_id=video_id, group=group)
 
-    def begin_annotation_update(self, video_id: str, provenance: dict[str, Any],
-                                annotations: dict[str, Any]) -> VideoWriter:
+    def begin_annotation_update(
+        self, video_id: str, provenance: dict[str, Any], annotations: dict[str, Any]
+    ) -> VideoWriter:
         """Keep a complete video's frames; replace its texts and annotations (a text-only manifest edit).
 
         The completion marker goes first, so a kill from here on leaves a partial video that the
@@ -144,7 +147,7 @@ def open_cache(
                 "fingerprint_id": fingerprint_id,
                 "backbone": backbone or {},
                 "text_backbone": text_backbone or {},
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
             }
         if L.VIDEOS not in root:
             root.create_group(L.VIDEOS)

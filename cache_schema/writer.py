@@ -34,7 +34,7 @@ class VideoWriter:
     _timestamps: zarr.Array | None = None
 
     @classmethod
-    def resume(cls, video_id: str, group: zarr.Group) -> "VideoWriter":
+    def resume(cls, video_id: str, group: zarr.Group) -> VideoWriter:
         """A writer over a group whose frames are already written (texts/annotations to rewrite)."""
         writer = cls(video_id=video_id, group=group)
         writer._features, writer._timestamps = group[L.FEATURES], group[L.TIMESTAMPS]  # type: ignore[assignment]
@@ -80,7 +80,9 @@ class VideoWriter:
             _create(self.group, name, np.asarray(data, dtype=np.float32), L.TEXT_DTYPE, L.TEXT_CHUNK_ROWS)
 
     def write_annotation_arrays(self, segments: np.ndarray, narration_times: np.ndarray) -> None:
-        _create(self.group, L.SEGMENTS, np.asarray(segments, np.float64).reshape(-1, 2), L.TIME_DTYPE, L.TEXT_CHUNK_ROWS)
+        _create(
+            self.group, L.SEGMENTS, np.asarray(segments, np.float64).reshape(-1, 2), L.TIME_DTYPE, L.TEXT_CHUNK_ROWS
+        )
         _create(self.group, L.NARRATION_TIMES, np.asarray(narration_times, np.float64), L.TIME_DTYPE, L.TEXT_CHUNK_ROWS)
 
     def finalize(self, stats: dict[str, Any] | None = None) -> int:
@@ -93,7 +95,7 @@ class VideoWriter:
             "n_frames": n,
             "feature_dim": int(self._features.shape[1]),
             "layout_version": L.LAYOUT_VERSION,
-            "completed_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "completed_at": dt.datetime.now(dt.UTC).isoformat(),
             **(stats or {}),
         }
         self.group.attrs[L.COMPLETE] = marker

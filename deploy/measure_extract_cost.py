@@ -30,8 +30,9 @@ def main() -> None:
     ap.add_argument("--fps", type=float, default=1.0)
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
-    cfg = ExtractConfig(manifest=args.manifest, cache=args.cache, backbone=args.backbone, fps=args.fps,
-                        device=args.device)
+    cfg = ExtractConfig(
+        manifest=args.manifest, cache=args.cache, backbone=args.backbone, fps=args.fps, device=args.device
+    )
     t0, c0 = time.perf_counter(), _cpu()
     ctx = open_extraction(cfg)
     load = {"wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(_cpu() - c0, 2)}
@@ -40,18 +41,32 @@ def main() -> None:
         t, c = time.perf_counter(), _cpu()
         out = extract_video(row, ctx)
         minutes = ctx.store.provenance(row.entry.video_id).get("duration_s", 0) / 60 if out.status == "done" else 0
-        rows.append({"video_id": out.video_id, "status": out.status, "frames": out.n_frames,
-                     "wall_s": round(time.perf_counter() - t, 3), "cpu_s": round(_cpu() - c, 3),
-                     "video_min": round(minutes, 2)})
+        rows.append(
+            {
+                "video_id": out.video_id,
+                "status": out.status,
+                "frames": out.n_frames,
+                "wall_s": round(time.perf_counter() - t, 3),
+                "cpu_s": round(_cpu() - c, 3),
+                "video_min": round(minutes, 2),
+            }
+        )
         print(json.dumps(rows[-1]))
     done = [r for r in rows if r["status"] == "done"]
     minutes = sum(r["video_min"] for r in done)
-    total = {"videos": len(done), "frames": sum(r["frames"] for r in done), "video_min": round(minutes, 2),
-             "wall_s": round(sum(r["wall_s"] for r in done), 2), "cpu_s": round(sum(r["cpu_s"] for r in done), 2)}
+    total = {
+        "videos": len(done),
+        "frames": sum(r["frames"] for r in done),
+        "video_min": round(minutes, 2),
+        "wall_s": round(sum(r["wall_s"] for r in done), 2),
+        "cpu_s": round(sum(r["cpu_s"] for r in done), 2),
+    }
     if done:
-        total.update(mean_wall_s_per_video=round(total["wall_s"] / len(done), 3),
-                     wall_s_per_video_min=round(total["wall_s"] / minutes, 3) if minutes else None,
-                     wall_ms_per_frame=round(1000 * total["wall_s"] / max(1, total["frames"]), 2))
+        total.update(
+            mean_wall_s_per_video=round(total["wall_s"] / len(done), 3),
+            wall_s_per_video_min=round(total["wall_s"] / minutes, 3) if minutes else None,
+            wall_ms_per_frame=round(1000 * total["wall_s"] / max(1, total["frames"]), 2),
+        )
     print(json.dumps({"model_load": load, "total": total, "backbone": args.backbone, "fps": args.fps}, indent=1))
 
 

@@ -44,6 +44,8 @@ def build_index(
     results = index_run(cache, run, list(levels), list(splits), kind)
     create_table_artifact(results, key="build-index", description=f"FAISS indices of {run}")
     for r in results:
-        print(f"{r['level']}/{r['side']}: {r['n']} items, {r['kind']} -> {r['path']} "
-              f"({'built' if r['rebuilt'] else 'loaded'}: {r['reason']})")
+        print(
+            f"{r['level']}/{r['side']}: {r['n']} items, {r['kind']} -> {r['path']} "
+            f"({'built' if r['rebuilt'] else 'loaded'}: {r['reason']})"
+        )
     return results

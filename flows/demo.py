@@ -18,15 +18,29 @@ import sys
 import time
 from pathlib import Path
 
-for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-                     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                     # the temporary server's first start creates its database (~20 s on 2 idle cores), and
-                     # Prefect gives up after 20 s by default: a fresh, busy machine needs more
-                     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}.items():
+for _key, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # the temporary server's first start creates its database (~20 s on 2 idle cores), and
+    # Prefect gives up after 20 s by default: a fresh, busy machine needs more
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+}.items():
     os.environ.setdefault(_key, _value)  # before prefect/transformers read them
 
-HEADLINE = ("video/R@1", "operation/R@1", "frame/R@1", "operation_by_label/R@1", "order_dtw/acc", "order_global/acc",
-            "ZS frame Acc", "LP frame Acc", "TAL ZS avg mAP", "TAL head avg mAP")
+HEADLINE = (
+    "video/R@1",
+    "operation/R@1",
+    "frame/R@1",
+    "operation_by_label/R@1",
+    "order_dtw/acc",
+    "order_global/acc",
+    "ZS frame Acc",
+    "LP frame Acc",
+    "TAL ZS avg mAP",
+    "TAL head avg mAP",
+)
 
 
 def _stage(text: str) -> None:
@@ -40,8 +54,16 @@ def make_corpus(out: Path, videos: int, seed: int) -> Path:
         return manifest
     from hierskp.synth import generate_corpus
 
-    return Path(generate_corpus(out / "corpus", n_videos=videos, seed=seed, config="demo",
-                                workers=min(2, os.cpu_count() or 1), progress=True))
+    return Path(
+        generate_corpus(
+            out / "corpus",
+            n_videos=videos,
+            seed=seed,
+            config="demo",
+            workers=min(2, os.cpu_count() or 1),
+            progress=True,
+        )
+    )
 
 
 def metrics_table(metrics: dict[str, float]) -> str:
@@ -49,8 +71,10 @@ def metrics_table(metrics: dict[str, float]) -> str:
     for name in HEADLINE:
         heads, frozen = metrics.get(f"heads/{name}"), metrics.get(f"frozen_baseline/{name}")
         if heads is not None or frozen is not None:
-            rows.append(f"{name:24s} {heads if heads is not None else float('nan'):8.1f} "
-                        f"{frozen if frozen is not None else float('nan'):8.1f}")
+            rows.append(
+                f"{name:24s} {heads if heads is not None else float('nan'):8.1f} "
+                f"{frozen if frozen is not None else float('nan'):8.1f}"
+            )
     return "\n".join(rows)
 
 
@@ -70,8 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     _stage("2/2 hierskp-pipeline: extract -> train -> build-index -> evaluate (Prefect, local)")
     from flows.pipeline import hierskp_pipeline
 
-    result = hierskp_pipeline(manifest=str(manifest), cache=str(out / "cache.zarr"), runs=str(out / "runs"),
-                              max_steps=args.max_steps, seed=args.seed, report=str(out / "report"))
+    result = hierskp_pipeline(
+        manifest=str(manifest),
+        cache=str(out / "cache.zarr"),
+        runs=str(out / "runs"),
+        max_steps=args.max_steps,
+        seed=args.seed,
+        report=str(out / "report"),
+    )
     ev = result["evaluate"]
     _stage(f"done in {time.perf_counter() - t0:.0f}s")
     print(f"extracted: {result['extract']['done']} new, {result['extract']['skipped']} already cached")

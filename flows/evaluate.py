@@ -46,8 +46,11 @@ def evaluate(cache: str, run: str, out: str | None = None, split: str = "test") 
     folder = out or str(Path(run) / "report")
     report = evaluate_run(cache, run, folder, split)
     metrics = headline_metrics(report)
-    create_table_artifact([{"method": name, **table["summary"]} for name, table in report["table"].items()],
-                          key="evaluate-metrics", description=f"held-out ({split}) metrics")
+    create_table_artifact(
+        [{"method": name, **table["summary"]} for name, table in report["table"].items()],
+        key="evaluate-metrics",
+        description=f"held-out ({split}) metrics",
+    )
     report_md = Path(folder) / "report.md"
     create_markdown_artifact(report_md.read_text(), key="evaluate-report", description=str(report_md))
     print(f"report: {report_md}")

@@ -22,8 +22,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from prefect import flow, get_client, get_run_logger, task, unmapped
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
-from prefect.artifacts import update_progress_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from pydantic import ValidationError
@@ -62,16 +66,24 @@ def prepare_cache(cfg: ExtractConfig) -> dict[str, Any]:
     return {"url": ctx.store.url, "fingerprint_id": ctx.store.fingerprint_id}
 
 
-@task(name="extract-video", task_run_name="extract-{row.entry.video_id}", tags=[EXTRACT_TAG],
-      retries=1, retry_delay_seconds=5, retry_condition_fn=_worth_retrying, cache_policy=NO_CACHE,
-      persist_result=False)
+@task(
+    name="extract-video",
+    task_run_name="extract-{row.entry.video_id}",
+    tags=[EXTRACT_TAG],
+    retries=1,
+    retry_delay_seconds=5,
+    retry_condition_fn=_worth_retrying,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def extract_one(cfg: ExtractConfig, row: ManifestRow) -> dict[str, Any]:
     """One video. Encoders come from the process-wide cache in `open_extraction`; the store
     is opened per task (cheap) so a long-lived Dask worker never writes through a stale handle."""
     ctx = open_extraction(cfg, manifest=Manifest(path=row.path, rows=(row,)))
     outcome = extract_video(row, ctx).as_dict()
-    get_run_logger().info("%s: %s (%d frames, %.1fs)", row.entry.video_id, outcome["status"],
-                          outcome["n_frames"], outcome["seconds"])
+    get_run_logger().info(
+        "%s: %s (%d frames, %.1fs)", row.entry.video_id, outcome["status"], outcome["n_frames"], outcome["seconds"]
+    )
     if outcome["status"] == "failed":
         raise VideoFailed(outcome)
     return outcome
@@ -81,8 +93,14 @@ def _outcome_of(result: Any, video_id: str) -> dict[str, Any]:
     if isinstance(result, VideoFailed):
         return result.outcome
     if isinstance(result, BaseException):  # crashed worker, cache unreachable, ...
-        return {"video_id": video_id, "status": "failed", "n_frames": 0, "seconds": 0.0,
-                "decoder": None, "error": f"{type(result).__name__}: {result}"}
+        return {
+            "video_id": video_id,
+            "status": "failed",
+            "n_frames": 0,
+            "seconds": 0.0,
+            "decoder": None,
+            "error": f"{type(result).__name__}: {result}",
+        }
     return result
 
 
@@ -90,21 +108,35 @@ def _summarise(outcomes: list[dict[str, Any]], cache: dict[str, Any], runner: st
     count = {s: sum(o["status"] == s for o in outcomes) for s in ("done", "skipped", "failed")}
     done = [o for o in outcomes if o["status"] == "done"]
     seconds = sum(o["seconds"] for o in done)
-    return {**count, "cache": cache["url"], "fingerprint_id": cache["fingerprint_id"], "runner": runner,
-            "frames": sum(o["n_frames"] for o in done), "video_seconds": round(seconds, 3),
-            "mean_seconds_per_video": round(seconds / len(done), 3) if done else None,
-            "outcomes": sorted(outcomes, key=lambda o: o["video_id"])}
+    return {
+        **count,
+        "cache": cache["url"],
+        "fingerprint_id": cache["fingerprint_id"],
+        "runner": runner,
+        "frames": sum(o["n_frames"] for o in done),
+        "video_seconds": round(seconds, 3),
+        "mean_seconds_per_video": round(seconds / len(done), 3) if done else None,
+        "outcomes": sorted(outcomes, key=lambda o: o["video_id"]),
+    }
 
 
 def _report(summary: dict[str, Any]) -> None:
     create_table_artifact(
-        [{k: o[k] for k in ("video_id", "status", "n_frames", "seconds", "decoder", "error")}
-         for o in summary["outcomes"]], key="extract-outcomes", description="per-video outcome")
-    lines = [f"# extract-features: {summary['done']} done, {summary['skipped']} skipped, {summary['failed']} failed",
-             "", f"* cache: `{summary['cache']}` (fingerprint `{summary['fingerprint_id']}`)",
-             f"* runner: {summary['runner']}",
-             f"* extracted frames: {summary['frames']}; task time {summary['video_seconds']}s "
-             f"(mean {summary['mean_seconds_per_video']}s per extracted video)"]
+        [
+            {k: o[k] for k in ("video_id", "status", "n_frames", "seconds", "decoder", "error")}
+            for o in summary["outcomes"]
+        ],
+        key="extract-outcomes",
+        description="per-video outcome",
+    )
+    lines = [
+        f"# extract-features: {summary['done']} done, {summary['skipped']} skipped, {summary['failed']} failed",
+        "",
+        f"* cache: `{summary['cache']}` (fingerprint `{summary['fingerprint_id']}`)",
+        f"* runner: {summary['runner']}",
+        f"* extracted frames: {summary['frames']}; task time {summary['video_seconds']}s "
+        f"(mean {summary['mean_seconds_per_video']}s per extracted video)",
+    ]
     lines += [f"* FAILED `{o['video_id']}`: {o['error']}" for o in summary["outcomes"] if o["status"] == "failed"]
     create_markdown_artifact("\n".join(lines), key="extract-summary", description="extraction summary")
 
@@ -115,8 +147,9 @@ def extract_videos(cfg: ExtractConfig, runner: str = "threads", retries: int = 1
     rows = [r for r in load_manifest(cfg.manifest).rows if cfg.video_ids is None or r.entry.video_id in cfg.video_ids]
     cache = prepare_cache.submit(cfg).result()
     progress = create_progress_artifact(0.0, key="extract-progress", description=f"{len(rows)} video(s)")
-    futures = {f: r.entry.video_id for f, r in zip(
-        extract_one.with_options(retries=retries).map(unmapped(cfg), rows), rows)}
+    futures = {
+        f: r.entry.video_id for f, r in zip(extract_one.with_options(retries=retries).map(unmapped(cfg), rows), rows)
+    }
     outcomes: list[dict[str, Any]] = []
     for fut in as_completed(list(futures)):
         outcomes.append(_outcome_of(fut.result(raise_on_failure=False), futures[fut]))
@@ -169,14 +202,28 @@ def extract_features(
     """
     if not 0 <= retries <= 10:
         raise ValueError(f"extract-features: retries must be in 0..10, got {retries}")
-    cfg, opts = validate_params({
-        "manifest": manifest, "cache": cache, "backbone": backbone, "text_backbone": text_backbone,
-        "fps": fps, "batch_size": batch_size, "short_side": short_side, "device": device, "decoder": decoder,
-        "video_ids": tuple(video_ids) if video_ids is not None else None, "storage_options": storage_options,
-        "max_workers": max_workers, "dask_address": dask_address, "dask_cluster_kwargs": dask_cluster_kwargs,
-    })
-    print(f"extracting {len(cfg.video_ids) if cfg.video_ids is not None else 'all'} video(s) of {cfg.manifest} "
-          f"into {cfg.cache} on {opts.describe()}")
+    cfg, opts = validate_params(
+        {
+            "manifest": manifest,
+            "cache": cache,
+            "backbone": backbone,
+            "text_backbone": text_backbone,
+            "fps": fps,
+            "batch_size": batch_size,
+            "short_side": short_side,
+            "device": device,
+            "decoder": decoder,
+            "video_ids": tuple(video_ids) if video_ids is not None else None,
+            "storage_options": storage_options,
+            "max_workers": max_workers,
+            "dask_address": dask_address,
+            "dask_cluster_kwargs": dask_cluster_kwargs,
+        }
+    )
+    print(
+        f"extracting {len(cfg.video_ids) if cfg.video_ids is not None else 'all'} video(s) of {cfg.manifest} "
+        f"into {cfg.cache} on {opts.describe()}"
+    )
     with get_client(sync_client=True) as client:
         api_url = str(client.api_url)
     summary = extract_videos.with_options(task_runner=opts.build(api_url))(cfg, runner=opts.describe(), retries=retries)

@@ -41,18 +41,40 @@ def hierskp_pipeline(
     report: str | None = None,
 ) -> dict[str, Any]:
     """Returns {extract, run, index, evaluate}; the new run is NOT promoted (that is `retrain`'s job)."""
-    extracted = extract_features(manifest=manifest, cache=cache, backbone=backbone, text_backbone=text_backbone,
-                                 fps=fps, storage_options=storage_options, max_workers=max_workers,
-                                 dask_address=dask_address)
+    extracted = extract_features(
+        manifest=manifest,
+        cache=cache,
+        backbone=backbone,
+        text_backbone=text_backbone,
+        fps=fps,
+        storage_options=storage_options,
+        max_workers=max_workers,
+        dask_address=dask_address,
+    )
     registry = RunRegistry(runs)
-    run_dir = train_hierskp(cache=cache, out=str(registry.run_dir(registry.new_run_id())), config=train_config,
-                            overrides=overrides, seed=seed, epochs=epochs, max_steps=max_steps, evaluate=False)
+    run_dir = train_hierskp(
+        cache=cache,
+        out=str(registry.run_dir(registry.new_run_id())),
+        config=train_config,
+        overrides=overrides,
+        seed=seed,
+        epochs=epochs,
+        max_steps=max_steps,
+        evaluate=False,
+    )
     indices = build_index(cache=cache, run=run_dir)
     evaluated = evaluate(cache=cache, run=run_dir, out=report or str(Path(run_dir) / "report"))
     index_list = ", ".join(f"{i['level']} ({i['n']} items)" for i in indices)
     create_markdown_artifact(
         f"# hierskp-pipeline\n\n* extract: {extracted['done']} done, {extracted['skipped']} skipped\n"
         f"* run: `{run_dir}`\n* indices: {index_list}\n"
-        f"* report: `{evaluated['report']}`", key="pipeline-summary", description="pipeline run")
-    return {"extract": {k: v for k, v in extracted.items() if k != "outcomes"}, "run": run_dir,
-            "index": indices, "evaluate": evaluated}
+        f"* report: `{evaluated['report']}`",
+        key="pipeline-summary",
+        description="pipeline run",
+    )
+    return {
+        "extract": {k: v for k, v in extracted.items() if k != "outcomes"},
+        "run": run_dir,
+        "index": indices,
+        "evaluate": evaluated,
+    }

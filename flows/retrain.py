@@ -52,15 +52,23 @@ def score_current(cache: str, run: str, split: str, baseline: dict[str, Any]) ->
 
 def _report(decision: Decision, diff: CorpusDiff, extracted: dict[str, Any] | None) -> None:
     verdict = "PROMOTED" if decision.promote else "kept current"
-    lines = [f"# retrain: {verdict}", "", f"* reason: {decision.reason}",
-             f"* candidate: `{decision.candidate}`, current before: `{decision.incumbent}`",
-             f"* corpus: {diff.render()}"]
+    lines = [
+        f"# retrain: {verdict}",
+        "",
+        f"* reason: {decision.reason}",
+        f"* candidate: `{decision.candidate}`, current before: `{decision.incumbent}`",
+        f"* corpus: {diff.render()}",
+    ]
     if extracted:
-        lines.append(f"* extracted: {extracted['done']} done, {extracted['skipped']} skipped, {extracted['failed']} failed")
+        lines.append(
+            f"* extracted: {extracted['done']} done, {extracted['skipped']} skipped, {extracted['failed']} failed"
+        )
     if decision.candidate_metrics:
         lines += ["", "| metric | candidate | current |", "|---|---:|---:|"]
         inc = decision.incumbent_metrics or {}
-        lines += [f"| {k} | {v:.2f} | {inc.get(k, float('nan')):.2f} |" for k, v in sorted(decision.candidate_metrics.items())]
+        lines += [
+            f"| {k} | {v:.2f} | {inc.get(k, float('nan')):.2f} |" for k, v in sorted(decision.candidate_metrics.items())
+        ]
     create_markdown_artifact("\n".join(lines), key="retrain-decision", description=verdict)
 
 
@@ -100,12 +108,29 @@ def retrain(
         return {"diff": diff.as_dict(), "extract": None, "decision": decision.as_dict()}
     extracted = None
     if diff.to_extract:
-        extracted = extract_features(manifest=manifest, cache=cache, backbone=backbone, text_backbone=text_backbone,
-                                     fps=fps, storage_options=storage_options, video_ids=list(diff.to_extract),
-                                     max_workers=max_workers, dask_address=dask_address, fail_on_error=False)
+        extracted = extract_features(
+            manifest=manifest,
+            cache=cache,
+            backbone=backbone,
+            text_backbone=text_backbone,
+            fps=fps,
+            storage_options=storage_options,
+            video_ids=list(diff.to_extract),
+            max_workers=max_workers,
+            dask_address=dask_address,
+            fail_on_error=False,
+        )
     run_id = registry.new_run_id("retrain")
-    run_dir = train_hierskp(cache=cache, out=str(registry.run_dir(run_id)), config=train_config, overrides=overrides,
-                            seed=seed, epochs=epochs, max_steps=max_steps, evaluate=False)
+    run_dir = train_hierskp(
+        cache=cache,
+        out=str(registry.run_dir(run_id)),
+        config=train_config,
+        overrides=overrides,
+        seed=seed,
+        epochs=epochs,
+        max_steps=max_steps,
+        evaluate=False,
+    )
     scored = evaluate(cache=cache, run=run_dir, split=split)
     candidate = {k: v for k, v in scored["metrics"].items() if k.startswith(HEADS)}
     incumbent = None

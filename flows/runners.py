@@ -31,7 +31,7 @@ class RunnerOptions(BaseModel):
     dask_cluster_kwargs: dict[str, Any] | None = None
 
     @model_validator(mode="after")
-    def _kwargs_only_for_local(self) -> "RunnerOptions":
+    def _kwargs_only_for_local(self) -> RunnerOptions:
         if self.dask_cluster_kwargs and self.dask_address != LOCAL_DASK:
             raise ValueError(f"dask_cluster_kwargs only applies with dask_address={LOCAL_DASK!r}")
         return self
@@ -46,8 +46,12 @@ class RunnerOptions(BaseModel):
     def cluster_kwargs(self) -> dict[str, Any]:
         # one thread per worker process: each process holds one copy of the encoders
         # the dashboard binds to loopback unless asked otherwise
-        return {"n_workers": self.max_workers, "threads_per_worker": 1, "dashboard_address": "127.0.0.1:8787",
-                **(self.dask_cluster_kwargs or {})}
+        return {
+            "n_workers": self.max_workers,
+            "threads_per_worker": 1,
+            "dashboard_address": "127.0.0.1:8787",
+            **(self.dask_cluster_kwargs or {}),
+        }
 
     def build(self, api_url: str | None = None) -> TaskRunner:
         """`api_url`: the Prefect API the flow talks to. LocalCluster worker processes get it

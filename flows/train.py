@@ -21,8 +21,9 @@ from cache_schema import CacheError, open_cache
 from hierskp.train import TrainConfig, load_config, train
 
 
-def validate_params(cache: str, out: str, config: str | None, overrides: list[str] | None,
-                    **fields: Any) -> TrainConfig:
+def validate_params(
+    cache: str, out: str, config: str | None, overrides: list[str] | None, **fields: Any
+) -> TrainConfig:
     """One validated TrainConfig; the cache must exist and hold complete videos."""
     try:
         cfg = load_config(config, overrides, cache=cache, out=out, progress=False, **fields)
@@ -58,8 +59,9 @@ def train_hierskp(
     resume: bool = False,
 ) -> str:
     """Train and return the run folder. `overrides` are `key=value` strings as for `hierskp train --set`."""
-    cfg = validate_params(cache, out, config, overrides, seed=seed, epochs=epochs, max_steps=max_steps,
-                          device=device, evaluate=evaluate)
+    cfg = validate_params(
+        cache, out, config, overrides, seed=seed, epochs=epochs, max_steps=max_steps, device=device, evaluate=evaluate
+    )
     print(f"training on {cfg.cache} into {cfg.out} ({cfg.max_steps or f'{cfg.epochs} epochs'} steps)")
     run_dir = Path(train_heads(cfg, resume))
     last = _last_metrics(run_dir)
@@ -67,12 +69,17 @@ def train_hierskp(
         f"# train-hierskp\n\n* run folder: `{run_dir}`\n* cache: `{cfg.cache}`\n"
         f"* steps: {last.get('step')}, final loss {last.get('loss/total', float('nan')):.4f}, "
         f"{last.get('seconds')}s\n* loss curve: `{run_dir / 'loss_curve.png'}`",
-        key="train-summary", description="training run")
+        key="train-summary",
+        description="training run",
+    )
     if (run_dir / "eval.json").exists():
         from hierskp.train.evaluate import headline
 
         metrics = headline(json.loads((run_dir / "eval.json").read_text()))
-        create_table_artifact([{"metric": k, "value": round(v, 3)} for k, v in metrics.items()],
-                              key="train-eval", description="held-out metrics at the end of training")
+        create_table_artifact(
+            [{"metric": k, "value": round(v, 3)} for k, v in metrics.items()],
+            key="train-eval",
+            description="held-out metrics at the end of training",
+        )
     print(f"run folder: {run_dir}")
     return str(run_dir)

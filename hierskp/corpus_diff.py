@@ -31,8 +31,10 @@ class CorpusDiff:
         return tuple(sorted(self.new + self.changed + self.incomplete + self.missing_file))
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {k: list(getattr(self, k)) for k in
-                ("new", "changed", "incomplete", "missing_file", "up_to_date", "orphaned")}
+        return {
+            k: list(getattr(self, k))
+            for k in ("new", "changed", "incomplete", "missing_file", "up_to_date", "orphaned")
+        }
 
     def render(self) -> str:
         return ", ".join(f"{len(v)} {k.replace('_', ' ')}" for k, v in self.as_dict().items())

@@ -30,8 +30,10 @@ def _annotations(store: CacheStore, ids: list[str]) -> dict:
             "duration": prov.get("duration_s"),
             "fps": prov.get("fps"),
             "feature_frames": rec.n_frames,
-            "annotations": [{"segment": [op["start"], op["end"]], "label": op["label"], "label_id": label_id[op["label"]]}
-                            for op in ann.get("operations", [])],
+            "annotations": [
+                {"segment": [op["start"], op["end"]], "label": op["label"], "label_id": label_id[op["label"]]}
+                for op in ann.get("operations", [])
+            ],
         }
     return {"version": "hierskp-export-1", "labels": labels, "database": database}
 

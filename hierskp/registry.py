@@ -35,7 +35,7 @@ class Decision:
     reason: str
     candidate_metrics: dict[str, float] = field(default_factory=dict)
     incumbent_metrics: dict[str, float] | None = None
-    decided_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
+    decided_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,7 +93,7 @@ class RunRegistry:
         self.root = Path(root)
 
     def new_run_id(self, prefix: str = "run") -> str:
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         return f"{prefix}-{stamp}-{uuid.uuid4().hex[:6]}"
 
     def run_dir(self, run_id: str) -> Path:
@@ -151,13 +151,19 @@ class RunRegistry:
         if incumbent == candidate:
             raise ValueError(f"{candidate} is already current")
         if incumbent and incumbent_metrics is None:  # it cannot even be scored on today's held-out set
-            promote, reason = True, f"current run {incumbent} has no held-out metrics (could not be evaluated): replaced"
+            promote, reason = (
+                True,
+                f"current run {incumbent} has no held-out metrics (could not be evaluated): replaced",
+            )
         else:
             promote, reason = compare_metrics(
                 candidate_metrics, incumbent_metrics if incumbent else None, keys, lower_is_better, tolerance
             )
         decision = Decision(
-            candidate=candidate, incumbent=incumbent, promote=promote, reason=reason,
+            candidate=candidate,
+            incumbent=incumbent,
+            promote=promote,
+            reason=reason,
             candidate_metrics={k: float(v) for k, v in candidate_metrics.items()},
             incumbent_metrics=dict(incumbent_metrics) if incumbent and incumbent_metrics is not None else None,
         )

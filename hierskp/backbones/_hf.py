@@ -31,8 +31,14 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
-           "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+}
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
@@ -106,12 +112,15 @@ def load_tower(model: str, config: Any, spec: ArchSpec, hub: dict[str, Any]) -> 
             tower_config.projection_dim = config.projection_dim
     cls = getattr(transformers, spec.model_class) if spec.model_class else transformers.AutoModel
     with quiet_transformers():
-        model_obj, info = cls.from_pretrained(model, config=tower_config, dtype=torch.float32,
-                                              output_loading_info=True, **spec.load_kwargs, **hub)
+        model_obj, info = cls.from_pretrained(
+            model, config=tower_config, dtype=torch.float32, output_loading_info=True, **spec.load_kwargs, **hub
+        )
     missing = sorted(info.get("missing_keys") or [])
     if missing:
-        raise ValueError(f"{model!r}: checkpoint lacks weights for {cls.__name__} "
-                         f"({len(missing)} missing, e.g. {missing[:3]}); they would be random")
+        raise ValueError(
+            f"{model!r}: checkpoint lacks weights for {cls.__name__} "
+            f"({len(missing)} missing, e.g. {missing[:3]}); they would be random"
+        )
     return model_obj
 
 

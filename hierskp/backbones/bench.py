@@ -39,8 +39,15 @@ def build_vit_b16(target: Path) -> Path:
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
-    config = CLIPVisionConfig(image_size=224, patch_size=16, hidden_size=768, num_hidden_layers=12,
-                              num_attention_heads=12, intermediate_size=3072, projection_dim=512)
+    config = CLIPVisionConfig(
+        image_size=224,
+        patch_size=16,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        projection_dim=512,
+    )
     torch.manual_seed(0)
     CLIPVisionModelWithProjection(config).save_pretrained(target)
     CLIPImageProcessorPil(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}).save_pretrained(target)
@@ -56,13 +63,21 @@ def _best_fps(fn, n_frames: int, repeats: int, clock=time.perf_counter) -> float
     return n_frames / best
 
 
-def run_bench(model: str, frames: int = 256, batch_size: int = 32, height: int = 240, width: int = 320,
-              device: str = "auto", dtype: str = "auto", repeats: int = 3) -> BenchResult:
+def run_bench(
+    model: str,
+    frames: int = 256,
+    batch_size: int = 32,
+    height: int = 240,
+    width: int = 320,
+    device: str = "auto",
+    dtype: str = "auto",
+    repeats: int = 3,
+) -> BenchResult:
     from hierskp.backbones import load_vision_encoder
 
     enc = load_vision_encoder(model, device=device, dtype=dtype, batch_size=batch_size)
     data = np.random.default_rng(0).integers(0, 256, (frames, height, width, 3), dtype=np.uint8)
-    batches = [torch.from_numpy(data[i:i + batch_size]) for i in range(0, frames, batch_size)]
+    batches = [torch.from_numpy(data[i : i + batch_size]) for i in range(0, frames, batch_size)]
     enc.encode(data[:batch_size])  # warm-up
     inputs = [enc.model_inputs(b) for b in batches]
 
@@ -77,8 +92,13 @@ def run_bench(model: str, frames: int = 256, batch_size: int = 32, height: int =
 
     sync = torch.cuda.synchronize if enc.device.type == "cuda" else (lambda: None)
     return BenchResult(
-        model=enc.fingerprint["model"], device=str(enc.device), dtype=enc.fingerprint["dtype"], frames=frames,
-        batch_size=batch_size, frame_hw=(height, width), threads=torch.get_num_threads(),
+        model=enc.fingerprint["model"],
+        device=str(enc.device),
+        dtype=enc.fingerprint["dtype"],
+        frames=frames,
+        batch_size=batch_size,
+        frame_hw=(height, width),
+        threads=torch.get_num_threads(),
         preprocess_fps=_best_fps(lambda: (prep_only(), sync()), frames, repeats),
         model_fps=_best_fps(lambda: (model_only(), sync()), frames, repeats),
         encode_fps=_best_fps(lambda: enc.encode(data), frames, repeats),
@@ -97,15 +117,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (1 is much faster for small models on a busy, shared CPU)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (1 is much faster for small models on a busy, shared CPU)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         model = str(build_vit_b16(Path(tmp) / "vit-b16-random")) if args.vit_b16 else args.model
-        result = run_bench(model, args.frames, args.batch_size, args.height, args.width, args.device, args.dtype,
-                           args.repeats)
+        result = run_bench(
+            model, args.frames, args.batch_size, args.height, args.width, args.device, args.dtype, args.repeats
+        )
     if args.vit_b16:
         result.model = "random ViT-B/16-sized CLIP vision tower"
     print(json.dumps(asdict(result), indent=2))

@@ -89,9 +89,13 @@ def build_embedded_model(spec: EmbeddedSpec = EMBEDDED_SPEC) -> torch.nn.Module:
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
     config = CLIPVisionConfig(
-        image_size=spec.image_size, patch_size=spec.patch_size, hidden_size=spec.hidden_size,
-        num_hidden_layers=spec.num_layers, num_attention_heads=spec.num_heads,
-        intermediate_size=spec.intermediate_size, projection_dim=spec.projection_dim,
+        image_size=spec.image_size,
+        patch_size=spec.patch_size,
+        hidden_size=spec.hidden_size,
+        num_hidden_layers=spec.num_layers,
+        num_attention_heads=spec.num_heads,
+        intermediate_size=spec.intermediate_size,
+        projection_dim=spec.projection_dim,
     )
     with torch.random.fork_rng(devices=[]):  # default init draws from torch's RNG; leave the caller's alone
         model = CLIPVisionModelWithProjection(config)
@@ -106,8 +110,13 @@ def build_embedded_processor(spec: EmbeddedSpec = EMBEDDED_SPEC) -> Any:
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
     side = spec.image_size
-    return CLIPImageProcessorPil(size={"shortest_edge": side}, crop_size={"height": side, "width": side},
-                                 resample=3, image_mean=list(CLIP_MEAN), image_std=list(CLIP_STD))
+    return CLIPImageProcessorPil(
+        size={"shortest_edge": side},
+        crop_size={"height": side, "width": side},
+        resample=3,
+        image_mean=list(CLIP_MEAN),
+        image_std=list(CLIP_STD),
+    )
 
 
 def tensor_sha256(model: torch.nn.Module) -> str:

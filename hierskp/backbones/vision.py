@@ -65,7 +65,7 @@ class VisionEncoder:
         outputs = []
         with torch.inference_mode():
             for start in range(0, frames_t.shape[0], step):
-                inputs = self.model_inputs(frames_t[start:start + step])
+                inputs = self.model_inputs(frames_t[start : start + step])
                 with _hf.autocast(self.device, self.dtype):
                     out = self.model(**inputs)
                 outputs.append(self.arch.pool(out, inputs).float().cpu())
@@ -111,10 +111,16 @@ def load_vision_encoder_from_config(cfg: VisionEncoderConfig) -> VisionEncoder:
     encoder.dim = _probe_dim(encoder, spec)
     model_dir, revision = _hf.snapshot_dir(source, hub)
     encoder.fingerprint = make_fingerprint(
-        model=display, model_dir=model_dir, revision=revision or cfg.revision,
-        architecture=type(net).__name__, model_type=config.model_type,
+        model=display,
+        model_dir=model_dir,
+        revision=revision or cfg.revision,
+        architecture=type(net).__name__,
+        model_type=config.model_type,
         preprocessing=spec.as_dict() if spec else processor_settings(processor),
-        dtype=str(compute).removeprefix("torch."), pooling=arch.pooling, dim=encoder.dim, kind="vision",
+        dtype=str(compute).removeprefix("torch."),
+        pooling=arch.pooling,
+        dim=encoder.dim,
+        kind="vision",
     )
     return encoder
 

@@ -26,16 +26,33 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _show(store, video_id: str | None) -> dict:  # type: ignore[no-untyped-def]
     if video_id is None:
-        return {"url": store.url, **store.info,
-                "videos": {s: len(store.video_ids(s)) for s in ("complete", "partial")}}
+        return {"url": store.url, **store.info, "videos": {s: len(store.video_ids(s)) for s in ("complete", "partial")}}
     rec = store.read_video(video_id, allow_partial=True)
-    arrays = {name: {"shape": list(rec.group[name].shape), "dtype": str(rec.group[name].dtype),
-                     "chunks": list(rec.group[name].chunks)}
-              for name in ("frames/features", "frames/timestamps", "text/video", "text/operations",
-                           "text/narrations", "annotations/segments", "annotations/narration_times")
-              if name in rec.group}
-    return {"video_id": video_id, "status": store.status(video_id), "complete": rec.completion,
-            "provenance": rec.provenance, "arrays": arrays, "annotations": rec.annotations}
+    arrays = {
+        name: {
+            "shape": list(rec.group[name].shape),
+            "dtype": str(rec.group[name].dtype),
+            "chunks": list(rec.group[name].chunks),
+        }
+        for name in (
+            "frames/features",
+            "frames/timestamps",
+            "text/video",
+            "text/operations",
+            "text/narrations",
+            "annotations/segments",
+            "annotations/narration_times",
+        )
+        if name in rec.group
+    }
+    return {
+        "video_id": video_id,
+        "status": store.status(video_id),
+        "complete": rec.completion,
+        "provenance": rec.provenance,
+        "arrays": arrays,
+        "annotations": rec.annotations,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
                 status = store.status(vid)
                 rec = store.read_video(vid, allow_partial=True)
                 marker = rec.completion or {}
-                print(f"{vid:32s} {status:9s} {marker.get('n_frames', '-')!s:>7s} {marker.get('feature_dim', '-')!s:>5s}"
-                      f"  {marker.get('decoder') or '-':7s}  {rec.provenance.get('fingerprint_id', '-')}")
+                print(
+                    f"{vid:32s} {status:9s} {marker.get('n_frames', '-')!s:>7s} {marker.get('feature_dim', '-')!s:>5s}"
+                    f"  {marker.get('decoder') or '-':7s}  {rec.provenance.get('fingerprint_id', '-')}"
+                )
             return 0
         if args.cache_command == "show":
             print(json.dumps(_show(store, args.video_id), indent=1, default=str))
@@ -58,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
         if args.cache_command == "validate":
             report = validate_cache(store, deep=not args.shallow)
             counts = report.counts()
-            print(f"{store.url}: fingerprint {report.fingerprint_id}; "
-                  f"{counts.get('complete', 0)} complete, {counts.get('partial', 0)} partial video(s)")
+            print(
+                f"{store.url}: fingerprint {report.fingerprint_id}; "
+                f"{counts.get('complete', 0)} complete, {counts.get('partial', 0)} partial video(s)"
+            )
             for problem in report.problems:
                 print(f"  PROBLEM {problem}")
             print("cache is consistent" if report.ok else f"cache has {len(report.problems)} problem(s)")

@@ -14,21 +14,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     det = sub.add_parser("detection", help="ActivityNet-protocol temporal action localization mAP")
     det.add_argument("--ground-truth", required=True, help="ActivityNet GT JSON ({'database': ...})")
     det.add_argument("--predictions", required=True, help="ActivityNet results JSON ({'results': ...})")
-    det.add_argument("--tiou", type=float, nargs="+", default=[0.3, 0.4, 0.5, 0.6, 0.7],
-                     help="tIoU thresholds (default: 0.3 0.4 0.5 0.6 0.7)")
+    det.add_argument(
+        "--tiou",
+        type=float,
+        nargs="+",
+        default=[0.3, 0.4, 0.5, 0.6, 0.7],
+        help="tIoU thresholds (default: 0.3 0.4 0.5 0.6 0.7)",
+    )
     det.add_argument("--subset", default=None, help="evaluate only GT videos of this subset")
-    det.add_argument("--extra-videos", choices=("fp", "ignore"), default="fp",
-                     help="predictions for videos absent from GT: false positives as in "
-                          "ActivityNet (default) or ignored")
+    det.add_argument(
+        "--extra-videos",
+        choices=("fp", "ignore"),
+        default="fp",
+        help="predictions for videos absent from GT: false positives as in ActivityNet (default) or ignored",
+    )
     det.add_argument("--per-class", action="store_true", help="also print AP per class")
     det.set_defaults(func=_detection)
 
     ret = sub.add_parser("retrieval", help="R@1/5/10, MedR, MeanR from a similarity matrix")
     ret.add_argument("--similarity", required=True, help=".npy [Nq, Nc]; row i's answer is column i")
-    ret.add_argument("--targets", default=None,
-                     help=".npy int [Nq]: answer column per row (many-to-one), instead of the diagonal")
-    ret.add_argument("--both", action="store_true",
-                     help="similarity is video x text: print v2t and t2v (--targets maps text -> video)")
+    ret.add_argument(
+        "--targets", default=None, help=".npy int [Nq]: answer column per row (many-to-one), instead of the diagonal"
+    )
+    ret.add_argument(
+        "--both",
+        action="store_true",
+        help="similarity is video x text: print v2t and t2v (--targets maps text -> video)",
+    )
     ret.set_defaults(func=_retrieval)
 
 
@@ -48,16 +60,19 @@ def _detection(args: argparse.Namespace) -> int:
     except (DetectionFormatError, ValueError, OSError) as exc:
         return _fail(str(exc))
     if result.n_unknown_label:
-        print(f"warning: ignored {result.n_unknown_label} predictions whose label has no ground truth",
-              file=sys.stderr)
+        print(f"warning: ignored {result.n_unknown_label} predictions whose label has no ground truth", file=sys.stderr)
     if result.n_extra_video:
         how = "counted as false positives" if args.extra_videos == "fp" else "ignored"
-        print(f"warning: {result.n_extra_video} predictions are for videos not in the ground truth"
-              f"{' subset' if args.subset else ''}; {how}", file=sys.stderr)
+        print(
+            f"warning: {result.n_extra_video} predictions are for videos not in the ground truth"
+            f"{' subset' if args.subset else ''}; {how}",
+            file=sys.stderr,
+        )
     out: dict[str, object] = dict(result.summary())
     if args.per_class:
-        out["per_class_AP"] = {c: dict(zip((f"{t:g}" for t in result.tiou_thresholds), ap))
-                               for c, ap in result.per_class.items()}
+        out["per_class_AP"] = {
+            c: dict(zip((f"{t:g}" for t in result.tiou_thresholds), ap)) for c, ap in result.per_class.items()
+        }
     print(json.dumps(out, indent=1))
     return 0
 

@@ -6,17 +6,35 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="evaluation report: retrieval, recognition, localization; "
-                       "frozen baseline and runs side by side")
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluation report: retrieval, recognition, localization; frozen baseline and runs side by side",
+    )
     p.add_argument("--cache", required=True, help="cache path or fsspec URL the runs were trained on")
-    p.add_argument("--run", action="append", dest="runs", required=True, metavar="RUN",
-                   help="run folder (repeatable); the first is the reference 'HierSKP', the others ablations")
+    p.add_argument(
+        "--run",
+        action="append",
+        dest="runs",
+        required=True,
+        metavar="RUN",
+        help="run folder (repeatable); the first is the reference 'HierSKP', the others ablations",
+    )
     p.add_argument("--out", required=True, help="report folder (report.json, report.md, PNGs, detection JSON)")
     p.add_argument("--split", default="test", choices=("pretrain", "train", "test"))
-    p.add_argument("--name", action="append", dest="names", default=None, metavar="NAME",
-                   help="display name of the run at the same position (default: from config differences)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (default 1: the heads are small, as in training; 0 = torch's default)")
+    p.add_argument(
+        "--name",
+        action="append",
+        dest="names",
+        default=None,
+        metavar="NAME",
+        help="display name of the run at the same position (default: from config differences)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: the heads are small, as in training; 0 = torch's default)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -37,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         store = open_cache(args.cache, "r")
-        report = evaluate_runs(store, args.runs, args.out, split=args.split, names=args.names,
-                               progress=not args.no_progress)
+        report = evaluate_runs(
+            store, args.runs, args.out, split=args.split, names=args.names, progress=not args.no_progress
+        )
     except (CacheError, FileNotFoundError, ValueError) as exc:
         print(f"hierskp evaluate: {exc}")
         return 2

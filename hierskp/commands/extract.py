@@ -33,9 +33,17 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = ExtractConfig(
-            manifest=args.manifest, cache=args.cache, backbone=args.backbone, text_backbone=args.text_backbone,
-            fps=args.fps, batch_size=args.batch_size, short_side=args.short_side, device=args.device,
-            decoder=args.decoder, torch_threads=args.torch_threads, video_ids=tuple(args.video_ids) if args.video_ids else None,
+            manifest=args.manifest,
+            cache=args.cache,
+            backbone=args.backbone,
+            text_backbone=args.text_backbone,
+            fps=args.fps,
+            batch_size=args.batch_size,
+            short_side=args.short_side,
+            device=args.device,
+            decoder=args.decoder,
+            torch_threads=args.torch_threads,
+            video_ids=tuple(args.video_ids) if args.video_ids else None,
         )
         summary = extract_manifest(cfg, progress=not args.no_progress)
     except (ValidationError, ManifestError, CacheError) as exc:

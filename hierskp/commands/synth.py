@@ -26,18 +26,29 @@ def _duration(text: str) -> tuple[float, float]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "synth", help="generate the embedded synthetic corpus (videos + hierarchical annotations)",
-        description="Write DIR/videos/*.mp4, DIR/manifest.jsonl and DIR/annotations_activitynet.json.")
+        "synth",
+        help="generate the embedded synthetic corpus (videos + hierarchical annotations)",
+        description="Write DIR/videos/*.mp4, DIR/manifest.jsonl and DIR/annotations_activitynet.json.",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--videos", type=int, default=None, help="number of videos (default: 6 tiny, 48 demo, 8 bench)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--preset", choices=sorted(DEFAULT_VIDEOS), default="demo")
     p.add_argument("--size", type=_size, default=None, metavar="WxH", help="override frame size (even numbers)")
     p.add_argument("--fps", type=float, default=None, help="override frame rate")
-    p.add_argument("--duration", type=_duration, default=None, metavar="MIN-MAX",
-                   help="override video duration range in seconds (or one value)")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                   help="parallel encoder processes (output does not depend on it)")
+    p.add_argument(
+        "--duration",
+        type=_duration,
+        default=None,
+        metavar="MIN-MAX",
+        help="override video duration range in seconds (or one value)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="parallel encoder processes (output does not depend on it)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -66,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]
     total = sum(r["duration"] for r in rows)
     splits = {s: sum(r["split"] == s for r in rows) for s in ("pretrain", "train", "test")}
-    print(f"wrote {manifest} ({len(rows)} videos, {total / 60:.1f} min of video, {cfg.width}x{cfg.height} "
-          f"@ {cfg.fps:g} fps, splits {splits}) in {time.perf_counter() - start:.1f}s")
+    print(
+        f"wrote {manifest} ({len(rows)} videos, {total / 60:.1f} min of video, {cfg.width}x{cfg.height} "
+        f"@ {cfg.fps:g} fps, splits {splits}) in {time.perf_counter() - start:.1f}s"
+    )
     return 0

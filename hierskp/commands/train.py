@@ -12,8 +12,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None, help="YAML training config (see hierskp.train.config)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--set", action="append", dest="overrides", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. losses.dtw.enabled=false (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        dest="overrides",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. losses.dtw.enabled=false (repeatable)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -27,8 +33,14 @@ def run(args: argparse.Namespace) -> int:
     from hierskp.train import load_config, train
 
     try:
-        cfg = load_config(args.config, args.overrides, cache=args.cache, out=args.out, seed=args.seed,
-                          progress=False if args.no_progress else None)
+        cfg = load_config(
+            args.config,
+            args.overrides,
+            cache=args.cache,
+            out=args.out,
+            seed=args.seed,
+            progress=False if args.no_progress else None,
+        )
         run_dir = train(cfg, resume=args.resume)
     except (ValidationError, ValueError, FileExistsError, FileNotFoundError, CacheError) as exc:
         print(f"hierskp train: {exc}")

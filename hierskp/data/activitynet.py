@@ -13,8 +13,14 @@ from typing import Any
 
 from .manifest import ManifestError, VideoEntry, write_manifest
 
-DEFAULT_SUBSETS = {"training": "train", "train": "train", "validation": "test", "testing": "test", "test": "test",
-                   "pretrain": "pretrain"}
+DEFAULT_SUBSETS = {
+    "training": "train",
+    "train": "train",
+    "validation": "test",
+    "testing": "test",
+    "test": "test",
+    "pretrain": "pretrain",
+}
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
 
 
@@ -27,8 +33,12 @@ def _find_video(videos_dir: Path, vid: str) -> Path | None:
 
 
 def activitynet_to_entries(
-    annotations_path: Path, videos_dir: Path, manifest_dir: Path, procedure: str = "unknown",
-    subsets: dict[str, str] | None = None, label_text: str = "{label}",
+    annotations_path: Path,
+    videos_dir: Path,
+    manifest_dir: Path,
+    procedure: str = "unknown",
+    subsets: dict[str, str] | None = None,
+    label_text: str = "{label}",
 ) -> list[VideoEntry]:
     subsets = subsets or DEFAULT_SUBSETS
     data = json.loads(Path(annotations_path).read_text(encoding="utf-8"))
@@ -47,13 +57,21 @@ def activitynet_to_entries(
             problems.append(f"field database.{vid}: no video file {vid}{{{','.join(VIDEO_SUFFIXES)}}} in {videos_dir}")
             continue
         ops: list[dict[str, Any]] = []
-        for i, ann in enumerate(sorted(item.get("annotations", []), key=lambda a: a["segment"][0])):
+        for _i, ann in enumerate(sorted(item.get("annotations", []), key=lambda a: a["segment"][0])):
             start, end = (float(x) for x in ann["segment"])
-            ops.append({"start": start, "end": end, "label": ann["label"], "text": label_text.format(label=ann["label"])})
+            ops.append(
+                {"start": start, "end": end, "label": ann["label"], "text": label_text.format(label=ann["label"])}
+            )
         text = "; then ".join(o["text"] for o in ops) or vid
-        raw = {"video_id": vid, "video": str(video.resolve().relative_to(manifest_dir.resolve())),
-               "split": subsets[subset], "procedure": item.get("procedure", procedure), "text": text,
-               "operations": ops, "frames": []}
+        raw = {
+            "video_id": vid,
+            "video": str(video.resolve().relative_to(manifest_dir.resolve())),
+            "split": subsets[subset],
+            "procedure": item.get("procedure", procedure),
+            "text": text,
+            "operations": ops,
+            "frames": [],
+        }
         try:
             entries.append(VideoEntry.model_validate(raw))
         except ValueError as exc:
@@ -63,8 +81,9 @@ def activitynet_to_entries(
     return entries
 
 
-def import_activitynet(annotations_path: str | Path, videos_dir: str | Path, out_manifest: str | Path,
-                       **kwargs: Any) -> Path:
+def import_activitynet(
+    annotations_path: str | Path, videos_dir: str | Path, out_manifest: str | Path, **kwargs: Any
+) -> Path:
     """Write a manifest next to the videos (paths relative to the manifest's folder)."""
     out = Path(out_manifest)
     entries = activitynet_to_entries(Path(annotations_path), Path(videos_dir), out.parent, **kwargs)

@@ -40,7 +40,7 @@ class Operation(BaseModel):
     text: str = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _end_after_start(self) -> "Operation":
+    def _end_after_start(self) -> Operation:
         if self.end <= self.start:
             raise ValueError(f"end ({self.end:g}) must be greater than start ({self.start:g})")
         return self

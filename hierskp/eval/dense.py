@@ -86,8 +86,15 @@ def embed_frames(embedder: Embedder, features: Any, spec: ItemSpec, batch_frames
     return np.concatenate(out).astype(np.float32)
 
 
-def dense_split(store: CacheStore, run_dir: str | Path | None, split: str = "test", embedder: Embedder | None = None,
-                spec: ItemSpec | None = None, batch_frames: int = 1024, progress: bool = True) -> DenseSplit:
+def dense_split(
+    store: CacheStore,
+    run_dir: str | Path | None,
+    split: str = "test",
+    embedder: Embedder | None = None,
+    spec: ItemSpec | None = None,
+    batch_frames: int = 1024,
+    progress: bool = True,
+) -> DenseSplit:
     """Per-frame embeddings and labels of every complete video of `split` (sorted by id)."""
     if embedder is None or spec is None:
         embedder, spec = load_embedder(store, run_dir)

@@ -28,8 +28,9 @@ reversed argsort may pick another); this can only matter when tIoUs tie exactly.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -182,7 +183,13 @@ def detection_map(
         gt_c = {vid: np.asarray(segs, dtype=np.float64) for vid, segs in gt_by_class[label].items()}
         ap[:, c] = average_precision_detection(gt_c, preds_by_class.get(label, []), thr)
     return DetectionResult(
-        tiou_thresholds=thr, classes=classes, ap=ap, n_ground_truth=n_gt, n_predictions=n_pred,
-        n_unknown_label=n_unknown, n_extra_video=n_extra, extra_videos=extra_videos,
+        tiou_thresholds=thr,
+        classes=classes,
+        ap=ap,
+        n_ground_truth=n_gt,
+        n_predictions=n_pred,
+        n_unknown_label=n_unknown,
+        n_extra_video=n_extra,
+        extra_videos=extra_videos,
         per_class={label: ap[:, c].tolist() for c, label in enumerate(classes)},
     )

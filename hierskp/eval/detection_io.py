@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from hierskp.eval.detection import Annotation, Detection
 
@@ -77,8 +78,7 @@ def parse_ground_truth(
             raise _fail(source, where, "an object", entry)
         if subset is not None:
             if not isinstance(entry.get("subset"), str):
-                raise _fail(source, f"{where}.subset", "a string (needed for the subset filter)",
-                            entry.get("subset"))
+                raise _fail(source, f"{where}.subset", "a string (needed for the subset filter)", entry.get("subset"))
             subsets_seen.add(entry["subset"])
             if entry["subset"] != subset:
                 continue
@@ -95,7 +95,8 @@ def parse_ground_truth(
         out[vid] = items
     if subset is not None and not out:
         raise DetectionFormatError(
-            f"{source}: no video has subset {subset!r} (subsets present: {sorted(subsets_seen)})")
+            f"{source}: no video has subset {subset!r} (subsets present: {sorted(subsets_seen)})"
+        )
     return out
 
 
@@ -147,16 +148,17 @@ def write_ground_truth(
     db = {}
     for vid, anns in ground_truth.items():
         sub = subset if isinstance(subset, str) else subset[vid]
-        db[vid] = {"subset": sub,
-                   "annotations": [{"segment": [a.start, a.end], "label": a.label} for a in anns]}
+        db[vid] = {"subset": sub, "annotations": [{"segment": [a.start, a.end], "label": a.label} for a in anns]}
     _atomic_write_json(path, {"version": "hierskp", "database": db})
 
 
 def write_predictions(
-    path: str | os.PathLike[str], predictions: Mapping[str, Sequence[Detection]],
+    path: str | os.PathLike[str],
+    predictions: Mapping[str, Sequence[Detection]],
     external_data: Mapping[str, Any] | None = None,
 ) -> None:
-    results = {vid: [{"segment": [d.start, d.end], "label": d.label, "score": d.score} for d in dets]
-               for vid, dets in predictions.items()}
-    _atomic_write_json(path, {"version": "hierskp", "results": results,
-                              "external_data": dict(external_data or {})})
+    results = {
+        vid: [{"segment": [d.start, d.end], "label": d.label, "score": d.score} for d in dets]
+        for vid, dets in predictions.items()
+    }
+    _atomic_write_json(path, {"version": "hierskp", "results": results, "external_data": dict(external_data or {})})

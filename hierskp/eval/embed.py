@@ -126,8 +126,12 @@ def load_embedder(store: CacheStore, run_dir: str | Path | None, device: str = "
     model, meta = load_heads(Path(run_dir) / "final", device=device)
     check_cache(meta["cache_fingerprint_id"], store, run_dir)
     data = meta.get("train_config", {}).get("data", {})
-    spec = ItemSpec(frame_window=int(data.get("frame_window", 4)), max_clip_len=model.cfg.max_clip_len,
-                    max_video_len=model.cfg.max_video_len, video_clip_len=model.cfg.video_clip_len)
+    spec = ItemSpec(
+        frame_window=int(data.get("frame_window", 4)),
+        max_clip_len=model.cfg.max_clip_len,
+        max_video_len=model.cfg.max_video_len,
+        video_clip_len=model.cfg.video_clip_len,
+    )
     return HeadsEmbedder(model), spec
 
 
@@ -144,8 +148,9 @@ def _l(arrs: list[torch.Tensor], e: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def embed_split(store: CacheStore, run_dir: str | Path | None, split: str = "test", batch_videos: int = 8,
-                device: str = "cpu") -> LevelEmbeddings:
+def embed_split(
+    store: CacheStore, run_dir: str | Path | None, split: str = "test", batch_videos: int = 8, device: str = "cpu"
+) -> LevelEmbeddings:
     """Embeddings of every complete video of `split` at the video, operation and frame levels."""
     embedder, spec = load_embedder(store, run_dir, device)
     index = build_index(store, [split])
@@ -165,14 +170,28 @@ def embed_split(store: CacheStore, run_dir: str | Path | None, split: str = "tes
         for e in entries:
             _add(meta["video"], [e.video_id], [e.video_text], [e.procedure], [(0.0, float(e.n_frames))])
             _add(meta["operation"], [e.video_id] * e.n_ops, list(e.op_texts), list(e.op_labels), e.op_times.tolist())
-            _add(meta["frame"], [e.video_id] * len(e.narr_texts), list(e.narr_texts), list(e.narr_texts),
-                 [(t, t) for t in e.narr_times.tolist()])
+            _add(
+                meta["frame"],
+                [e.video_id] * len(e.narr_texts),
+                list(e.narr_texts),
+                list(e.narr_texts),
+                [(t, t) for t in e.narr_times.tolist()],
+            )
     e_dim = next((t.shape[1] for k in LEVELS for t in out[k]["video"]), 1)
-    levels = {k: LevelData(_l(out[k]["video"], e_dim), _l(out[k]["text"], e_dim), meta[k]["ids"], meta[k]["texts"],
-                           meta[k]["labels"], np.asarray(meta[k]["times"], dtype=np.float64).reshape(-1, 2))
-              for k in LEVELS}
-    return LevelEmbeddings(split, embedder.method, None if run_dir is None else str(run_dir), store.fingerprint_id,
-                           levels)
+    levels = {
+        k: LevelData(
+            _l(out[k]["video"], e_dim),
+            _l(out[k]["text"], e_dim),
+            meta[k]["ids"],
+            meta[k]["texts"],
+            meta[k]["labels"],
+            np.asarray(meta[k]["times"], dtype=np.float64).reshape(-1, 2),
+        )
+        for k in LEVELS
+    }
+    return LevelEmbeddings(
+        split, embedder.method, None if run_dir is None else str(run_dir), store.fingerprint_id, levels
+    )
 
 
 def _add(m: dict[str, list[Any]], ids: list[str], texts: list[str], labels: list[str], times: list[Any]) -> None:
@@ -194,5 +213,11 @@ def level_retrieval_metrics(level: LevelData, relevance: str = "texts") -> dict[
     sim = level.video @ texts.T  # [N items, U texts]
     rel = inv[:, None] == np.arange(len(uniq))[None, :]
     v2t, t2v = retrieval_metrics(sim, rel), retrieval_metrics(sim.T, rel.T)
-    return {"n": len(keys), "n_texts": len(uniq), "v2t": v2t, "t2v": t2v,
-            "mean_R@1": 0.5 * (v2t["R@1"] + t2v["R@1"]), "mean_R@5": 0.5 * (v2t["R@5"] + t2v["R@5"])}
+    return {
+        "n": len(keys),
+        "n_texts": len(uniq),
+        "v2t": v2t,
+        "t2v": t2v,
+        "mean_R@1": 0.5 * (v2t["R@1"] + t2v["R@1"]),
+        "mean_R@5": 0.5 * (v2t["R@5"] + t2v["R@5"]),
+    }

@@ -14,9 +14,10 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import faiss
 import numpy as np
@@ -42,7 +43,7 @@ FORMAT_VERSION = 1
 _HASH_CHUNK = 64 << 20
 
 
-def _update_array(h: "hashlib._Hash", a: np.ndarray) -> None:
+def _update_array(h: hashlib._Hash, a: np.ndarray) -> None:
     h.update(f"{a.dtype.str}{a.shape}".encode())
     buf = memoryview(np.ascontiguousarray(a)).cast("B")
     for start in range(0, len(buf), _HASH_CHUNK):
@@ -87,8 +88,12 @@ def _config(kind: str, build_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(cfg, sort_keys=True, default=str))
 
 
-def save_index(ei: EmbeddingIndex, path: str | os.PathLike[str], source: Mapping[str, Any] | None = None,
-               config: Mapping[str, Any] | None = None) -> None:
+def save_index(
+    ei: EmbeddingIndex,
+    path: str | os.PathLike[str],
+    source: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> None:
     """Write index, ids and sidecar (sidecar removed first and written last)."""
     index_path, ids_path, meta_path = _paths(path)
     index_path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,9 +105,15 @@ def save_index(ei: EmbeddingIndex, path: str | os.PathLike[str], source: Mapping
         np.save(fh, ei.ids, allow_pickle=False)
     os.replace(str(ids_path) + tmp, ids_path)
     meta = {
-        "format_version": FORMAT_VERSION, "faiss_version": faiss.__version__, "kind": ei.kind,
-        "fingerprint": ei.fingerprint, "source": dict(source or {}), "config": dict(config or {}),
-        "params": ei.params, "ntotal": int(ei.index.ntotal), "dim": int(ei.index.d),
+        "format_version": FORMAT_VERSION,
+        "faiss_version": faiss.__version__,
+        "kind": ei.kind,
+        "fingerprint": ei.fingerprint,
+        "source": dict(source or {}),
+        "config": dict(config or {}),
+        "params": ei.params,
+        "ntotal": int(ei.index.ntotal),
+        "dim": int(ei.index.d),
         "files": {"index": _file_digest(index_path), "ids": _file_digest(ids_path)},
     }
     Path(str(meta_path) + tmp).write_text(json.dumps(meta, indent=1, sort_keys=True, default=str))
@@ -154,15 +165,20 @@ def _stale_reason(path: str | os.PathLike[str], fp: str, cfg: Mapping[str, Any])
     if meta.get("fingerprint") != fp:
         return "fingerprint differs (embeddings, ids or source changed)"
     if meta.get("config") != cfg:
-        changed = sorted(k for k in set(cfg) | set(meta.get("config", {}))
-                         if cfg.get(k) != meta.get("config", {}).get(k))
+        changed = sorted(
+            k for k in set(cfg) | set(meta.get("config", {})) if cfg.get(k) != meta.get("config", {}).get(k)
+        )
         return f"build config differs: {changed}"
     return None
 
 
 def load_or_build(
-    path: str | os.PathLike[str], embeddings: Any, ids: Any, source: Mapping[str, Any] | None = None,
-    kind: IndexKind = "flat", **build_kwargs: Any,
+    path: str | os.PathLike[str],
+    embeddings: Any,
+    ids: Any,
+    source: Mapping[str, Any] | None = None,
+    kind: IndexKind = "flat",
+    **build_kwargs: Any,
 ) -> LoadResult:
     """Load the index at ``path`` if it indexes exactly these embeddings/ids/source with the
     same build config; otherwise (or if its files fail verification) rebuild and save it."""

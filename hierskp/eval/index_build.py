@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import faiss
 import numpy as np
@@ -78,8 +79,14 @@ def _add_rows(index: Any, xb: np.ndarray, rows: np.ndarray, chunk: int = 65_536)
 
 
 def _add_and_tune(
-    index: Any, set_param: Any, candidates: Sequence[int], xb: np.ndarray, tune_queries: Any,
-    n_tune: int, seed: int, target: float,
+    index: Any,
+    set_param: Any,
+    candidates: Sequence[int],
+    xb: np.ndarray,
+    tune_queries: Any,
+    n_tune: int,
+    seed: int,
+    target: float,
 ) -> tuple[int, float, dict[str, float]]:
     """Add all rows to ``index`` and return (setting, recall@10, recall curve).
 
@@ -142,9 +149,18 @@ def _powers_of_two(limit: int, start: int = 1) -> list[int]:
 
 
 def build_index(
-    embeddings: Any, ids: Any = None, kind: IndexKind = "flat", *, target_recall: float = 0.99,
-    tune_queries: Any = None, n_tune: int = 1000, seed: int = 0, use_gpu: bool | None = None,
-    nlist: int | None = None, hnsw_m: int = 32, ef_construction: int = 80,
+    embeddings: Any,
+    ids: Any = None,
+    kind: IndexKind = "flat",
+    *,
+    target_recall: float = 0.99,
+    tune_queries: Any = None,
+    n_tune: int = 1000,
+    seed: int = 0,
+    use_gpu: bool | None = None,
+    nlist: int | None = None,
+    hnsw_m: int = 32,
+    ef_construction: int = 80,
 ) -> EmbeddingIndex:
     """Build (and for ivf/hnsw tune) an inner-product index over normalised ``embeddings``.
 
@@ -167,13 +183,18 @@ def build_index(
         train = xb if n <= 50 * nl else xb[np.sort(rng.choice(n, size=50 * nl, replace=False))]
         index.cp.seed = seed
         index.train(train)
-        best, rec, curve = _add_and_tune(index, set_nprobe, _powers_of_two(nl), xb, tune_queries,
-                                         n_tune, seed, target_recall)
-        params.update(nlist=nl, nprobe=best, scan_fraction=best / nl, tuned_recall_at_10=rec,
-                      recall_curve=curve)
+        best, rec, curve = _add_and_tune(
+            index, set_nprobe, _powers_of_two(nl), xb, tune_queries, n_tune, seed, target_recall
+        )
+        params.update(nlist=nl, nprobe=best, scan_fraction=best / nl, tuned_recall_at_10=rec, recall_curve=curve)
         if best / nl > MAX_IVF_SCAN:
-            log.warning("IVF needs nprobe=%d of %d lists for recall %.2f: about as slow as exact search%s",
-                        best, nl, target_recall, "; using flat" if auto else "")
+            log.warning(
+                "IVF needs nprobe=%d of %d lists for recall %.2f: about as slow as exact search%s",
+                best,
+                nl,
+                target_recall,
+                "; using flat" if auto else "",
+            )
             if auto:
                 index = faiss.IndexFlatIP(d)
                 index.add(xb)
@@ -182,10 +203,12 @@ def build_index(
         hnsw = faiss.IndexHNSWFlat(d, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = ef_construction
         index = faiss.IndexIDMap(hnsw)  # faiss' wrapper keeps a reference to hnsw
-        best, rec, curve = _add_and_tune(index, set_ef_search, _powers_of_two(4096, 16), xb, tune_queries,
-                                         n_tune, seed, target_recall)
-        params.update(hnsw_m=hnsw_m, ef_construction=ef_construction, ef_search=best,
-                      tuned_recall_at_10=rec, recall_curve=curve)
+        best, rec, curve = _add_and_tune(
+            index, set_ef_search, _powers_of_two(4096, 16), xb, tune_queries, n_tune, seed, target_recall
+        )
+        params.update(
+            hnsw_m=hnsw_m, ef_construction=ef_construction, ef_search=best, tuned_recall_at_10=rec, recall_curve=curve
+        )
     else:
         raise ValueError(f"kind must be 'flat', 'ivf', 'hnsw' or 'auto', got {kind!r}")
     return to_device(EmbeddingIndex(index, ids_arr, kind, params), use_gpu)

@@ -19,8 +19,9 @@ written as ActivityNet JSON so `hierskp eval detection` reproduces the numbers f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,8 +40,10 @@ THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7)
 
 def ground_truth(store: CacheStore, split: str) -> dict[str, list[Annotation]]:
     """Annotated operations of every complete `split` video, from the cache annotations."""
-    return {e.video_id: [Annotation(float(s), float(t), lab) for (s, t), lab in zip(e.op_times, e.op_labels)]
-            for e in build_index(store, [split])}
+    return {
+        e.video_id: [Annotation(float(s), float(t), lab) for (s, t), lab in zip(e.op_times, e.op_labels)]
+        for e in build_index(store, [split])
+    }
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -49,8 +52,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
-def calibrate_temperature(train: DenseSplit, classes: Sequence[str], prompts: np.ndarray,
-                          grid: np.ndarray = TEMPERATURE_GRID) -> float:
+def calibrate_temperature(
+    train: DenseSplit, classes: Sequence[str], prompts: np.ndarray, grid: np.ndarray = TEMPERATURE_GRID
+) -> float:
     """Temperature of minimum NLL of the true class over the train split's labelled frames."""
     x, y, _ = train.stacked()
     known = np.isin(y, np.asarray(classes))
@@ -72,26 +76,43 @@ def smooth(probs: np.ndarray, frames: int) -> np.ndarray:
     return num / den
 
 
-def propose(probs: np.ndarray, timestamps: np.ndarray, classes: Sequence[str], thresholds: Sequence[float] = THRESHOLDS,
-            nms_iou: float = 0.5, top_k: int | None = 100) -> list[Detection]:
+def propose(
+    probs: np.ndarray,
+    timestamps: np.ndarray,
+    classes: Sequence[str],
+    thresholds: Sequence[float] = THRESHOLDS,
+    nms_iou: float = 0.5,
+    top_k: int | None = 100,
+) -> list[Detection]:
     """Argmax runs + threshold runs of [T, C] posteriors, scored by mean posterior, then per-class NMS."""
     dets = frame_scores_to_detections(probs, timestamps, list(classes), mode="argmax", nms_iou=None)
-    dets += frame_scores_to_detections(probs, timestamps, list(classes), mode="threshold", thresholds=thresholds,
-                                       nms_iou=None)
+    dets += frame_scores_to_detections(
+        probs, timestamps, list(classes), mode="threshold", thresholds=thresholds, nms_iou=None
+    )
     return nms_detections(dets, iou_threshold=nms_iou, top_k=top_k)
 
 
-def detect(test: DenseSplit, posteriors: list[np.ndarray], classes: Sequence[str], smooth_frames: int = 5,
-           **kwargs: Any) -> dict[str, list[Detection]]:
+def detect(
+    test: DenseSplit, posteriors: list[np.ndarray], classes: Sequence[str], smooth_frames: int = 5, **kwargs: Any
+) -> dict[str, list[Detection]]:
     """Detections per video of `test` from per-frame posteriors [T, C] over `classes`. A sample is the
     instant it was decoded at, so a run of frames covers half a step beyond its first and last one."""
-    return {vid: propose(smooth(p, smooth_frames), ts, classes, **kwargs)
-            for vid, p, ts in zip(test.video_ids, posteriors, test.timestamps)}
+    return {
+        vid: propose(smooth(p, smooth_frames), ts, classes, **kwargs)
+        for vid, p, ts in zip(test.video_ids, posteriors, test.timestamps)
+    }
 
 
-def localization_eval(store: CacheStore, inputs: TaskInputs, split: str = "test", out_dir: str | Path | None = None,
-                      name: str = "method", probe: LinearProbe | None = None, smooth_frames: int = 5,
-                      tiou_thresholds: Sequence[float] = DEFAULT_TIOU) -> dict[str, Any]:
+def localization_eval(
+    store: CacheStore,
+    inputs: TaskInputs,
+    split: str = "test",
+    out_dir: str | Path | None = None,
+    name: str = "method",
+    probe: LinearProbe | None = None,
+    smooth_frames: int = 5,
+    tiou_thresholds: Sequence[float] = DEFAULT_TIOU,
+) -> dict[str, Any]:
     """mAP (fractions in [0, 1]) of the zero-shot and probe detectors on `split`.
 
     With `out_dir`, writes out_dir/ground_truth.json (subset = split) and
@@ -110,10 +131,12 @@ def localization_eval(store: CacheStore, inputs: TaskInputs, split: str = "test"
     detectors = [("zero_shot", zs, list(inputs.classes))]
     if probe is not None:  # columns: probe.classes
         detectors.append(("probe", [softmax(probe.logits(e)) for e in inputs.test.embeddings], list(probe.classes)))
-    out: dict[str, Any] = {"temperature": {"calibrated": calibrated, "used": temperature,
-                                           "learned": inputs.temperature},
-                           "smooth_frames": smooth_frames, "n_videos": len(gt),
-                           "n_ground_truth": sum(len(v) for v in gt.values())}
+    out: dict[str, Any] = {
+        "temperature": {"calibrated": calibrated, "used": temperature, "learned": inputs.temperature},
+        "smooth_frames": smooth_frames,
+        "n_videos": len(gt),
+        "n_ground_truth": sum(len(v) for v in gt.values()),
+    }
     folder = Path(out_dir) if out_dir is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,9 @@ def wrong_orders(labels: list[str], n_shuffles: int, rng: np.random.Generator) -
     return out
 
 
-def _dtw_scores(tokens: torch.Tensor, tok_len: int, steps: list[torch.Tensor], gamma: float, temperature: float) -> np.ndarray:
+def _dtw_scores(
+    tokens: torch.Tensor, tok_len: int, steps: list[torch.Tensor], gamma: float, temperature: float
+) -> np.ndarray:
     """-softDTW/len between one video's [L, E] positions and each [K_c, E] step sequence."""
     kmax = max(s.shape[0] for s in steps)
     t = torch.zeros(len(steps), kmax, tokens.shape[-1])
@@ -56,8 +58,15 @@ def _dtw_scores(tokens: torch.Tensor, tok_len: int, steps: list[torch.Tensor], g
 
 
 @torch.no_grad()
-def order_retrieval(store: CacheStore, run_dir: str | Path | None, split: str = "test", n_shuffles: int = 4,
-                    seed: int = 0, gamma: float = 0.1, temperature: float = 0.1) -> dict[str, Any]:
+def order_retrieval(
+    store: CacheStore,
+    run_dir: str | Path | None,
+    split: str = "test",
+    n_shuffles: int = 4,
+    seed: int = 0,
+    gamma: float = 0.1,
+    temperature: float = 0.1,
+) -> dict[str, Any]:
     """Per scorer: `order_accuracy` (true order strictly above every wrong order of the same steps),
     `pairwise_accuracy` (over all (true, wrong order) pairs) and R@1/R@5/MedR/MeanR, where the
     candidates are every video's true sequence plus the query's own wrong orders (other videos
@@ -86,8 +95,12 @@ def order_retrieval(store: CacheStore, run_dir: str | Path | None, split: str = 
         perms = wrong_orders(labels[i], n_shuffles, rng)
         wrong_seq = [seqs[i][p] for p in perms]
         g_true = (true_seq @ vids[i]).numpy()
-        g_wrong = np.array([float(embedder.sequence(s[None], torch.ones(1, s.shape[0], dtype=torch.bool))[0] @ vids[i])
-                            for s in wrong_seq])
+        g_wrong = np.array(
+            [
+                float(embedder.sequence(s[None], torch.ones(1, s.shape[0], dtype=torch.bool))[0] @ vids[i])
+                for s in wrong_seq
+            ]
+        )
         d_all = _dtw_scores(toks[i], lens[i], steps + [steps[i][p] for p in perms], gamma, temperature)
         for name, true_scores, wrong in (("global", g_true, g_wrong), ("dtw", d_all[:n], d_all[n:])):
             wrong = np.where(np.abs(wrong - true_scores[i]) <= 1e-6, true_scores[i], wrong)  # float noise is a tie
@@ -101,9 +114,9 @@ def order_retrieval(store: CacheStore, run_dir: str | Path | None, split: str = 
     for name, d in per_scorer.items():
         sims = np.stack(d["rows"])
         sims = np.where(np.isfinite(sims), sims, np.nanmin(sims[np.isfinite(sims)]) - 1.0)
-        results[name] = {"order_accuracy": 100.0 * float(np.mean(d["acc"])),
-                         "pairwise_accuracy": 100.0 * float(np.mean(d["pairs"])) if d["pairs"] else float("nan"),
-                         **metrics_from_ranks(retrieval_ranks(sims, relevant))}
+        results[name] = {
+            "order_accuracy": 100.0 * float(np.mean(d["acc"])),
+            "pairwise_accuracy": 100.0 * float(np.mean(d["pairs"])) if d["pairs"] else float("nan"),
+            **metrics_from_ranks(retrieval_ranks(sims, relevant)),
+        }
     return results
-
-

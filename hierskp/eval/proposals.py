@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Literal, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -29,7 +30,10 @@ def nms_1d(
 
 
 def soft_nms_1d(
-    segments: np.ndarray, scores: np.ndarray, sigma: float = 0.5, min_score: float = 1e-3,
+    segments: np.ndarray,
+    scores: np.ndarray,
+    sigma: float = 0.5,
+    min_score: float = 1e-3,
     top_k: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian soft-NMS: (indices, rescored scores), in selection order.
@@ -51,14 +55,17 @@ def soft_nms_1d(
         score_out.append(float(live[i]))
         remaining = np.delete(remaining, j)
         if remaining.size:
-            live[remaining] *= np.exp(-segment_tiou(segs[i], segs[remaining]) ** 2 / sigma)
+            live[remaining] *= np.exp(-(segment_tiou(segs[i], segs[remaining]) ** 2) / sigma)
             remaining = remaining[live[remaining] >= min_score]
     return np.asarray(idx_out, dtype=np.int64), np.asarray(score_out)
 
 
 def nms_detections(
-    detections: Sequence[Detection], iou_threshold: float = 0.5, soft: bool = False,
-    sigma: float = 0.5, top_k: int | None = None,
+    detections: Sequence[Detection],
+    iou_threshold: float = 0.5,
+    soft: bool = False,
+    sigma: float = 0.5,
+    top_k: int | None = None,
 ) -> list[Detection]:
     """Per-class NMS over one video's detections; output sorted by score."""
     by_label: dict[str, list[Detection]] = defaultdict(list)
@@ -145,5 +152,7 @@ def detections_by_video(
     per_video_scores: Mapping[str, tuple[np.ndarray, np.ndarray]], labels: Sequence[str], **kwargs: object
 ) -> dict[str, list[Detection]]:
     """Apply `frame_scores_to_detections` to {video: (scores [T, C], timestamps [T])}."""
-    return {vid: frame_scores_to_detections(sc, ts, labels, **kwargs)  # type: ignore[arg-type]
-            for vid, (sc, ts) in per_video_scores.items()}
+    return {
+        vid: frame_scores_to_detections(sc, ts, labels, **kwargs)  # type: ignore[arg-type]
+        for vid, (sc, ts) in per_video_scores.items()
+    }

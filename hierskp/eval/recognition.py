@@ -8,8 +8,9 @@ macro-F1 averages over the classes present in that video's labels or predictions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -54,8 +55,12 @@ def recognition_metrics(
             m = v == vid
             accs.append(accuracy(t[m], p[m]))
             f1s.append(macro_f1(t[m], p[m]))
-        out.update(video_accuracy=float(np.mean(accs)), video_accuracy_std=float(np.std(accs)),
-                   video_macro_f1=float(np.mean(f1s)), video_macro_f1_std=float(np.std(f1s)))
+        out.update(
+            video_accuracy=float(np.mean(accs)),
+            video_accuracy_std=float(np.std(accs)),
+            video_macro_f1=float(np.mean(f1s)),
+            video_macro_f1_std=float(np.std(f1s)),
+        )
     return out
 
 
@@ -97,8 +102,14 @@ class LinearProbe:
 
 
 def train_linear_probe(
-    features: Any, labels: Sequence[Any], *, weight_decay: float = 1e-3, steps: int = 300,
-    optimizer: Literal["lbfgs", "adamw"] = "lbfgs", lr: float = 1e-2, batch_size: int = 4096,
+    features: Any,
+    labels: Sequence[Any],
+    *,
+    weight_decay: float = 1e-3,
+    steps: int = 300,
+    optimizer: Literal["lbfgs", "adamw"] = "lbfgs",
+    lr: float = 1e-2,
+    batch_size: int = 4096,
     seed: int = 0,
 ) -> LinearProbe:
     """Fit on the train split only. LBFGS (full batch, zero init) is deterministic by
@@ -109,8 +120,10 @@ def train_linear_probe(
     x_np = np.asarray(features, dtype=np.float32)
     classes, y_np = np.unique(np.asarray(labels), return_inverse=True)
     if x_np.ndim != 2 or len(x_np) != len(y_np) or len(classes) < 2:
-        raise ValueError(f"need features [N, D] with N labels of >= 2 classes; got {x_np.shape}, "
-                         f"{len(y_np)} labels, {len(classes)} classes")
+        raise ValueError(
+            f"need features [N, D] with N labels of >= 2 classes; got {x_np.shape}, "
+            f"{len(y_np)} labels, {len(classes)} classes"
+        )
     mean, std = x_np.mean(axis=0), x_np.std(axis=0) + 1e-6
     x = torch.from_numpy((x_np - mean) / std)
     y = torch.from_numpy(y_np.astype(np.int64))
@@ -125,8 +138,20 @@ def train_linear_probe(
         torch.set_num_threads(threads)
 
 
-def _fit(torch: Any, x: Any, y: Any, classes: np.ndarray, mean: np.ndarray, std: np.ndarray,
-         weight_decay: float, steps: int, optimizer: str, lr: float, batch_size: int, seed: int) -> LinearProbe:
+def _fit(
+    torch: Any,
+    x: Any,
+    y: Any,
+    classes: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    weight_decay: float,
+    steps: int,
+    optimizer: str,
+    lr: float,
+    batch_size: int,
+    seed: int,
+) -> LinearProbe:
     gen = torch.Generator().manual_seed(seed)
     w = torch.zeros(len(classes), x.shape[1], requires_grad=True)
     b = torch.zeros(len(classes), requires_grad=True)
@@ -136,8 +161,9 @@ def _fit(torch: Any, x: Any, y: Any, classes: np.ndarray, mean: np.ndarray, std:
         return ce + 0.5 * weight_decay * (w * w).sum()
 
     if optimizer == "lbfgs":
-        opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=steps, history_size=20,
-                                line_search_fn="strong_wolfe", tolerance_grad=1e-7)
+        opt = torch.optim.LBFGS(
+            [w, b], lr=1.0, max_iter=steps, history_size=20, line_search_fn="strong_wolfe", tolerance_grad=1e-7
+        )
 
         def closure() -> Any:
             opt.zero_grad()
@@ -161,8 +187,12 @@ def _fit(torch: Any, x: Any, y: Any, classes: np.ndarray, mean: np.ndarray, std:
 
 
 def linear_probe_metrics(
-    train_features: Any, train_labels: Sequence[Any], test_features: Any, test_labels: Sequence[Any],
-    test_video_ids: Sequence[Any] | None = None, **probe_kwargs: Any,
+    train_features: Any,
+    train_labels: Sequence[Any],
+    test_features: Any,
+    test_labels: Sequence[Any],
+    test_video_ids: Sequence[Any] | None = None,
+    **probe_kwargs: Any,
 ) -> dict[str, float]:
     """Train a probe on the train split, report `recognition_metrics` on the test split."""
     probe = train_linear_probe(train_features, train_labels, **probe_kwargs)

@@ -43,8 +43,9 @@ class TaskInputs:
 
 
 @torch.no_grad()
-def class_prompts(store: CacheStore, embedder: Embedder,
-                  splits: tuple[str, ...] | list[str]) -> tuple[list[str], np.ndarray]:
+def class_prompts(
+    store: CacheStore, embedder: Embedder, splits: tuple[str, ...] | list[str]
+) -> tuple[list[str], np.ndarray]:
     """(sorted class labels, [C, E] prompts): per label, the normalised mean of its embedded op texts."""
     texts: dict[str, list[np.ndarray]] = {}
     for entry in build_index(store, list(splits)):
@@ -69,10 +70,17 @@ def prompt_splits_of(run_dir: str | Path | None) -> tuple[str, ...]:
     return tuple(read_run_config(run_dir)["config"].get("data", {}).get("train_splits", DEFAULT_PROMPT_SPLITS))
 
 
-def task_inputs(store: CacheStore, run_dir: str | Path | None, split: str = "test", train_split: str = "train",
-                prompt_splits: tuple[str, ...] | None = None, progress: bool = True,
-                embedder: Embedder | None = None, spec: ItemSpec | None = None,
-                test_levels: LevelEmbeddings | None = None) -> TaskInputs:
+def task_inputs(
+    store: CacheStore,
+    run_dir: str | Path | None,
+    split: str = "test",
+    train_split: str = "train",
+    prompt_splits: tuple[str, ...] | None = None,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+    spec: ItemSpec | None = None,
+    test_levels: LevelEmbeddings | None = None,
+) -> TaskInputs:
     """Embed the test and probe-training splits per frame and per segment, and the class prompts
     (`test_levels`: an `embed_split` result of `split` already at hand)."""
     if embedder is None or spec is None:
@@ -81,12 +89,15 @@ def task_inputs(store: CacheStore, run_dir: str | Path | None, split: str = "tes
     model = getattr(embedder, "model", None)
     temperature = float(model.temperature("frame").detach()) if model is not None else None
     return TaskInputs(
-        method=embedder.method, classes=classes, prompts=prompts,
+        method=embedder.method,
+        classes=classes,
+        prompts=prompts,
         test=dense_split(store, run_dir, split, embedder, spec, progress=progress),
         train=dense_split(store, run_dir, train_split, embedder, spec, progress=progress),
         seg_test=(test_levels or embed_split(store, run_dir, split)).levels["operation"],
         seg_train=embed_split(store, run_dir, train_split).levels["operation"],
-        temperature=temperature)
+        temperature=temperature,
+    )
 
 
 def fit_probe(x: np.ndarray, y: np.ndarray, **probe_kwargs: Any) -> LinearProbe | None:
@@ -120,8 +131,9 @@ def _zero_shot(emb: np.ndarray, inputs: TaskInputs) -> np.ndarray:
     return np.asarray(inputs.classes)[zero_shot_scores(emb, inputs.prompts).argmax(axis=1)]
 
 
-def recognition_eval(inputs: TaskInputs,
-                     probe: LinearProbe | None = None) -> tuple[dict[str, Any], dict[str, list[np.ndarray]]]:
+def recognition_eval(
+    inputs: TaskInputs, probe: LinearProbe | None = None
+) -> tuple[dict[str, Any], dict[str, list[np.ndarray]]]:
     """(metrics, per-test-video frame predictions {"zero_shot": [...], "linear_probe": [...]}).
 
     metrics[mode][unit] for mode in zero_shot/linear_probe and unit in frame/segment hold
@@ -133,16 +145,23 @@ def recognition_eval(inputs: TaskInputs,
     seg_probe = fit_probe(inputs.seg_train.video, np.asarray(inputs.seg_train.labels))
     seg = inputs.seg_test
     metrics: dict[str, Any] = {
-        "zero_shot": {"frame": safe_metrics(y, _zero_shot(x, inputs), v),
-                      "segment": safe_metrics(seg.labels, _zero_shot(seg.video, inputs), seg.video_ids)},
-        "linear_probe": {"frame": safe_metrics(y, probe.predict(x) if probe else None, v),
-                         "segment": safe_metrics(seg.labels, seg_probe.predict(seg.video) if seg_probe else None,
-                                                 seg.video_ids)},
+        "zero_shot": {
+            "frame": safe_metrics(y, _zero_shot(x, inputs), v),
+            "segment": safe_metrics(seg.labels, _zero_shot(seg.video, inputs), seg.video_ids),
+        },
+        "linear_probe": {
+            "frame": safe_metrics(y, probe.predict(x) if probe else None, v),
+            "segment": safe_metrics(seg.labels, seg_probe.predict(seg.video) if seg_probe else None, seg.video_ids),
+        },
         "classes": inputs.classes,
-        "n_frames": int(len(y)), "n_segments": len(seg.labels), "n_videos": len(inputs.test.video_ids),
+        "n_frames": int(len(y)),
+        "n_segments": len(seg.labels),
+        "n_videos": len(inputs.test.video_ids),
         "n_train_frames": int(sum(int((lab != "").sum()) for lab in inputs.train.labels)),
         "unseen_test_labels": sorted(set(y.tolist()) - set(inputs.classes)),
     }
-    preds = {"zero_shot": [_zero_shot(e, inputs) for e in inputs.test.embeddings],
-             "linear_probe": [probe.predict(e) for e in inputs.test.embeddings] if probe else []}
+    preds = {
+        "zero_shot": [_zero_shot(e, inputs) for e in inputs.test.embeddings],
+        "linear_probe": [probe.predict(e) for e in inputs.test.embeddings] if probe else [],
+    }
     return metrics, preds

@@ -18,8 +18,9 @@ import json
 import os
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -44,12 +45,24 @@ PROTOCOL = (
     "text of the class); LP = logistic regression fitted on the train split; frame labels from the annotated "
     "segments; Acc/F1 in percent. TAL: per-frame class posteriors (zero-shot: softmax at a temperature "
     "calibrated on the train split; head: the per-frame probe), 5-frame smoothing, argmax + threshold proposals, "
-    "per-class NMS, ActivityNet mAP in percent at tIoU 0.3:0.1:0.7.")
+    "per-class NMS, ActivityNet mAP in percent at tIoU 0.3:0.1:0.7."
+)
 SUMMARY = "Summary (R@1: mean of both directions; Acc: per-video mean)"
 CURVE_K = 50
 # run settings that do not change what is learned: never part of an ablation's name
-IGNORED = {"out", "cache", "progress", "evaluate", "device", "threads", "amp", "checkpoint_every",
-           "keep_checkpoints", "data.num_workers", "data.mp_context"}
+IGNORED = {
+    "out",
+    "cache",
+    "progress",
+    "evaluate",
+    "device",
+    "threads",
+    "amp",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "data.num_workers",
+    "data.mp_context",
+}
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -64,8 +77,11 @@ def method_names(runs: Sequence[Path], names: Sequence[str] | None = None) -> li
     configs = [{k: v for k, v in flatten(read_run_config(r)["config"]).items() if k not in IGNORED} for r in runs]
     out: list[tuple[str, dict[str, Any]]] = []
     for i, (run, cfg) in enumerate(zip(runs, configs)):
-        diff = {k: [configs[0].get(k, "(absent)"), cfg.get(k, "(absent)")] for k in sorted(set(cfg) | set(configs[0]))
-                if cfg.get(k) != configs[0].get(k)}
+        diff = {
+            k: [configs[0].get(k, "(absent)"), cfg.get(k, "(absent)")]
+            for k in sorted(set(cfg) | set(configs[0]))
+            if cfg.get(k) != configs[0].get(k)
+        }
         # keys only one of the two configs has (code versions apart) are listed, never used as a name
         shared = [f"{k}={v[1]}" for k, v in diff.items() if k in cfg and k in configs[0]]
         auto = "HierSKP" if i == 0 else (", ".join(shared) or Path(run).name)
@@ -88,23 +104,33 @@ def recall_curve(ranks: np.ndarray, kmax: int = CURVE_K) -> list[float]:
     return [float(100.0 * np.mean(ranks <= k)) for k in range(1, kmax + 1)]
 
 
-def evaluate_method(store: CacheStore, run_dir: Path | None, split: str, name: str, out: Path,
-                    progress: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+def evaluate_method(
+    store: CacheStore, run_dir: Path | None, split: str, name: str, out: Path, progress: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(JSON-able results, in-memory extras for the figures) of one method."""
     t0 = time.perf_counter()
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "method"
     retrieval = split_metrics(store, run_dir, split)
     emb = embed_split(store, run_dir, split)
-    curves = {lvl: {d: recall_curve(r) for d, r in level_ranks(emb.levels[lvl]).items()}
-              for lvl in LEVELS if len(emb.levels[lvl].video_ids) >= 2}
+    curves = {
+        lvl: {d: recall_curve(r) for d, r in level_ranks(emb.levels[lvl]).items()}
+        for lvl in LEVELS
+        if len(emb.levels[lvl].video_ids) >= 2
+    }
     inputs = task_inputs(store, run_dir, split, progress=progress, test_levels=emb)
     probe = fit_frame_probe(inputs.train)
     recognition, preds = recognition_eval(inputs, probe)
     localization = localization_eval(store, inputs, split, out / "detection", slug, probe)
     index_dir = Path(run_dir) / "index" if run_dir is not None else out / "index" / slug
     index = index_agreement(store, run_dir, emb, split, index_dir)
-    result = {"retrieval": retrieval, "recall_curves": curves, "recognition": recognition,
-              "localization": localization, "index": index, "seconds": round(time.perf_counter() - t0, 2)}
+    result = {
+        "retrieval": retrieval,
+        "recall_curves": curves,
+        "recognition": recognition,
+        "localization": localization,
+        "index": index,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
     return result, {"curves": curves, "preds": preds, "inputs": inputs}
 
 
@@ -123,24 +149,52 @@ def _sections() -> list[tuple[str, str, list[tuple[str, tuple[str, ...], float]]
         ("ZS frame Acc", ("recognition", "zero_shot", "frame", "video_accuracy"), 100.0),
         ("LP frame Acc", ("recognition", "linear_probe", "frame", "video_accuracy"), 100.0),
         ("TAL ZS avg mAP", ("localization", "zero_shot", "average_mAP"), 100.0),
-        ("TAL head avg mAP", ("localization", "probe", "average_mAP"), 100.0)]
+        ("TAL head avg mAP", ("localization", "probe", "average_mAP"), 100.0),
+    ]
     out = [("summary", SUMMARY, summary)]
-    out += [(f"retrieval/{lvl}", f"Text-video retrieval: {lvl} level",
-             [(f"{d} {m}", r + (lvl, d, m), 1.0) for d in ("v2t", "t2v") for m in ("R@1", "R@5", "R@10", "MedR")])
-            for lvl in LEVELS]
-    out.append(("order", "Order-sensitive retrieval (true step order vs reversed/shuffled orders and other videos)",
-                [(f"{s} {h}", r + ("order", s, k), 1.0) for s in ("global", "dtw")
-                 for h, k in (("order acc", "order_accuracy"), ("pairwise", "pairwise_accuracy"), ("R@1", "R@1"))]))
+    out += [
+        (
+            f"retrieval/{lvl}",
+            f"Text-video retrieval: {lvl} level",
+            [(f"{d} {m}", r + (lvl, d, m), 1.0) for d in ("v2t", "t2v") for m in ("R@1", "R@5", "R@10", "MedR")],
+        )
+        for lvl in LEVELS
+    ]
+    out.append(
+        (
+            "order",
+            "Order-sensitive retrieval (true step order vs reversed/shuffled orders and other videos)",
+            [
+                (f"{s} {h}", r + ("order", s, k), 1.0)
+                for s in ("global", "dtw")
+                for h, k in (("order acc", "order_accuracy"), ("pairwise", "pairwise_accuracy"), ("R@1", "R@1"))
+            ],
+        )
+    )
     for avg, key in (("per-video mean", "video_"), ("pooled", "")):
-        out.append((f"recognition/{'per_video' if key else 'pooled'}",
-                    f"Operation recognition, {avg} (ZS: zero-shot, LP: linear probe)",
-                    [(f"{mo} {u} {h}", ("recognition", m, u, key + k), 100.0)
-                     for mo, m in (("ZS", "zero_shot"), ("LP", "linear_probe")) for u in ("frame", "segment")
-                     for h, k in (("Acc", "accuracy"), ("F1", "macro_f1"))]))
+        out.append(
+            (
+                f"recognition/{'per_video' if key else 'pooled'}",
+                f"Operation recognition, {avg} (ZS: zero-shot, LP: linear probe)",
+                [
+                    (f"{mo} {u} {h}", ("recognition", m, u, key + k), 100.0)
+                    for mo, m in (("ZS", "zero_shot"), ("LP", "linear_probe"))
+                    for u in ("frame", "segment")
+                    for h, k in (("Acc", "accuracy"), ("F1", "macro_f1"))
+                ],
+            )
+        )
     for det, title in (("zero_shot", "zero-shot (prompt similarity)"), ("probe", "linear localization head")):
-        out.append((f"tal/{det}", f"Temporal action localization, {title}: ActivityNet mAP",
-                    [(k.replace("average_mAP", "avg"), ("localization", det, k), 100.0)
-                     for k in ("mAP@0.3", "mAP@0.4", "mAP@0.5", "mAP@0.6", "mAP@0.7", "average_mAP")]))
+        out.append(
+            (
+                f"tal/{det}",
+                f"Temporal action localization, {title}: ActivityNet mAP",
+                [
+                    (k.replace("average_mAP", "avg"), ("localization", det, k), 100.0)
+                    for k in ("mAP@0.3", "mAP@0.4", "mAP@0.5", "mAP@0.6", "mAP@0.7", "average_mAP")
+                ],
+            )
+        )
     return out
 
 
@@ -176,10 +230,15 @@ def _get(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
 def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, dict[str, float | None]]]]:
     """(report.md text, table {method: {section key: {column: value}}} in display units)."""
     methods = report["methods"]
-    lines = [f"# HierSKP evaluation report ({report['split']} split)", "",
-             f"Cache `{report['cache']['url']}` (fingerprint `{report['cache']['fingerprint_id']}`), "
-             f"{report['created_at']}, {report['seconds']:.0f} s.", "", "| method | run | differs from HierSKP in |",
-             "|---|---|---|"]
+    lines = [
+        f"# HierSKP evaluation report ({report['split']} split)",
+        "",
+        f"Cache `{report['cache']['url']}` (fingerprint `{report['cache']['fingerprint_id']}`), "
+        f"{report['created_at']}, {report['seconds']:.0f} s.",
+        "",
+        "| method | run | differs from HierSKP in |",
+        "|---|---|---|",
+    ]
     for m in methods:
         diff = "; ".join(f"`{k}`: {a} → {b}" for k, (a, b) in m["config_diff"].items()) or "-"
         run = m["run"] or "(no training: mean-pooled backbone features)"
@@ -187,8 +246,13 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
     lines += ["", PROTOCOL]
     table: dict[str, dict[str, dict[str, float | None]]] = {m["name"]: {} for m in methods}
     for key, title, cols in _sections():
-        lines += ["", f"### {title}", "", "| method | " + " | ".join(c for c, _, _ in cols) + " |",
-                  "|---" + "|---:" * len(cols) + "|"]
+        lines += [
+            "",
+            f"### {title}",
+            "",
+            "| method | " + " | ".join(c for c, _, _ in cols) + " |",
+            "|---" + "|---:" * len(cols) + "|",
+        ]
         for m in methods:
             vals = [_get(m["result"], path) for _, path, _ in cols]
             vals = [None if v is None else v * scale for v, (_, _, scale) in zip(vals, cols)]
@@ -197,23 +261,51 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
             lines.append(f"| {_cell(m['name'])} | " + " | ".join(cells) + " |")
         if key == "summary":
             lines += _paired(methods)
-    lines += ["", "### FAISS index vs exact search (top-10 agreement, ties interchangeable)", "",
-              "| method | " + " | ".join(f"{lvl} {d}" for lvl in LEVELS for d in ("t2v", "v2t")) + " |",
-              "|---" + "|---:" * 2 * len(LEVELS) + "|"]
+    lines += [
+        "",
+        "### FAISS index vs exact search (top-10 agreement, ties interchangeable)",
+        "",
+        "| method | " + " | ".join(f"{lvl} {d}" for lvl in LEVELS for d in ("t2v", "v2t")) + " |",
+        "|---" + "|---:" * 2 * len(LEVELS) + "|",
+    ]
     for m in methods:
         idx = m["result"]["index"]
-        lines.append(f"| {_cell(m['name'])} | " + " | ".join(
-            f"{idx[f'{lvl}/{d}']['agreement']:.3f}" if f"{lvl}/{d}" in idx else "-"
-            for lvl in LEVELS for d in ("t2v", "v2t")) + " |")
+        lines.append(
+            f"| {_cell(m['name'])} | "
+            + " | ".join(
+                f"{idx[f'{lvl}/{d}']['agreement']:.3f}" if f"{lvl}/{d}" in idx else "-"
+                for lvl in LEVELS
+                for d in ("t2v", "v2t")
+            )
+            + " |"
+        )
     det = [(m["name"], m["result"]["localization"]) for m in methods]
-    lines += ["", "Reproduce a TAL row from its files, in the report folder: `hierskp eval detection "
-              "--ground-truth detection/ground_truth.json --predictions <file>`:", ""]
-    lines += [f"* {_cell(n)}, {d}: `detection/{Path(loc[d]['predictions_file']).name}`" for n, loc in det
-              for d in ("zero_shot", "probe") if "predictions_file" in loc.get(d, {})]
+    lines += [
+        "",
+        "Reproduce a TAL row from its files, in the report folder: `hierskp eval detection "
+        "--ground-truth detection/ground_truth.json --predictions <file>`:",
+        "",
+    ]
+    lines += [
+        f"* {_cell(n)}, {d}: `detection/{Path(loc[d]['predictions_file']).name}`"
+        for n, loc in det
+        for d in ("zero_shot", "probe")
+        if "predictions_file" in loc.get(d, {})
+    ]
     fig = report["figures"]
-    lines += ["", "## Figures", "", "![recall@K](recall_curves.png)", "",
-              f"Zero-shot per-frame confusion of {fig['best_method']}:", "", "![confusion](confusion_matrix.png)",
-              "", "![timeline](timeline.png)", ""]
+    lines += [
+        "",
+        "## Figures",
+        "",
+        "![recall@K](recall_curves.png)",
+        "",
+        f"Zero-shot per-frame confusion of {fig['best_method']}:",
+        "",
+        "![confusion](confusion_matrix.png)",
+        "",
+        "![timeline](timeline.png)",
+        "",
+    ]
     return "\n".join(lines), table
 
 
@@ -224,21 +316,35 @@ def headline_metrics(report: dict[str, Any], run: int = 0) -> dict[str, float]:
     base, head = report["methods"][0], report["methods"][1 + run]
     out = train_headline({"heads": head["result"]["retrieval"], "frozen_baseline": base["result"]["retrieval"]})
     for prefix, m in (("heads", head), ("frozen_baseline", base)):
-        out.update({f"{prefix}/{c}": v for c, v in report["table"][m["name"]]["summary"].items()
-                    if v is not None and "R@1" not in c and "order" not in c})
+        out.update(
+            {
+                f"{prefix}/{c}": v
+                for c, v in report["table"][m["name"]]["summary"].items()
+                if v is not None and "R@1" not in c and "order" not in c
+            }
+        )
     return out
 
 
 def as_run_eval(report: dict[str, Any], run: int = 0) -> dict[str, Any]:
     """The run's results in RUN/eval.json's format (`hierskp.train.evaluate.evaluate_run`), for callers
     (flows/retrain) that read it: the retrieval part is the same `split_metrics` computation."""
-    return {"split": report["split"], "cache_fingerprint_id": report["cache"]["fingerprint_id"],
-            "heads": report["methods"][1 + run]["result"]["retrieval"],
-            "frozen_baseline": report["methods"][0]["result"]["retrieval"]}
+    return {
+        "split": report["split"],
+        "cache_fingerprint_id": report["cache"]["fingerprint_id"],
+        "heads": report["methods"][1 + run]["result"]["retrieval"],
+        "frozen_baseline": report["methods"][0]["result"]["retrieval"],
+    }
 
 
-def evaluate_runs(store: CacheStore, runs: Sequence[str | Path], out: str | Path, split: str = "test",
-                  names: Sequence[str] | None = None, progress: bool = True) -> dict[str, Any]:
+def evaluate_runs(
+    store: CacheStore,
+    runs: Sequence[str | Path],
+    out: str | Path,
+    split: str = "test",
+    names: Sequence[str] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Evaluate the frozen baseline and every run on `split`; write the report into `out`; return it."""
     t0 = time.perf_counter()
     out = Path(out)
@@ -254,12 +360,23 @@ def evaluate_runs(store: CacheStore, runs: Sequence[str | Path], out: str | Path
     methods, extras = [], {}
     for name, run, diff in tqdm(named, desc="evaluate", unit="method", disable=not progress):
         result, extras[name] = evaluate_method(store, run, split, name, out, progress)
-        methods.append({"name": name, "kind": "frozen_baseline" if run is None else "heads",
-                        "run": None if run is None else str(run), "config_diff": diff, "result": result})
+        methods.append(
+            {
+                "name": name,
+                "kind": "frozen_baseline" if run is None else "heads",
+                "run": None if run is None else str(run),
+                "config_diff": diff,
+                "result": result,
+            }
+        )
     report: dict[str, Any] = {
-        "split": split, "cache": {"url": store.url, "fingerprint_id": store.fingerprint_id},
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), "code_version": hierskp.__version__,
-        "methods": methods, "figures": plots.report_figures(out, methods, extras, split)}
+        "split": split,
+        "cache": {"url": store.url, "fingerprint_id": store.fingerprint_id},
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "code_version": hierskp.__version__,
+        "methods": methods,
+        "figures": plots.report_figures(out, methods, extras, split),
+    }
     report["seconds"] = round(time.perf_counter() - t0, 2)
     markdown, table = render_markdown(report)
     report["table"] = table

@@ -6,8 +6,9 @@ Every figure is written to a temporary name and renamed, so a reader never sees 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -62,8 +63,9 @@ def confusion_matrix(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequ
     return m
 
 
-def confusion_plot(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str], path: str | Path,
-                   title: str) -> Path:
+def confusion_plot(
+    y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str], path: str | Path, title: str
+) -> Path:
     """Row-normalised confusion matrix (each row sums to 1 where the class occurs)."""
     m = confusion_matrix(y_true, y_pred, classes).astype(np.float64)
     rows = m.sum(axis=1, keepdims=True)
@@ -78,8 +80,15 @@ def confusion_plot(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequen
     for i in range(n):
         for j in range(n):
             if norm[i, j] >= 0.01:
-                ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=6,
-                        color="white" if norm[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{norm[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if norm[i, j] > 0.5 else "black",
+                )
     fig.colorbar(im, ax=ax, fraction=0.046)
     ax.set_title(title, fontsize=10)
     return save_png(fig, path)
@@ -107,8 +116,9 @@ def timeline_plot(videos: list[dict[str, Any]], classes: Sequence[str], path: st
         for r, name in enumerate(names):
             for a, b, lab in _spans(np.asarray(video["rows"][name])):
                 if lab:
-                    ax.broken_barh([(ts[a] - step / 2, ts[b - 1] - ts[a] + step)], (r - 0.4, 0.8),
-                                   color=colour.get(lab, "grey"))
+                    ax.broken_barh(
+                        [(ts[a] - step / 2, ts[b - 1] - ts[a] + step)], (r - 0.4, 0.8), color=colour.get(lab, "grey")
+                    )
         ax.set_yticks(range(len(names)), names, fontsize=8)
         ax.set_ylim(len(names) - 0.5, -0.5)
         ax.set_title(video["video_id"], fontsize=9, loc="left")
@@ -117,14 +127,21 @@ def timeline_plot(videos: list[dict[str, Any]], classes: Sequence[str], path: st
     fig.subplots_adjust(hspace=0.45)
     shown = [c for c in classes if any(c in set(np.asarray(r).tolist()) for v in videos for r in v["rows"].values())]
     handles = [plt.Rectangle((0, 0), 1, 1, color=colour[c]) for c in shown]
-    fig.legend(handles, shown, loc="lower center", ncol=min(5, max(1, len(shown))), fontsize=7,
-               bbox_to_anchor=(0.5, -0.02 - 0.02 * (len(shown) // 5)))
+    fig.legend(
+        handles,
+        shown,
+        loc="lower center",
+        ncol=min(5, max(1, len(shown))),
+        fontsize=7,
+        bbox_to_anchor=(0.5, -0.02 - 0.02 * (len(shown) // 5)),
+    )
     fig.suptitle(title, fontsize=10)
     return save_png(fig, path)
 
 
-def report_figures(out: Path, methods: list[dict[str, Any]], extras: dict[str, dict[str, Any]],
-                   split: str) -> dict[str, str]:
+def report_figures(
+    out: Path, methods: list[dict[str, Any]], extras: dict[str, dict[str, Any]], split: str
+) -> dict[str, str]:
     """The report's figures: recall curves of every method; confusion matrix and timelines of the best
     trained method (highest per-video zero-shot frame accuracy; the baseline only when no run was given).
     `extras[name]` holds "curves", "preds" and "inputs" (`recognition_eval.TaskInputs`) of each method."""
@@ -138,13 +155,27 @@ def report_figures(out: Path, methods: list[dict[str, Any]], extras: dict[str, d
     y = np.concatenate([lab[k] for lab, k in zip(test.labels, keep)])
     p = np.concatenate([pr[k] for pr, k in zip(zs, keep)])
     classes = sorted(set(ex["inputs"].classes) | set(y.tolist()))
-    files["confusion"] = str(confusion_plot(y, p, classes, out / "confusion_matrix.png",
-                                            f"{best['name']}: zero-shot per-frame operation recognition ({split})"))
+    files["confusion"] = str(
+        confusion_plot(
+            y,
+            p,
+            classes,
+            out / "confusion_matrix.png",
+            f"{best['name']}: zero-shot per-frame operation recognition ({split})",
+        )
+    )
     lp = ex["preds"]["linear_probe"]
-    videos = [{"video_id": vid, "timestamps": ts,
-               "rows": {"true": lab, "zero-shot": zs[i], **({"linear probe": lp[i]} if lp else {})}}
-              for i, (vid, ts, lab) in enumerate(zip(test.video_ids, test.timestamps, test.labels)) if i < 4]
-    files["timeline"] = str(timeline_plot(videos, classes, out / "timeline.png",
-                                          f"{best['name']}: true vs predicted operations ({split})"))
+    videos = [
+        {
+            "video_id": vid,
+            "timestamps": ts,
+            "rows": {"true": lab, "zero-shot": zs[i], **({"linear probe": lp[i]} if lp else {})},
+        }
+        for i, (vid, ts, lab) in enumerate(zip(test.video_ids, test.timestamps, test.labels))
+        if i < 4
+    ]
+    files["timeline"] = str(
+        timeline_plot(videos, classes, out / "timeline.png", f"{best['name']}: true vs predicted operations ({split})")
+    )
     files["best_method"] = best["name"]
     return files

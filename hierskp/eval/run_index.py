@@ -14,8 +14,9 @@ and side, so a retrained run, another cache or another split set rebuilds, and a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,10 +66,15 @@ def index_path(root: str | Path, splits: Sequence[str], level: str, side: str) -
     return Path(root) / "+".join(splits) / f"{level}.{side}.faiss"
 
 
-def build_run_indices(store: CacheStore, run_dir: str | Path | None, levels: Sequence[str] = LEVELS,
-                      splits: Sequence[str] = ("test",), kind: IndexKind = "auto",
-                      embeddings: Sequence[LevelEmbeddings] | None = None,
-                      index_dir: str | Path | None = None) -> list[dict[str, Any]]:
+def build_run_indices(
+    store: CacheStore,
+    run_dir: str | Path | None,
+    levels: Sequence[str] = LEVELS,
+    splits: Sequence[str] = ("test",),
+    kind: IndexKind = "auto",
+    embeddings: Sequence[LevelEmbeddings] | None = None,
+    index_dir: str | Path | None = None,
+) -> list[dict[str, Any]]:
     """Load or (re)build the indices of `levels` over the `splits` videos; one dict per index.
 
     `embeddings` (one `embed_split` result per split, in order) skips re-embedding; `index_dir`
@@ -85,22 +91,48 @@ def build_run_indices(store: CacheStore, run_dir: str | Path | None, levels: Seq
         datas = [p.levels[level] for p in parts if len(p.levels[level].video_ids)]
         if not datas:
             continue
-        merged = LevelData(np.concatenate([d.video for d in datas]), np.concatenate([d.text for d in datas]),
-                           [v for d in datas for v in d.video_ids], [t for d in datas for t in d.texts],
-                           [x for d in datas for x in d.labels], np.concatenate([d.times for d in datas]))
+        merged = LevelData(
+            np.concatenate([d.video for d in datas]),
+            np.concatenate([d.text for d in datas]),
+            [v for d in datas for v in d.video_ids],
+            [t for d in datas for t in d.texts],
+            [x for d in datas for x in d.labels],
+            np.concatenate([d.times for d in datas]),
+        )
         for side in SIDES:
             vectors, ids = side_rows(level, merged, side)
-            source = {"level": level, "side": side, "heads_sha256": checksum, "splits": list(splits),
-                      "cache_fingerprint_id": store.fingerprint_id}
+            source = {
+                "level": level,
+                "side": side,
+                "heads_sha256": checksum,
+                "splits": list(splits),
+                "cache_fingerprint_id": store.fingerprint_id,
+            }
             path = index_path(index_dir, splits, level, side)
             res = load_or_build(path, vectors, np.asarray(ids), source=source, kind=kind)
-            results.append({"level": level, "side": side, "path": str(path), "n": len(ids), "kind": res.index.kind,
-                            "rebuilt": res.rebuilt, "reason": res.reason})
+            results.append(
+                {
+                    "level": level,
+                    "side": side,
+                    "path": str(path),
+                    "n": len(ids),
+                    "kind": res.index.kind,
+                    "rebuilt": res.rebuilt,
+                    "reason": res.reason,
+                }
+            )
     return results
 
 
-def index_agreement(store: CacheStore, run_dir: str | Path | None, emb: LevelEmbeddings, split: str,
-                    index_dir: str | Path, k: int = 10, max_queries: int = 2000) -> dict[str, Any]:
+def index_agreement(
+    store: CacheStore,
+    run_dir: str | Path | None,
+    emb: LevelEmbeddings,
+    split: str,
+    index_dir: str | Path,
+    k: int = 10,
+    max_queries: int = 2000,
+) -> dict[str, Any]:
     """Top-k through the saved indices vs exact search, per level and direction, over at most
     `max_queries` (seeded sample) queries. `agreement`: share of the index's hits scoring at least the
     exact k-th score (tied candidates are interchangeable); `overlap`: plain top-k set overlap."""
@@ -123,15 +155,24 @@ def index_agreement(store: CacheStore, run_dir: str | Path | None, emb: LevelEmb
             kth = np.take_along_axis(exact, top[:, -1:], axis=1)
             hit_scores = np.take_along_axis(exact, np.maximum(pos, 0), axis=1)
             out[f"{level}/{direction}"] = {
-                "k": kk, "kind": ei.kind, "n_queries": len(queries),
+                "k": kk,
+                "kind": ei.kind,
+                "n_queries": len(queries),
                 "agreement": float(np.mean((hit_scores >= kth - 1e-5) & (pos >= 0))),
-                "overlap": float(np.mean([len(set(a) & set(b)) / kk for a, b in zip(pos, top)]))}
+                "overlap": float(np.mean([len(set(a) & set(b)) / kk for a, b in zip(pos, top)])),
+            }
     return out
 
 
 @torch.no_grad()
-def search_text(run_dir: str | Path, store: CacheStore, query_text_embeddings: np.ndarray, level: str = "video",
-                k: int = 10, splits: Sequence[str] = ("test",)) -> tuple[np.ndarray, np.ndarray]:
+def search_text(
+    run_dir: str | Path,
+    store: CacheStore,
+    query_text_embeddings: np.ndarray,
+    level: str = "video",
+    k: int = 10,
+    splits: Sequence[str] = ("test",),
+) -> tuple[np.ndarray, np.ndarray]:
     """Text->video search: cached-backbone text embeddings [Nq, Dt] go through the run's text head,
     then the (loaded, or rebuilt when stale) video-side index. Returns (scores [Nq, k], ids [Nq, k])."""
     build_run_indices(store, run_dir, [level], splits)

@@ -6,8 +6,13 @@ import numpy as np
 
 
 def clustered_embeddings(
-    n: int, dim: int, n_clusters: int, noise: float = 0.8, seed: int = 0,
-    centers: np.ndarray | None = None, chunk: int = 100_000,
+    n: int,
+    dim: int,
+    n_clusters: int,
+    noise: float = 0.8,
+    seed: int = 0,
+    centers: np.ndarray | None = None,
+    chunk: int = 100_000,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(x [n, dim] float32 unit rows, centers [n_clusters, dim]) from a Gaussian mixture.
 

@@ -6,6 +6,14 @@ from .run import ExtractSummary, extract_manifest
 from .video_job import VideoInputError, VideoOutcome, extract_video, is_up_to_date
 
 __all__ = [
-    "ExtractConfig", "ExtractSummary", "ExtractionContext", "VideoInputError", "VideoOutcome",
-    "cache_fingerprint", "extract_manifest", "extract_video", "is_up_to_date", "open_extraction",
+    "ExtractConfig",
+    "ExtractSummary",
+    "ExtractionContext",
+    "VideoInputError",
+    "VideoOutcome",
+    "cache_fingerprint",
+    "extract_manifest",
+    "extract_video",
+    "is_up_to_date",
+    "open_extraction",
 ]

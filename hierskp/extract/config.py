@@ -21,6 +21,7 @@ class ExtractConfig(BaseModel):
     device: str = "auto"
     decoder: Literal["auto", "decord", "pyav"] = "auto"
     torch_threads: int | None = Field(
-        default=None, ge=1, description="CPU threads for the backbone (None: cores - 1, leaving one to the decoder)")
+        default=None, ge=1, description="CPU threads for the backbone (None: cores - 1, leaving one to the decoder)"
+    )
     video_ids: tuple[str, ...] | None = Field(default=None, description="restrict to these manifest ids")
     storage_options: dict | None = None

@@ -30,8 +30,12 @@ def _encoders(backbone: str, text_backbone: str, device: str) -> tuple[Any, Any]
 
 def cache_fingerprint(vision_fp: dict[str, Any], text_fp: dict[str, Any], cfg: ExtractConfig) -> str:
     """Identity of what a cache holds: both backbones plus the sampling that shapes its rows."""
-    key = {"vision": vision_fp["fingerprint_id"], "text": text_fp["fingerprint_id"],
-           "fps": cfg.fps, "short_side": cfg.short_side}
+    key = {
+        "vision": vision_fp["fingerprint_id"],
+        "text": text_fp["fingerprint_id"],
+        "fps": cfg.fps,
+        "short_side": cfg.short_side,
+    }
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -60,7 +64,10 @@ def open_extraction(cfg: ExtractConfig, manifest: Manifest | None = None) -> Ext
         vision, text = _encoders(cfg.backbone, cfg.text_backbone, cfg.device)
     fp_id = cache_fingerprint(vision.fingerprint, text.fingerprint, cfg)
     store = open_cache(
-        cfg.cache, mode="a", fingerprint_id=fp_id, storage_options=cfg.storage_options,
+        cfg.cache,
+        mode="a",
+        fingerprint_id=fp_id,
+        storage_options=cfg.storage_options,
         backbone={**vision.fingerprint, "fps": cfg.fps, "short_side": cfg.short_side},
         text_backbone=text.fingerprint,
     )

@@ -38,16 +38,21 @@ class ExtractSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "done": len(self.ids("done")), "skipped": len(self.ids("skipped")), "failed": len(self.ids("failed")),
-            "sampled_frames": self.sampled_frames, "wall_seconds": round(self.wall_seconds, 3),
+            "done": len(self.ids("done")),
+            "skipped": len(self.ids("skipped")),
+            "failed": len(self.ids("failed")),
+            "sampled_frames": self.sampled_frames,
+            "wall_seconds": round(self.wall_seconds, 3),
             "frames_per_second": round(self.frames_per_second, 2),
             "errors": {o.video_id: o.error for o in self.outcomes if o.status == "failed"},
         }
 
     def render(self) -> str:
         d = self.as_dict()
-        lines = [f"extract: {d['done']} done, {d['skipped']} skipped, {d['failed']} failed; "
-                 f"{d['sampled_frames']} frames in {d['wall_seconds']:.1f}s ({d['frames_per_second']:.1f} sampled frames/s)"]
+        lines = [
+            f"extract: {d['done']} done, {d['skipped']} skipped, {d['failed']} failed; "
+            f"{d['sampled_frames']} frames in {d['wall_seconds']:.1f}s ({d['frames_per_second']:.1f} sampled frames/s)"
+        ]
         lines += [f"  FAILED {vid}: {err}" for vid, err in d["errors"].items()]
         return "\n".join(lines)
 

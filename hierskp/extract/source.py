@@ -17,7 +17,12 @@ def file_identity(path: Path, known: dict[str, Any] | None = None) -> dict[str, 
     """
     st = path.stat()
     ident = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    if known and known.get("size") == ident["size"] and known.get("mtime_ns") == ident["mtime_ns"] and known.get("sha256"):
+    if (
+        known
+        and known.get("size") == ident["size"]
+        and known.get("mtime_ns") == ident["mtime_ns"]
+        and known.get("sha256")
+    ):
         return {**ident, "sha256": known["sha256"]}
     digest = hashlib.sha256()
     with path.open("rb") as fh:

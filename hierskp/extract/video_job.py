@@ -49,8 +49,9 @@ class VideoOutcome:
 Freshness = Literal["up_to_date", "texts_changed", "redo"]
 
 
-def freshness(store: CacheStore, row: ManifestRow, source: dict[str, Any],
-              state: tuple[str, dict[str, Any], Any] | None = None) -> Freshness:
+def freshness(
+    store: CacheStore, row: ManifestRow, source: dict[str, Any], state: tuple[str, dict[str, Any], Any] | None = None
+) -> Freshness:
     """What a cached video needs: nothing, new texts only (same backbone and video content), or a redo.
 
     `state` is `store.video_state(video_id)` when the caller already read it (one read per video).
@@ -92,17 +93,24 @@ def _check_times(row: ManifestRow, duration_s: float, fps: float) -> None:
         raise VideoInputError(f"{row.where()}: " + "; ".join(problems))
 
 
-def _update_texts(row: ManifestRow, ctx: ExtractionContext, t0: float, texts: tuple,
-                  marker: dict[str, Any]) -> VideoOutcome:
+def _update_texts(
+    row: ManifestRow, ctx: ExtractionContext, t0: float, texts: tuple, marker: dict[str, Any]
+) -> VideoOutcome:
     """A text-only manifest edit: re-embed texts and annotations, keep the decoded frames."""
     entry, store = row.entry, ctx.store
     ann = entry.annotations()
     writer = store.begin_annotation_update(entry.video_id, {"annotations_hash": annotations_hash(ann)}, ann)
     _write_texts(writer, entry, texts)
     keep = {k: marker.get(k) for k in ("seconds", "decoder", "fallback_reason", "decode_errors")}
-    n = writer.finalize({**keep, "texts_updated_at": dt.datetime.now(dt.timezone.utc).isoformat()})
-    return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=time.perf_counter() - t0,
-                        decoder=marker.get("decoder"), frames_reused=True)
+    n = writer.finalize({**keep, "texts_updated_at": dt.datetime.now(dt.UTC).isoformat()})
+    return VideoOutcome(
+        entry.video_id,
+        "done",
+        n_frames=n,
+        seconds=time.perf_counter() - t0,
+        decoder=marker.get("decoder"),
+        frames_reused=True,
+    )
 
 
 def _encode_texts(text_encoder: Any, texts: list[str], dim: int) -> np.ndarray:
@@ -129,8 +137,9 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
             texts = _embed_texts(entry, text)
             began = True  # from here a failure leaves a partial group: remove it
             return _update_texts(row, ctx, t0, texts, marker)
-        reader = iter_frame_batches(path, fps=cfg.fps, batch_size=cfg.batch_size,
-                                    short_side=cfg.short_side, backend=cfg.decoder)
+        reader = iter_frame_batches(
+            path, fps=cfg.fps, batch_size=cfg.batch_size, short_side=cfg.short_side, backend=cfg.decoder
+        )
         info = reader.info
         _check_times(row, reader.duration_s, cfg.fps)
         texts = _embed_texts(entry, text)
@@ -139,10 +148,15 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
         writer = store.begin_video(
             entry.video_id,
             provenance={
-                "source": source, "annotations_hash": annotations_hash(ann), "fps": cfg.fps,
-                "short_side": cfg.short_side, "duration_s": reader.duration_s, "source_fps": info.avg_fps,
-                "codec": info.codec, "code_version": hierskp.__version__,
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                "source": source,
+                "annotations_hash": annotations_hash(ann),
+                "fps": cfg.fps,
+                "short_side": cfg.short_side,
+                "duration_s": reader.duration_s,
+                "source_fps": info.avg_fps,
+                "codec": info.codec,
+                "code_version": hierskp.__version__,
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
             },
             annotations=ann,
         )
@@ -152,8 +166,12 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
         _write_texts(writer, entry, texts)
         seconds = time.perf_counter() - t0
         # read after the loop: the decoder may have switched to PyAV mid-video
-        stats = {"seconds": round(seconds, 3), "decoder": reader.backend,
-                 "fallback_reason": reader.fallback_reason, "decode_errors": reader.decode_errors}
+        stats = {
+            "seconds": round(seconds, 3),
+            "decoder": reader.backend,
+            "fallback_reason": reader.fallback_reason,
+            "decode_errors": reader.decode_errors,
+        }
         n = writer.finalize(stats)
         return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=seconds, decoder=reader.backend)
     except (VideoDecodeError, VideoInputError) as exc:
@@ -171,5 +189,3 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
             log.exception("cleanup of %s failed", entry.video_id)
             msg += f" (cleanup failed too: {exc}; the partial group is redone next run)"
     return VideoOutcome(entry.video_id, "failed", seconds=time.perf_counter() - t0, error=msg, retryable=retryable)
-
-

@@ -87,8 +87,9 @@ def pairwise_cost(
         raise ValueError(f"unknown cost kind {kind!r}")
     if x_lengths is not None or y_lengths is not None:
         bsz, n, m = cost.shape
-        valid = sequence_mask(x_lengths, n, bsz, cost.device)[:, :, None] & sequence_mask(
-            y_lengths, m, bsz, cost.device
-        )[:, None, :]
+        valid = (
+            sequence_mask(x_lengths, n, bsz, cost.device)[:, :, None]
+            & sequence_mask(y_lengths, m, bsz, cost.device)[:, None, :]
+        )
         cost = cost.masked_fill(~valid, 0.0)
     return cost

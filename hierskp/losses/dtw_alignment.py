@@ -6,7 +6,8 @@ the true order and expensively with the same steps in a wrong order (reversed or
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -95,8 +96,13 @@ def dtw_alignment_loss(
     bsz, n, _ = v.shape
     m = t.shape[1]
     cost = pairwise_cost(
-        v, t, "neg_log_softmax_cosine", temperature=temperature,
-        x_lengths=v_lengths, y_lengths=t_lengths, softmax_over=softmax_over,
+        v,
+        t,
+        "neg_log_softmax_cosine",
+        temperature=temperature,
+        x_lengths=v_lengths,
+        y_lengths=t_lengths,
+        softmax_over=softmax_over,
     )
     tl = torch.full((bsz,), m, device=v.device) if t_lengths is None else t_lengths.to(v.device)
     perms = procedure_order_negatives(tl, kinds, generator, max_len=m) if kinds else None
@@ -105,7 +111,7 @@ def dtw_alignment_loss(
         cols = perms[:, :, None, :].expand(k, bsz, n, m)
         neg_cost = cost.unsqueeze(0).expand(k, -1, -1, -1).gather(3, cols)
         cost = torch.cat([cost.unsqueeze(0), neg_cost]).reshape((k + 1) * bsz, n, m)
-    rep = (lambda lens: None if lens is None else lens.repeat(k + 1))  # noqa: E731
+    rep = lambda lens: None if lens is None else lens.repeat(k + 1)  # noqa: E731
     sd = soft_dtw(cost, gamma, rep(v_lengths), rep(t_lengths)).view(k + 1, bsz)
     pos, neg = sd[0], sd[1:]
     alignment = pos.mean()

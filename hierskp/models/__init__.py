@@ -4,6 +4,13 @@ from .heads import TEMPERATURE_LEVELS, HeadsConfig, HierSKPHeads, ModelConfig, l
 from .temporal import AttentionPool, TemporalAggregator, sinusoidal_positions
 
 __all__ = [
-    "AttentionPool", "HeadsConfig", "HierSKPHeads", "ModelConfig", "TEMPERATURE_LEVELS", "TemporalAggregator",
-    "load_heads", "save_heads", "sinusoidal_positions",
+    "AttentionPool",
+    "HeadsConfig",
+    "HierSKPHeads",
+    "ModelConfig",
+    "TEMPERATURE_LEVELS",
+    "TemporalAggregator",
+    "load_heads",
+    "save_heads",
+    "sinusoidal_positions",
 ]

@@ -34,14 +34,19 @@ class ModelConfig(BaseModel):
     positions: PositionKind = "learned"
     text_head: Literal["linear", "mlp"] = "mlp"
     video_input: Literal["hidden", "semantic"] = Field(
-        default="semantic", description="what the video aggregator sees of each clip: its embedding in the shared "
-        "space (generalises: the lower levels train it) or the clip encoder's hidden state (overfits small corpora)")
+        default="semantic",
+        description="what the video aggregator sees of each clip: its embedding in the shared "
+        "space (generalises: the lower levels train it) or the clip encoder's hidden state (overfits small corpora)",
+    )
     max_clip_len: int = Field(default=16, ge=1, description="frames per window / operation after pooling")
     max_video_len: int = Field(default=32, ge=2, description="clips per video")
     video_clip_len: int = Field(default=4, ge=1, description="pooled frames per video clip (<= max_clip_len)")
     max_steps: int = Field(default=32, ge=2, description="longest ordered step-text sequence")
-    video_centering: bool = Field(default=True, description="subtract each video's mean clip embedding "
-                                  "(removes per-video constant nuisance: lighting, camera, colour)")
+    video_centering: bool = Field(
+        default=True,
+        description="subtract each video's mean clip embedding "
+        "(removes per-video constant nuisance: lighting, camera, colour)",
+    )
     init_temperature: float = Field(default=0.07, gt=0)
     min_temperature: float = Field(default=0.01, gt=0)
     max_temperature: float = Field(default=0.5, gt=0)
@@ -72,8 +77,9 @@ class HierSKPHeads(nn.Module):
         self.video_out = nn.Identity() if cfg.video_input == "hidden" else nn.Linear(e, e)
         self.vis_proj = nn.Linear(h, e)
         if cfg.text_head == "mlp":
-            self.text_proj = nn.Sequential(nn.LayerNorm(cfg.text_dim), nn.Linear(cfg.text_dim, h), nn.GELU(),
-                                           nn.Linear(h, e))
+            self.text_proj = nn.Sequential(
+                nn.LayerNorm(cfg.text_dim), nn.Linear(cfg.text_dim, h), nn.GELU(), nn.Linear(h, e)
+            )
         else:
             self.text_proj = nn.Sequential(nn.LayerNorm(cfg.text_dim), nn.Linear(cfg.text_dim, e))
         self.seq_agg = TemporalAggregator(e, max_len=cfg.max_steps, **agg)

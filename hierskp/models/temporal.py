@@ -54,16 +54,18 @@ class TemporalAggregator(nn.Module):
     Sequences longer than `max_len` must be pooled to it by the caller (the dataset does).
     """
 
-    def __init__(self, dim: int, layers: int, heads: int, max_len: int, dropout: float = 0.1,
-                 positions: PositionKind = "learned"):
+    def __init__(
+        self, dim: int, layers: int, heads: int, max_len: int, dropout: float = 0.1, positions: PositionKind = "learned"
+    ):
         super().__init__()
         self.max_len = max_len
         if positions == "learned":
             self.pos = nn.Parameter(torch.randn(max_len, dim) * 0.02)
         else:
             self.register_buffer("pos", sinusoidal_positions(max_len, dim), persistent=False)
-        layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=2 * dim, dropout=dropout,
-                                           batch_first=True, norm_first=True, activation="gelu")
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, dim_feedforward=2 * dim, dropout=dropout, batch_first=True, norm_first=True, activation="gelu"
+        )
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
         self.pool = AttentionPool(dim)

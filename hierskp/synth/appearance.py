@@ -132,11 +132,16 @@ def sample_nuisance(rng: np.random.Generator, strength: float = 1.0) -> Nuisance
     gain = rng.uniform(1 - 0.2 * s, 1 + 0.2 * s) * rng.normal(1.0, 0.06 * s, 3)
     drift = np.stack([rng.uniform(0, 0.08 * s, 3), rng.uniform(0.01, 0.08, 3), rng.uniform(0, 2 * np.pi, 3)], 1)
     return Nuisance(
-        gain=gain.astype(np.float32), offset=rng.normal(0, 0.04 * s, 3).astype(np.float32),
-        contrast=float(rng.uniform(1 - 0.2 * s, 1 + 0.1 * s)), noise=float(rng.uniform(0.008, 0.008 + 0.027 * s)),
-        vignette=float(rng.uniform(0, 0.4 * s)), zoom=float(np.exp(rng.uniform(-0.2 * s, 0.2 * s))),
-        rotation=float(rng.uniform(-0.35 * s, 0.35 * s)), drift=drift,
+        gain=gain.astype(np.float32),
+        offset=rng.normal(0, 0.04 * s, 3).astype(np.float32),
+        contrast=float(rng.uniform(1 - 0.2 * s, 1 + 0.1 * s)),
+        noise=float(rng.uniform(0.008, 0.008 + 0.027 * s)),
+        vignette=float(rng.uniform(0, 0.4 * s)),
+        zoom=float(np.exp(rng.uniform(-0.2 * s, 0.2 * s))),
+        rotation=float(rng.uniform(-0.35 * s, 0.35 * s)),
+        drift=drift,
         shake=(float(rng.uniform(0, 0.02 * s)), float(rng.uniform(1.0, 3.0))),
-        tool_angle=float(rng.uniform(0, 2 * np.pi)), tool_shift=rng.uniform(-0.15 * s, 0.15 * s, 2),
+        tool_angle=float(rng.uniform(0, 2 * np.pi)),
+        tool_shift=rng.uniform(-0.15 * s, 0.15 * s, 2),
         phase=float(rng.uniform(0, 2 * np.pi)),
     )

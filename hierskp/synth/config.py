@@ -48,7 +48,7 @@ class SynthConfig:
         if self.ops_range is not None and not 1 <= self.ops_range[0] <= self.ops_range[1]:
             raise ValueError("ops_range must be (lo, hi) with 1 <= lo <= hi")
 
-    def replace(self, **changes: object) -> "SynthConfig":
+    def replace(self, **changes: object) -> SynthConfig:
         """A copy with some fields changed (None values are ignored, handy for CLI overrides)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -56,8 +56,16 @@ class SynthConfig:
 PRESETS: dict[str, SynthConfig] = {
     # 6 videos in ~2-3 s: small frames, short videos, 3-5 operations each.
     "tiny": SynthConfig(
-        width=64, height=48, fps=10.0, min_duration=8.0, max_duration=20.0, ops_range=(3, 5),
-        min_operation=1.5, crossfade=0.5, narration_spacing=2.0, max_narrations=4,
+        width=64,
+        height=48,
+        fps=10.0,
+        min_duration=8.0,
+        max_duration=20.0,
+        ops_range=(3, 5),
+        min_operation=1.5,
+        crossfade=0.5,
+        narration_spacing=2.0,
+        max_narrations=4,
     ),
     # The walkthrough corpus: full procedures, 40-120 s, small enough for 2 CPU cores.
     "demo": SynthConfig(),

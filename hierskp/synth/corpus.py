@@ -44,8 +44,7 @@ def assign_procedures(rng: np.random.Generator, n: int) -> list[str]:
     return out[:n]
 
 
-def assign_splits(rng: np.random.Generator, procedures: list[str],
-                  fractions: tuple[float, float, float]) -> list[str]:
+def assign_splits(rng: np.random.Generator, procedures: list[str], fractions: tuple[float, float, float]) -> list[str]:
     """Test first takes one video of each procedure type (when there are enough test slots),
     then train, then pretrain gets the rest."""
     n = len(procedures)
@@ -80,13 +79,26 @@ def plan_corpus(n_videos: int, seed: int, cfg: SynthConfig) -> list[VideoPlan]:
         video_id = f"synth_s{seed}_{i:05d}"
         ops = [s.op for s in inst.segments]
         record = {
-            "video_id": video_id, "video": f"videos/{video_id}.mp4", "split": split,
-            "procedure": proc, "text": texts.video(vrng, proc, ops, held),
+            "video_id": video_id,
+            "video": f"videos/{video_id}.mp4",
+            "split": split,
+            "procedure": proc,
+            "text": texts.video(vrng, proc, ops, held),
             "duration": round(inst.duration, 4),
-            "operations": [{"start": round(s.start, 4), "end": round(s.end, 4), "label": s.op,
-                            "text": texts.operation(vrng, proc, s.op, held)} for s in inst.segments],
-            "frames": [{"time": ph.time, "text": texts.narration(vrng, proc, s.op, ph.instrument, held)}
-                       for s in inst.segments for ph in s.phases],
+            "operations": [
+                {
+                    "start": round(s.start, 4),
+                    "end": round(s.end, 4),
+                    "label": s.op,
+                    "text": texts.operation(vrng, proc, s.op, held),
+                }
+                for s in inst.segments
+            ],
+            "frames": [
+                {"time": ph.time, "text": texts.narration(vrng, proc, s.op, ph.instrument, held)}
+                for s in inst.segments
+                for ph in s.phases
+            ],
         }
         plans.append(VideoPlan(i, video_id, split, inst, record))
     return plans
@@ -103,8 +115,7 @@ def render_video(plan: VideoPlan, cfg: SynthConfig, seed: int, path: Path) -> Pa
     renderer = VideoRenderer(plan.instance, cfg, _world(cfg.world_seed), sample_nuisance(rng, cfg.nuisance), rng)
     n, chunk = plan.instance.n_frames, max(1, min(cfg.chunk_frames, 2**20 // (cfg.width * cfg.height)))
     frames = (f for i0 in range(0, n, chunk) for f in renderer.frames(i0, min(n, i0 + chunk)))
-    write_mp4(path, frames, cfg.fps, crf=cfg.crf, gop=max(1, round(cfg.gop_seconds * cfg.fps)),
-              preset=cfg.x264_preset)
+    write_mp4(path, frames, cfg.fps, crf=cfg.crf, gop=max(1, round(cfg.gop_seconds * cfg.fps)), preset=cfg.x264_preset)
     return path
 
 
@@ -116,15 +127,29 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def activitynet(plans: list[VideoPlan]) -> dict:
     """Operation segments in ActivityNet format, handy for temporal-localisation evaluation."""
-    return {"version": "hierskp-synth-1", "database": {
-        p.video_id: {"subset": p.split, "duration": p.record["duration"],
-                     "annotations": [{"segment": [o["start"], o["end"]], "label": o["label"]}
-                                     for o in p.record["operations"]]} for p in plans}}
+    return {
+        "version": "hierskp-synth-1",
+        "database": {
+            p.video_id: {
+                "subset": p.split,
+                "duration": p.record["duration"],
+                "annotations": [
+                    {"segment": [o["start"], o["end"]], "label": o["label"]} for o in p.record["operations"]
+                ],
+            }
+            for p in plans
+        },
+    }
 
 
-def generate_corpus(out_dir: str | os.PathLike, n_videos: int, seed: int = 0,
-                    config: SynthConfig | str = "demo", workers: int = 1,
-                    progress: bool = True) -> Path:
+def generate_corpus(
+    out_dir: str | os.PathLike,
+    n_videos: int,
+    seed: int = 0,
+    config: SynthConfig | str = "demo",
+    workers: int = 1,
+    progress: bool = True,
+) -> Path:
     """Write DIR/videos/*.mp4, DIR/manifest.jsonl, DIR/annotations_activitynet.json and
     DIR/synth_info.json; returns the manifest path (written last, so it marks completeness)."""
     from tqdm import tqdm
@@ -145,9 +170,14 @@ def generate_corpus(out_dir: str | os.PathLike, n_videos: int, seed: int = 0,
                 f.result()
                 bar.update()
     bar.close()
-    info = {"seed": seed, "n_videos": n_videos, "config": asdict(cfg),
-            "procedures": list(PROCEDURE_TYPES), "operations": list(OPERATIONS),
-            "splits": {s: sum(p.split == s for p in plans) for s in SPLITS}}
+    info = {
+        "seed": seed,
+        "n_videos": n_videos,
+        "config": asdict(cfg),
+        "procedures": list(PROCEDURE_TYPES),
+        "operations": list(OPERATIONS),
+        "splits": {s: sum(p.split == s for p in plans) for s in SPLITS},
+    }
     _write_atomic(out / "synth_info.json", json.dumps(info, indent=1) + "\n")
     _write_atomic(out / "annotations_activitynet.json", json.dumps(activitynet(plans)) + "\n")
     manifest = out / "manifest.jsonl"

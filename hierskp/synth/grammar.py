@@ -15,10 +15,19 @@ from hierskp.synth.config import SynthConfig
 
 # Typical relative duration of each operation (shared by all procedures).
 OP_WEIGHT: dict[str, float] = {
-    "incision": 0.7, "dissection": 1.6, "exposure": 1.0, "nerve_identification": 0.9,
-    "vessel_ligation": 1.1, "resection": 1.5, "hemostasis": 0.8, "irrigation": 0.6,
-    "mesh_placement": 1.3, "anastomosis": 1.6, "drain_placement": 0.6,
-    "fascia_closure": 1.0, "skin_closure": 0.9,
+    "incision": 0.7,
+    "dissection": 1.6,
+    "exposure": 1.0,
+    "nerve_identification": 0.9,
+    "vessel_ligation": 1.1,
+    "resection": 1.5,
+    "hemostasis": 0.8,
+    "irrigation": 0.6,
+    "mesh_placement": 1.3,
+    "anastomosis": 1.6,
+    "drain_placement": 0.6,
+    "fascia_closure": 1.0,
+    "skin_closure": 0.9,
 }
 OPERATIONS: tuple[str, ...] = tuple(OP_WEIGHT)
 
@@ -65,28 +74,33 @@ def _steps(spec: str) -> tuple[Step, ...]:
 PROCEDURES: dict[str, tuple[Step, ...]] = {
     "thyroidectomy": _steps(
         "incision dissection exposure vessel_ligation nerve_identification resection "
-        "hemostasis drain_placement?0.4 fascia_closure skin_closure"),
+        "hemostasis drain_placement?0.4 fascia_closure skin_closure"
+    ),
     "parathyroidectomy": _steps(
         "incision exposure nerve_identification dissection vessel_ligation resection "
-        "hemostasis drain_placement?0.4 fascia_closure skin_closure"),
+        "hemostasis drain_placement?0.4 fascia_closure skin_closure"
+    ),
     "inguinal_hernia_repair": _steps(
-        "incision dissection exposure resection mesh_placement hemostasis?0.3 "
-        "fascia_closure skin_closure"),
+        "incision dissection exposure resection mesh_placement hemostasis?0.3 fascia_closure skin_closure"
+    ),
     "ventral_hernia_repair": _steps(
-        "incision dissection resection exposure fascia_closure mesh_placement hemostasis?0.3 "
-        "skin_closure"),
+        "incision dissection resection exposure fascia_closure mesh_placement hemostasis?0.3 skin_closure"
+    ),
     "appendectomy": _steps(
         "incision exposure dissection vessel_ligation resection irrigation~ "
-        "drain_placement?0.3 fascia_closure skin_closure"),
+        "drain_placement?0.3 fascia_closure skin_closure"
+    ),
     "open_cholecystectomy": _steps(
         "incision exposure dissection vessel_ligation resection hemostasis~ irrigation?0.6 "
-        "drain_placement?0.5 fascia_closure skin_closure"),
+        "drain_placement?0.5 fascia_closure skin_closure"
+    ),
     "bowel_resection": _steps(
         "incision exposure dissection vessel_ligation resection anastomosis irrigation "
-        "drain_placement?0.3 fascia_closure skin_closure"),
+        "drain_placement?0.3 fascia_closure skin_closure"
+    ),
     "mastectomy": _steps(
-        "incision dissection vessel_ligation~ resection hemostasis irrigation?0.5 "
-        "drain_placement skin_closure"),
+        "incision dissection vessel_ligation~ resection hemostasis irrigation?0.5 drain_placement skin_closure"
+    ),
 }
 PROCEDURE_TYPES: tuple[str, ...] = tuple(PROCEDURES)
 
@@ -140,8 +154,7 @@ def sample_operations(rng: np.random.Generator, procedure: str, cfg: SynthConfig
     return ops
 
 
-def _phases(rng: np.random.Generator, op: str, start: float, end: float,
-            cfg: SynthConfig) -> tuple[Phase, ...]:
+def _phases(rng: np.random.Generator, op: str, start: float, end: float, cfg: SynthConfig) -> tuple[Phase, ...]:
     n = int(np.clip(round((end - start) / cfg.narration_spacing), cfg.min_narrations, cfg.max_narrations))
     edges = np.linspace(start, end, n + 1)
     tools = OP_INSTRUMENTS[op]

@@ -22,8 +22,7 @@ def paint(img: np.ndarray, mask: np.ndarray, rgb) -> None:
     img += delta
 
 
-def capsule(xs: np.ndarray, ys: np.ndarray, a: np.ndarray, b: np.ndarray, w: float,
-            px: float) -> np.ndarray:
+def capsule(xs: np.ndarray, ys: np.ndarray, a: np.ndarray, b: np.ndarray, w: float, px: float) -> np.ndarray:
     """Coverage (n, H, W) of thick segments a->b (a, b: (n, 2)) on the pixel grid given by
     its column/row coordinates xs (W,), ys (H,): separable projections keep it cheap."""
     a = a.astype(F32)
@@ -61,8 +60,15 @@ def motion(look: OpLook, t: np.ndarray, shaft: np.ndarray) -> np.ndarray:
     return 0.35 * np.sin(w) * perp + 0.08 * np.sin(2 * w) * d  # sweep
 
 
-def draw_tool(img: np.ndarray, name: str, tip: np.ndarray, d: np.ndarray, t: np.ndarray,
-              grid: tuple[np.ndarray, np.ndarray, float], sel: slice | np.ndarray = slice(None)) -> None:
+def draw_tool(
+    img: np.ndarray,
+    name: str,
+    tip: np.ndarray,
+    d: np.ndarray,
+    t: np.ndarray,
+    grid: tuple[np.ndarray, np.ndarray, float],
+    sel: slice | np.ndarray = slice(None),
+) -> None:
     """Draw instrument `name` with its tip at `tip` (n, 2) and shaft along unit `d` (n, 2)
     onto img[sel] (n, 3, H, W); grid = (xs, ys, pixel size)."""
     tl, (x, y, px) = TOOL_LOOKS[name], grid

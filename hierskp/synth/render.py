@@ -18,8 +18,12 @@ from hierskp.synth.instruments import draw_tool, motion, paint
 F32 = np.float32
 TAU = 2 * np.pi
 OVERLAY_RGB = {
-    "cutline": (0.35, 0.02, 0.03), "stitches": (0.12, 0.12, 0.40), "mesh": (0.93, 0.96, 0.99),
-    "blood": (0.45, 0.03, 0.03), "shimmer": (1.0, 1.0, 1.0), "tube": (0.95, 0.95, 0.88),
+    "cutline": (0.35, 0.02, 0.03),
+    "stitches": (0.12, 0.12, 0.40),
+    "mesh": (0.93, 0.96, 0.99),
+    "blood": (0.45, 0.03, 0.03),
+    "shimmer": (1.0, 1.0, 1.0),
+    "tube": (0.95, 0.95, 0.88),
 }
 
 
@@ -36,16 +40,19 @@ def _texture(look: OpLook, waves: np.ndarray, X, Y, tt) -> np.ndarray:
         return 0.5 + 0.5 * np.tanh(4 * np.sin(f * (X * c + Y * s) + tt) * np.sin(f * (Y * c - X * s)))
     if look.texture == "rings":
         return 0.5 + 0.5 * np.sin(f * np.sqrt(X * X + Y * Y + 1e-4) - tt)
-    acc = sum(np.sin(f * (X * float(np.cos(a)) + Y * float(np.sin(a))) + float(p) + tt * (0.5 + 0.3 * j))
-              for j, (a, p) in enumerate(waves))
+    acc = sum(
+        np.sin(f * (X * float(np.cos(a)) + Y * float(np.sin(a))) + float(p) + tt * (0.5 + 0.3 * j))
+        for j, (a, p) in enumerate(waves)
+    )
     return 1 / (1 + np.exp(-1.8 * acc))
 
 
 class VideoRenderer:
     """Renders frames [i0, i1) of one procedure instance."""
 
-    def __init__(self, inst: ProcedureInstance, cfg: SynthConfig, world: WorldLook,
-                 nuisance: Nuisance, rng: np.random.Generator) -> None:
+    def __init__(
+        self, inst: ProcedureInstance, cfg: SynthConfig, world: WorldLook, nuisance: Nuisance, rng: np.random.Generator
+    ) -> None:
         self.inst, self.cfg, self.world, self.nz, self.rng = inst, cfg, world, nuisance, rng
         h, w = cfg.height, cfg.width
         ys = ((np.arange(h) + 0.5) / h * 2 - 1).astype(F32)
@@ -145,7 +152,9 @@ class VideoRenderer:
         shaft = np.stack([np.cos(ang), np.sin(ang)], 1)
         tip = centre + motion(look, t, shaft)
         starts = np.array([p.start for p in seg.phases])
-        phase_tool = np.array([p.instrument for p in seg.phases])[np.clip(np.searchsorted(starts, t, "right") - 1, 0, None)]
+        phase_tool = np.array([p.instrument for p in seg.phases])[
+            np.clip(np.searchsorted(starts, t, "right") - 1, 0, None)
+        ]
         if look.assist:
             ang2 = ang + 0.6 * np.pi
             dir2 = np.stack([np.cos(ang2), np.sin(ang2)], 1)

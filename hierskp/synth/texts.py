@@ -21,6 +21,7 @@ _ARTICLE = re.compile(r"\b([Aa]) (?=[aeiouAEIOU])")
 
 def fill(template: str, slots: dict[str, list[str]], rng: np.random.Generator) -> str:
     """Expand `[a|b]` alternatives, then `{slot}` values; fix a/an; draws go left to right."""
+
     def pick(options: list[str]) -> str:
         return options[int(rng.integers(len(options)))]
 
@@ -62,15 +63,13 @@ class TextSampler:
         slots, templates = procedure_slots(procedure), vocab.OP_PHRASES[op]
         return self._draw(rng, lambda: fill(templates[int(rng.integers(len(templates)))], slots, rng), heldout)
 
-    def narration(self, rng: np.random.Generator, procedure: str, op: str, instrument: str,
-                  heldout: bool) -> str:
+    def narration(self, rng: np.random.Generator, procedure: str, op: str, instrument: str, heldout: bool) -> str:
         target, verbs = vocab.OP_ACTIONS[op]
         base = procedure_slots(procedure)
 
         def make() -> str:
             v3, ving = verbs[int(rng.integers(len(verbs)))]
-            slots = {"v3": [v3], "ving": [ving], "target": base[target],
-                     "instr": vocab.INSTRUMENT_NAMES[instrument]}
+            slots = {"v3": [v3], "ving": [ving], "target": base[target], "instr": vocab.INSTRUMENT_NAMES[instrument]}
             tpl = vocab.NARRATION_TEMPLATES[int(rng.integers(len(vocab.NARRATION_TEMPLATES)))]
             return fill(tpl, slots, rng)
 
@@ -80,7 +79,9 @@ class TextSampler:
         """Procedure name plus its steps in the order performed (order is in the text too)."""
         slots = procedure_slots(procedure)
         steps = [self._draw(rng, lambda o=op: fill(vocab.OP_NOUNS[o][0], slots, rng), heldout) for op in ops]
-        name = self._draw(rng, lambda: vocab.PROC_NAMES[procedure][int(rng.integers(len(vocab.PROC_NAMES[procedure])))], heldout)
+        name = self._draw(
+            rng, lambda: vocab.PROC_NAMES[procedure][int(rng.integers(len(vocab.PROC_NAMES[procedure])))], heldout
+        )
         header = vocab.VIDEO_HEADERS[int(rng.integers(len(vocab.VIDEO_HEADERS)))]
         header = fill(header, {"name": [name], "Name": [name[:1].upper() + name[1:]]}, rng)
         if len(steps) == 1:

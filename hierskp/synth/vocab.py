@@ -9,12 +9,36 @@ from __future__ import annotations
 
 PROC_NAMES: dict[str, list[str]] = {
     "thyroidectomy": ["open thyroidectomy", "thyroidectomy", "thyroid lobectomy", "open thyroid resection"],
-    "parathyroidectomy": ["open parathyroidectomy", "parathyroidectomy", "parathyroid exploration", "neck exploration for parathyroid adenoma"],
-    "inguinal_hernia_repair": ["open inguinal hernia repair", "Lichtenstein repair", "inguinal hernioplasty", "groin hernia repair"],
-    "ventral_hernia_repair": ["open ventral hernia repair", "incisional hernia repair", "ventral hernioplasty", "abdominal wall hernia repair"],
+    "parathyroidectomy": [
+        "open parathyroidectomy",
+        "parathyroidectomy",
+        "parathyroid exploration",
+        "neck exploration for parathyroid adenoma",
+    ],
+    "inguinal_hernia_repair": [
+        "open inguinal hernia repair",
+        "Lichtenstein repair",
+        "inguinal hernioplasty",
+        "groin hernia repair",
+    ],
+    "ventral_hernia_repair": [
+        "open ventral hernia repair",
+        "incisional hernia repair",
+        "ventral hernioplasty",
+        "abdominal wall hernia repair",
+    ],
     "appendectomy": ["open appendectomy", "appendicectomy", "open appendix removal"],
-    "open_cholecystectomy": ["open cholecystectomy", "open gallbladder removal", "cholecystectomy through a subcostal incision"],
-    "bowel_resection": ["laparotomy with bowel resection", "open colectomy", "open segmental bowel resection", "exploratory laparotomy and resection"],
+    "open_cholecystectomy": [
+        "open cholecystectomy",
+        "open gallbladder removal",
+        "cholecystectomy through a subcostal incision",
+    ],
+    "bowel_resection": [
+        "laparotomy with bowel resection",
+        "open colectomy",
+        "open segmental bowel resection",
+        "exploratory laparotomy and resection",
+    ],
     "mastectomy": ["simple mastectomy", "total mastectomy", "open mastectomy", "breast removal"],
 }
 
@@ -112,19 +136,80 @@ PROC_SLOTS: dict[str, dict[str, list[str]]] = {
 
 # Operation-level paraphrases (the manifest's operation `text`).
 OP_PHRASES: dict[str, list[str]] = {
-    "incision": ["[making|performing] a {site} [skin incision|incision]", "[incise|open] the skin [with|using] a {site} incision", "{site} [incision|skin incision|skin opening]"],
-    "dissection": ["[dissection|mobilisation] of {plane}", "[dissect|develop|mobilise] {plane}", "[sharp|blunt] dissection of {plane}", "[dissecting|freeing] {plane}"],
-    "exposure": ["exposure of {exposed}", "[expose|display|bring into view] {exposed}", "[retraction|retracting] to [expose|show] {exposed}", "[placing|positioning] retractors to expose {exposed}"],
-    "vessel_ligation": ["[ligation|division] of {vessel}", "[tie off|ligate|clip] {vessel}", "[ligating|clipping and dividing|tying] {vessel}", "control of {vessel} with [ties|clips|ligatures]"],
-    "nerve_identification": ["[identification|preservation] of {nerve}", "[identify|find|protect] {nerve}", "[identifying|tracing] {nerve} [to preserve it|before division]"],
-    "resection": ["[resection|removal|excision] of {specimen}", "[remove|excise|resect] {specimen}", "[dividing|detaching] {specimen} [from its bed|free]", "{specimen} is [removed|excised|taken out]"],
-    "hemostasis": ["hemostasis [in|of] {bed}", "[control|stop] bleeding in {bed}", "[cauterising|coagulating] bleeders in {bed}", "[checking|securing] hemostasis [in|of] {bed}"],
-    "irrigation": ["irrigation of {bed}", "[wash out|irrigate|rinse] {bed}", "[irrigating|washing] {bed} with [saline|warm saline]", "[saline|warm] [lavage|washout] of {bed}"],
-    "mesh_placement": ["[placing|positioning|fixing] {mesh} [over|across] {defect}", "[mesh repair|mesh reinforcement] of {defect}", "[place|lay|secure] {mesh} on {defect}"],
-    "anastomosis": ["[anastomosis|joining] of {bowel}", "[sew|join|reconnect] {bowel}", "[hand-sewn|two-layer|end-to-end] anastomosis", "[restoring continuity|creating the anastomosis] between {bowel}"],
-    "drain_placement": ["[placement|insertion] of {drain}", "[place|insert|leave] {drain} in {bed}", "[placing|positioning] {drain} [in|into] {bed}"],
-    "fascia_closure": ["closure of {fascia}", "[close|approximate|repair] {fascia}", "[closing|suturing] {fascia} with [running|interrupted] sutures", "[fascial|layered] closure of {fascia}"],
-    "skin_closure": ["[skin closure|closing the skin]", "[close|suture|staple] {skin}", "[subcuticular|interrupted] [sutures|stitches] to close {skin}", "[closing|approximating] {skin} [with staples|with a subcuticular suture]"],
+    "incision": [
+        "[making|performing] a {site} [skin incision|incision]",
+        "[incise|open] the skin [with|using] a {site} incision",
+        "{site} [incision|skin incision|skin opening]",
+    ],
+    "dissection": [
+        "[dissection|mobilisation] of {plane}",
+        "[dissect|develop|mobilise] {plane}",
+        "[sharp|blunt] dissection of {plane}",
+        "[dissecting|freeing] {plane}",
+    ],
+    "exposure": [
+        "exposure of {exposed}",
+        "[expose|display|bring into view] {exposed}",
+        "[retraction|retracting] to [expose|show] {exposed}",
+        "[placing|positioning] retractors to expose {exposed}",
+    ],
+    "vessel_ligation": [
+        "[ligation|division] of {vessel}",
+        "[tie off|ligate|clip] {vessel}",
+        "[ligating|clipping and dividing|tying] {vessel}",
+        "control of {vessel} with [ties|clips|ligatures]",
+    ],
+    "nerve_identification": [
+        "[identification|preservation] of {nerve}",
+        "[identify|find|protect] {nerve}",
+        "[identifying|tracing] {nerve} [to preserve it|before division]",
+    ],
+    "resection": [
+        "[resection|removal|excision] of {specimen}",
+        "[remove|excise|resect] {specimen}",
+        "[dividing|detaching] {specimen} [from its bed|free]",
+        "{specimen} is [removed|excised|taken out]",
+    ],
+    "hemostasis": [
+        "hemostasis [in|of] {bed}",
+        "[control|stop] bleeding in {bed}",
+        "[cauterising|coagulating] bleeders in {bed}",
+        "[checking|securing] hemostasis [in|of] {bed}",
+    ],
+    "irrigation": [
+        "irrigation of {bed}",
+        "[wash out|irrigate|rinse] {bed}",
+        "[irrigating|washing] {bed} with [saline|warm saline]",
+        "[saline|warm] [lavage|washout] of {bed}",
+    ],
+    "mesh_placement": [
+        "[placing|positioning|fixing] {mesh} [over|across] {defect}",
+        "[mesh repair|mesh reinforcement] of {defect}",
+        "[place|lay|secure] {mesh} on {defect}",
+    ],
+    "anastomosis": [
+        "[anastomosis|joining] of {bowel}",
+        "[sew|join|reconnect] {bowel}",
+        "[hand-sewn|two-layer|end-to-end] anastomosis",
+        "[restoring continuity|creating the anastomosis] between {bowel}",
+    ],
+    "drain_placement": [
+        "[placement|insertion] of {drain}",
+        "[place|insert|leave] {drain} in {bed}",
+        "[placing|positioning] {drain} [in|into] {bed}",
+    ],
+    "fascia_closure": [
+        "closure of {fascia}",
+        "[close|approximate|repair] {fascia}",
+        "[closing|suturing] {fascia} with [running|interrupted] sutures",
+        "[fascial|layered] closure of {fascia}",
+    ],
+    "skin_closure": [
+        "[skin closure|closing the skin]",
+        "[close|suture|staple] {skin}",
+        "[subcuticular|interrupted] [sutures|stitches] to close {skin}",
+        "[closing|approximating] {skin} [with staples|with a subcuticular suture]",
+    ],
 }
 
 # Noun phrases listing the steps in the video-level description.
@@ -147,18 +232,89 @@ OP_NOUNS: dict[str, list[str]] = {
 # Frame narrations: (third person, gerund) verb phrases and the anatomy slot they act on.
 OP_ACTIONS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "incision": ("cut", [("incises", "incising"), ("cuts through", "cutting through"), ("opens", "opening")]),
-    "dissection": ("plane", [("dissects", "dissecting"), ("frees", "freeing"), ("spreads", "spreading"), ("lifts", "lifting")]),
-    "exposure": ("exposed", [("retracts tissue to expose", "retracting tissue to expose"), ("exposes", "exposing"), ("holds back tissue over", "holding back tissue over")]),
-    "vessel_ligation": ("vessel", [("clips", "clipping"), ("ties off", "tying off"), ("divides", "dividing"), ("ligates", "ligating")]),
-    "nerve_identification": ("nerve", [("identifies", "identifying"), ("traces", "tracing"), ("gently separates", "gently separating"), ("protects", "protecting")]),
-    "resection": ("specimen", [("cuts away", "cutting away"), ("lifts", "lifting"), ("detaches", "detaching"), ("removes", "removing")]),
-    "hemostasis": ("bed", [("coagulates bleeders in", "coagulating bleeders in"), ("suctions blood from", "suctioning blood from"), ("oversews a bleeder in", "oversewing a bleeder in")]),
-    "irrigation": ("bed", [("irrigates", "irrigating"), ("rinses", "rinsing"), ("suctions fluid from", "suctioning fluid from")]),
-    "mesh_placement": ("defect", [("positions the mesh over", "positioning the mesh over"), ("sutures the mesh to", "suturing the mesh to"), ("trims the mesh over", "trimming the mesh over")]),
-    "anastomosis": ("bowel", [("sews", "sewing"), ("places stitches through", "placing stitches through"), ("approximates", "approximating")]),
-    "drain_placement": ("bed", [("places the drain in", "placing the drain in"), ("brings a drain out of", "bringing a drain out of"), ("secures the drain beside", "securing the drain beside")]),
-    "fascia_closure": ("fascia", [("sutures", "suturing"), ("closes", "closing"), ("approximates", "approximating"), ("ties knots on", "tying knots on")]),
-    "skin_closure": ("skin", [("sutures", "suturing"), ("closes", "closing"), ("everts", "everting"), ("places stitches in", "placing stitches in")]),
+    "dissection": (
+        "plane",
+        [("dissects", "dissecting"), ("frees", "freeing"), ("spreads", "spreading"), ("lifts", "lifting")],
+    ),
+    "exposure": (
+        "exposed",
+        [
+            ("retracts tissue to expose", "retracting tissue to expose"),
+            ("exposes", "exposing"),
+            ("holds back tissue over", "holding back tissue over"),
+        ],
+    ),
+    "vessel_ligation": (
+        "vessel",
+        [("clips", "clipping"), ("ties off", "tying off"), ("divides", "dividing"), ("ligates", "ligating")],
+    ),
+    "nerve_identification": (
+        "nerve",
+        [
+            ("identifies", "identifying"),
+            ("traces", "tracing"),
+            ("gently separates", "gently separating"),
+            ("protects", "protecting"),
+        ],
+    ),
+    "resection": (
+        "specimen",
+        [("cuts away", "cutting away"), ("lifts", "lifting"), ("detaches", "detaching"), ("removes", "removing")],
+    ),
+    "hemostasis": (
+        "bed",
+        [
+            ("coagulates bleeders in", "coagulating bleeders in"),
+            ("suctions blood from", "suctioning blood from"),
+            ("oversews a bleeder in", "oversewing a bleeder in"),
+        ],
+    ),
+    "irrigation": (
+        "bed",
+        [("irrigates", "irrigating"), ("rinses", "rinsing"), ("suctions fluid from", "suctioning fluid from")],
+    ),
+    "mesh_placement": (
+        "defect",
+        [
+            ("positions the mesh over", "positioning the mesh over"),
+            ("sutures the mesh to", "suturing the mesh to"),
+            ("trims the mesh over", "trimming the mesh over"),
+        ],
+    ),
+    "anastomosis": (
+        "bowel",
+        [
+            ("sews", "sewing"),
+            ("places stitches through", "placing stitches through"),
+            ("approximates", "approximating"),
+        ],
+    ),
+    "drain_placement": (
+        "bed",
+        [
+            ("places the drain in", "placing the drain in"),
+            ("brings a drain out of", "bringing a drain out of"),
+            ("secures the drain beside", "securing the drain beside"),
+        ],
+    ),
+    "fascia_closure": (
+        "fascia",
+        [
+            ("sutures", "suturing"),
+            ("closes", "closing"),
+            ("approximates", "approximating"),
+            ("ties knots on", "tying knots on"),
+        ],
+    ),
+    "skin_closure": (
+        "skin",
+        [
+            ("sutures", "suturing"),
+            ("closes", "closing"),
+            ("everts", "everting"),
+            ("places stitches in", "placing stitches in"),
+        ],
+    ),
 }
 
 INSTRUMENT_NAMES: dict[str, list[str]] = {
@@ -181,7 +337,12 @@ NARRATION_TEMPLATES: list[str] = [
     "using the {instr}, the [surgeon|operator] {v3} {target}",
 ]
 
-VIDEO_HEADERS: list[str] = ["{Name}: ", "Video of a {name}. ", "This recording shows a {name}: ", "Surgical video, {name}. "]
+VIDEO_HEADERS: list[str] = [
+    "{Name}: ",
+    "Video of a {name}. ",
+    "This recording shows a {name}: ",
+    "Surgical video, {name}. ",
+]
 VIDEO_BODIES: list[str] = [
     "{first}, then {middle} and finally {last}.",
     "after {first}, the team proceeds with {middle}, followed by {last}.",

@@ -16,15 +16,28 @@ import numpy as np
 from hierskp.video.encode import encode_video
 
 
-def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float, crf: int = 23,
-              gop: int | None = None, preset: str = "veryfast") -> Path:
+def write_mp4(
+    path: str | os.PathLike,
+    frames: Iterable[np.ndarray],
+    fps: float,
+    crf: int = 23,
+    gop: int | None = None,
+    preset: str = "veryfast",
+) -> Path:
     """Encode RGB uint8 frames (H, W, 3), consumed lazily, as libx264/yuv420p MP4 at `path`;
     `gop` = frames between keyframes (short GOPs keep seeking cheap)."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.mp4")
     try:
-        encode_video(tmp, frames, fps=fps, codec="libx264", pix_fmt="yuv420p", gop_size=gop,
-                     options={"crf": str(crf), "preset": preset, "threads": "1"})
+        encode_video(
+            tmp,
+            frames,
+            fps=fps,
+            codec="libx264",
+            pix_fmt="yuv420p",
+            gop_size=gop,
+            options={"crf": str(crf), "preset": preset, "threads": "1"},
+        )
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """Seeds x loss ablations on one cache, summarised as mean +- std of the held-out metrics.
 
-    python -m hierskp.train.ablation --cache demo.zarr --out runs/ablation --seeds 0 1 2
+python -m hierskp.train.ablation --cache demo.zarr --out runs/ablation --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -26,8 +26,13 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 
-def run_ablation(cache: str, out: str | Path, seeds: list[int], variants: dict[str, list[str]] | None = None,
-                 extra: list[str] | None = None) -> dict[str, Any]:
+def run_ablation(
+    cache: str,
+    out: str | Path,
+    seeds: list[int],
+    variants: dict[str, list[str]] | None = None,
+    extra: list[str] | None = None,
+) -> dict[str, Any]:
     variants = variants or VARIANTS
     out = Path(out)
     rows: dict[str, list[dict[str, float]]] = {}
@@ -41,10 +46,18 @@ def run_ablation(cache: str, out: str | Path, seeds: list[int], variants: dict[s
             train(cfg)
             seconds.setdefault(name, []).append(time.perf_counter() - t0)
             rows.setdefault(name, []).append(headline(json.loads((run / "eval.json").read_text())))
-    summary = {name: {k: [float(np.mean([r[k] for r in rs])), float(np.std([r[k] for r in rs]))] for k in rs[0]}
-               for name, rs in rows.items()}
-    result = {"cache": cache, "seeds": seeds, "variants": variants, "summary": summary, "runs": rows,
-              "train_seconds": seconds}
+    summary = {
+        name: {k: [float(np.mean([r[k] for r in rs])), float(np.std([r[k] for r in rs]))] for k in rs[0]}
+        for name, rs in rows.items()
+    }
+    result = {
+        "cache": cache,
+        "seeds": seeds,
+        "variants": variants,
+        "summary": summary,
+        "runs": rows,
+        "train_seconds": seconds,
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.json").write_text(json.dumps(result, indent=1))
     (out / "ablation.md").write_text(markdown(summary))
@@ -60,7 +73,9 @@ def markdown(summary: dict[str, dict[str, list[float]]]) -> str:
     for m in metrics:
         base = first.get(f"frozen_baseline/{m}")
         cells = [f"{summary[n][f'heads/{m}'][0]:.1f} ± {summary[n][f'heads/{m}'][1]:.1f}" for n in names]
-        lines.append(f"| {m} | " + (f"{base[0]:.1f} ± {base[1]:.1f}" if base else "-") + " | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {m} | " + (f"{base[0]:.1f} ± {base[1]:.1f}" if base else "-") + " | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -39,9 +39,13 @@ class Batch:
     narr_video: torch.Tensor | None = None
     narr_op: torch.Tensor | None = None  # [N_f] row in the op tensors, -1 outside any operation
 
-    def to(self, device: torch.device | str) -> "Batch":
-        return Batch(**{f.name: (v.to(device) if isinstance(v := getattr(self, f.name), torch.Tensor) else v)
-                        for f in fields(self)})
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(
+            **{
+                f.name: (v.to(device) if isinstance(v := getattr(self, f.name), torch.Tensor) else v)
+                for f in fields(self)
+            }
+        )
 
 
 def pad_sequences(seqs: list[np.ndarray], dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,13 +78,17 @@ def collate(items: list[dict[str, Any]]) -> Batch:
         t_video=torch.from_numpy(np.stack([it["t_video"] for it in items])),
         video_key=torch.tensor([it["video_key"] for it in items], dtype=torch.long),
         proc_key=torch.tensor([it["proc_key"] for it in items], dtype=torch.long),
-        seq=seq, seq_mask=seq_mask, seq_label_keys=torch.from_numpy(label_keys),
+        seq=seq,
+        seq_mask=seq_mask,
+        seq_label_keys=torch.from_numpy(label_keys),
         seq_key=torch.tensor([text_key(",".join(map(str, it["op_keys"].tolist()))) for it in items], dtype=torch.long),
         t_ops=_cat([it["t_ops"] for it in items], np.float32, dt),
         op_key=_cat([it["op_keys"] for it in items], np.int64),
         op_video=torch.from_numpy(np.repeat(np.arange(len(items)), n_ops).astype(np.int64)),
     )
-    dv = next((int(x.shape[-1]) for it in items for x in it.get("video", []) + it.get("ops", []) + it.get("windows", [])), 0)
+    dv = next(
+        (int(x.shape[-1]) for it in items for x in it.get("video", []) + it.get("ops", []) + it.get("windows", [])), 0
+    )
     if "video" in items[0]:
         clips, clip_mask = pad_sequences([c for it in items for c in it["video"]], dv)  # [sum L, C, D]
         n_pos = [len(it["video"]) for it in items]

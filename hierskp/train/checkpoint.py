@@ -93,8 +93,16 @@ def _atomic_write(path: Path, write) -> None:  # type: ignore[no-untyped-def]
         os.close(dir_fd)
 
 
-def save_checkpoint(folder: str | Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    scheduler: Any, scaler: Any = None, extra: dict[str, Any] | None = None, keep: int = 3) -> Path:
+def save_checkpoint(
+    folder: str | Path,
+    step: int,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    scaler: Any = None,
+    extra: dict[str, Any] | None = None,
+    keep: int = 3,
+) -> Path:
     """Write step_XXXXXXXX.{safetensors,json} atomically, then delete all but the last `keep`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,9 +110,12 @@ def save_checkpoint(folder: str | Path, step: int, model: torch.nn.Module, optim
     tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()} | opt_tensors
     sched = scheduler.state_dict() if scheduler is not None else None
     meta = {
-        "step": step, "optimizer": opt_meta, "scheduler": sched,
+        "step": step,
+        "optimizer": opt_meta,
+        "scheduler": sched,
         "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None,
-        "rng": rng_state(), **(extra or {}),
+        "rng": rng_state(),
+        **(extra or {}),
     }
     text = json.dumps(meta)  # fails loudly here (before any file is touched) on a non-JSON value
     base = folder / f"step_{step:08d}"
@@ -125,13 +136,19 @@ def list_checkpoints(folder: str | Path) -> list[Path]:
     return sorted(found)
 
 
-def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    scheduler: Any = None, scaler: Any = None, restore_rng: bool = True) -> dict[str, Any]:
+def load_checkpoint(
+    path: str | Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any = None,
+    scaler: Any = None,
+    restore_rng: bool = True,
+) -> dict[str, Any]:
     """Restore everything saved by `save_checkpoint`; returns the JSON metadata."""
     path = Path(path)
     meta = json.loads(path.read_text())
     tensors = load_file(str(path.with_suffix(".safetensors")))
-    model.load_state_dict({k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")})
+    model.load_state_dict({k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")})
     if optimizer is not None:
         optimizer.load_state_dict(unflatten_optimizer(tensors, meta["optimizer"]))
     if scheduler is not None and meta.get("scheduler") is not None:

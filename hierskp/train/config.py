@@ -30,8 +30,10 @@ class DataConfig(_Strict):
     frame_jitter: int = Field(default=1, ge=0, description="random shift of training windows, in frames")
     max_narrations: int = Field(default=24, ge=1, description="per video and batch (random subset beyond)")
     procedure_batches: bool = Field(
-        default=False, description="pair videos of one procedure in each batch (more same-procedure negatives); "
-        "off by default: on the 48-video demo corpus it cost ~13 points of video R@1 and no order accuracy")
+        default=False,
+        description="pair videos of one procedure in each batch (more same-procedure negatives); "
+        "off by default: on the 48-video demo corpus it cost ~13 points of video R@1 and no order accuracy",
+    )
     num_workers: int = Field(default=0, ge=0)
     mp_context: Literal["spawn", "forkserver", "fork"] = "spawn"
 
@@ -49,7 +51,9 @@ class HardNegativesConfig(_Strict):
     enabled: bool = True
     shuffles: int = Field(default=2, ge=0, description="shuffled step orders per video (plus the reversed one)")
     reverse: bool = True
-    same_procedure_boost: float = Field(default=2.0, ge=1, description="denominator weight of same-procedure/-video negatives")
+    same_procedure_boost: float = Field(
+        default=2.0, ge=1, description="denominator weight of same-procedure/-video negatives"
+    )
     margin: float = Field(default=0.2, ge=0)
     margin_weight: float = Field(default=0.5, ge=0)
 
@@ -86,8 +90,12 @@ class TrainConfig(_Strict):
     epochs: int = Field(default=40, ge=1)
     max_steps: int | None = Field(default=None, ge=1, description="overrides epochs when set")
     device: str = "auto"
-    threads: int | None = Field(default=1, ge=1, description="torch intra-op threads on CPU (None: torch's default); "
-                                "the heads are small, and on a busy 2-core machine 2 threads were 17x slower than 1")
+    threads: int | None = Field(
+        default=1,
+        ge=1,
+        description="torch intra-op threads on CPU (None: torch's default); "
+        "the heads are small, and on a busy 2-core machine 2 threads were 17x slower than 1",
+    )
     amp: Literal["auto", "bf16", "fp16", "off"] = "auto"
     checkpoint_every: int = Field(default=50, ge=1)
     keep_checkpoints: int = Field(default=3, ge=1)

@@ -24,7 +24,8 @@ def split_metrics(store: CacheStore, run_dir: str | Path | None, split: str) -> 
 def evaluate_run(store: CacheStore, run_dir: str | Path, split: str = "test") -> dict[str, Any]:
     run_dir = Path(run_dir)
     result = {
-        "split": split, "cache_fingerprint_id": store.fingerprint_id,
+        "split": split,
+        "cache_fingerprint_id": store.fingerprint_id,
         "heads": split_metrics(store, run_dir, split),
         "frozen_baseline": split_metrics(store, None, split),
     }

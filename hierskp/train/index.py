@@ -76,9 +76,16 @@ def index_video(store: CacheStore, video_id: str) -> VideoIndex:
     inside = (ntimes[:, None] >= segs[None, :, 0]) & (ntimes[:, None] < segs[None, :, 1])
     narr_op = np.where(inside.any(axis=1), inside.argmax(axis=1), -1).astype(np.int64)
     return VideoIndex(
-        video_id=video_id, split=str(ann.get("split", "train")), procedure=str(ann.get("procedure", "")),
-        n_frames=int(rec.n_frames), op_rows=op_rows, op_times=segs.astype(np.float64), narr_rows=narr_rows,
-        narr_times=ntimes.astype(np.float64), narr_op=narr_op, video_text=str(ann.get("text", video_id)),
+        video_id=video_id,
+        split=str(ann.get("split", "train")),
+        procedure=str(ann.get("procedure", "")),
+        n_frames=int(rec.n_frames),
+        op_rows=op_rows,
+        op_times=segs.astype(np.float64),
+        narr_rows=narr_rows,
+        narr_times=ntimes.astype(np.float64),
+        narr_op=narr_op,
+        video_text=str(ann.get("text", video_id)),
         op_texts=tuple(str(o.get("text", o.get("label", ""))) for o in ops),
         op_labels=tuple(str(o.get("label", o.get("text", ""))) for o in ops),
         narr_texts=tuple(str(f.get("text", "")) for f in frames),

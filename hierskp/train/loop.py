@@ -52,6 +52,7 @@ def warmup_cosine(warmup: int, total: int, min_ratio: float):  # type: ignore[no
             return (step + 1) / (warmup + 1)
         progress = min(1.0, (step - warmup) / max(1, total - warmup))
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
     return factor
 
 
@@ -67,10 +68,13 @@ def item_spec(config: TrainConfig) -> ItemSpec:
     c, levels = config.losses.contrastive, set(config.losses.contrastive.levels)
     need_video = "video" in levels or config.losses.dtw.enabled or (c.cross_level and c.video_sequence_weight > 0)
     return ItemSpec(
-        need_video=need_video, need_ops="operation" in levels or (c.cross_level and c.op_narration_weight > 0),
+        need_video=need_video,
+        need_ops="operation" in levels or (c.cross_level and c.op_narration_weight > 0),
         need_frames="frame" in levels or (c.cross_level and c.op_narration_weight > 0),
-        frame_window=config.data.frame_window, frame_jitter=config.data.frame_jitter,
-        max_clip_len=config.model.max_clip_len, max_video_len=config.model.max_video_len,
+        frame_window=config.data.frame_window,
+        frame_jitter=config.data.frame_jitter,
+        max_clip_len=config.model.max_clip_len,
+        max_video_len=config.model.max_video_len,
         video_clip_len=config.model.video_clip_len,
         max_narrations=config.data.max_narrations,
     )
@@ -84,8 +88,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     if resume:
         saved = read_run_config(out)
         check_cache(saved["cache_fingerprint_id"], store, out)
-        config = TrainConfig.model_validate({**saved["config"], "cache": config.cache, "out": str(out),
-                                             "progress": config.progress})
+        config = TrainConfig.model_validate(
+            {**saved["config"], "cache": config.cache, "out": str(out), "progress": config.progress}
+        )
     elif (out / "config.json").exists():
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     else:
@@ -96,10 +101,13 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         torch.set_num_threads(config.threads)
     index = build_index(store, config.data.train_splits)
     if len(index) < 2:
-        raise ValueError(f"{config.cache}: {len(index)} complete video(s) in splits {config.data.train_splits}; need >= 2")
+        raise ValueError(
+            f"{config.cache}: {len(index)} complete video(s) in splits {config.data.train_splits}; need >= 2"
+        )
     first = store.read_video(index[0].video_id)
-    heads_cfg = HeadsConfig(**config.model.model_dump(), vision_dim=int(first.features.shape[1]),
-                            text_dim=int(first.text_video().shape[-1]))
+    heads_cfg = HeadsConfig(
+        **config.model.model_dump(), vision_dim=int(first.features.shape[1]), text_dim=int(first.text_video().shape[-1])
+    )
     model = HierSKPHeads(heads_cfg).to(device)
     o = config.optim
     optimizer = torch.optim.AdamW(param_groups(model, o.weight_decay), lr=o.lr, betas=o.betas)
@@ -112,12 +120,21 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     if ckpts:
         meta = load_checkpoint(ckpts[-1], model, optimizer, scheduler, scaler)
         start, total_steps = int(meta["step"]), int(meta["total_steps"])
-    sampler = StepBatchSampler([e.procedure for e in index], config.data.batch_videos, config.seed, total_steps,
-                               start, config.data.procedure_batches)
+    sampler = StepBatchSampler(
+        [e.procedure for e in index],
+        config.data.batch_videos,
+        config.seed,
+        total_steps,
+        start,
+        config.data.procedure_batches,
+    )
     workers = config.data.num_workers
     loader = DataLoader(
-        CacheVideoDataset(config.cache, index, item_spec(config)), batch_sampler=sampler, collate_fn=collate,
-        num_workers=workers, multiprocessing_context=config.data.mp_context if workers else None,
+        CacheVideoDataset(config.cache, index, item_spec(config)),
+        batch_sampler=sampler,
+        collate_fn=collate,
+        num_workers=workers,
+        multiprocessing_context=config.data.mp_context if workers else None,
         generator=torch.Generator().manual_seed(config.seed),  # keeps the global torch RNG untouched
         persistent_workers=False,
     )
@@ -139,19 +156,41 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         scheduler.step()
         step += 1
         losses = {"loss/total": float(total.detach()), **{f"loss/{k}": float(v.detach()) for k, v in parts.items()}}
-        log.write({"step": step, "epoch": (step - 1) // sampler.steps_per_epoch, "lr": scheduler.get_last_lr()[0],
-                   "grad_norm": float(grad_norm), **losses,
-                   **{f"temp/{k}": float(model.temperature(k).detach()) for k in TEMPERATURE_LEVELS},
-                   "seconds": round(time.perf_counter() - t0, 3)})
+        log.write(
+            {
+                "step": step,
+                "epoch": (step - 1) // sampler.steps_per_epoch,
+                "lr": scheduler.get_last_lr()[0],
+                "grad_norm": float(grad_norm),
+                **losses,
+                **{f"temp/{k}": float(model.temperature(k).detach()) for k in TEMPERATURE_LEVELS},
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+        )
         bar.set_postfix({k[5:]: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
         bar.update()
         if step % config.checkpoint_every == 0 or step == total_steps:
-            save_checkpoint(out / "checkpoints", step, model, optimizer, scheduler, scaler,
-                            extra={"total_steps": total_steps}, keep=config.keep_checkpoints)
+            save_checkpoint(
+                out / "checkpoints",
+                step,
+                model,
+                optimizer,
+                scheduler,
+                scaler,
+                extra={"total_steps": total_steps},
+                keep=config.keep_checkpoints,
+            )
     bar.close()
     log.close()
-    save_heads(model.eval(), out / "final", extra={"cache_fingerprint_id": store.fingerprint_id, "step": step,
-                                                   "train_config": config.model_dump(mode="json")})
+    save_heads(
+        model.eval(),
+        out / "final",
+        extra={
+            "cache_fingerprint_id": store.fingerprint_id,
+            "step": step,
+            "train_config": config.model_dump(mode="json"),
+        },
+    )
     plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png")
     if config.evaluate:
         from .evaluate import evaluate_run

@@ -20,8 +20,16 @@ from .batch import Batch
 from .config import LossesConfig
 
 
-def masked_info_nce(a: Tensor, b: Tensor, temperature: Tensor, keys: Tensor, hard_pairs: Tensor | None = None,
-                    boost: float = 1.0, hard: Tensor | None = None, hard_mask: Tensor | None = None) -> Tensor:
+def masked_info_nce(
+    a: Tensor,
+    b: Tensor,
+    temperature: Tensor,
+    keys: Tensor,
+    hard_pairs: Tensor | None = None,
+    boost: float = 1.0,
+    hard: Tensor | None = None,
+    hard_mask: Tensor | None = None,
+) -> Tensor:
     """Symmetric InfoNCE over matched rows of a [N, E] and b [N, E] (both L2-normalised).
 
     Off-diagonal pairs whose text `keys` are equal are removed (they are positives in disguise);
@@ -58,14 +66,17 @@ def wrong_orders(batch: Batch, kinds: list[str], generator: torch.Generator | No
     """Permutations [Kn, B, K] of each step sequence and a [B, Kn] mask of those that really change
     the order of operation labels (a permutation of repeated labels is no negative)."""
     lengths = batch.seq_mask.sum(1)
-    perms = procedure_order_negatives(lengths, kinds, generator, max_len=batch.seq.shape[1])  # generator on lengths' device
+    perms = procedure_order_negatives(
+        lengths, kinds, generator, max_len=batch.seq.shape[1]
+    )  # generator on lengths' device
     labels = batch.seq_label_keys
     differs = torch.stack([(gather_steps(labels, p) != labels).any(dim=1) for p in perms], dim=1)
     return perms, differs & (lengths >= 2)[:, None]
 
 
-def compute_losses(model: HierSKPHeads, batch: Batch, cfg: LossesConfig,
-                   generator: torch.Generator | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+def compute_losses(
+    model: HierSKPHeads, batch: Batch, cfg: LossesConfig, generator: torch.Generator | None = None
+) -> tuple[Tensor, dict[str, Tensor]]:
     """Weighted total and the named parts (for logging); parts of disabled terms are absent."""
     c, hn, dtw = cfg.contrastive, cfg.hard_negatives, cfg.dtw
     boost = hn.same_procedure_boost if hn.enabled else 1.0
@@ -79,8 +90,9 @@ def compute_losses(model: HierSKPHeads, batch: Batch, cfg: LossesConfig,
     tn = model.encode_text(batch.t_narr) if batch.t_narr is not None else None
     if "frame" in c.levels and batch.windows is not None and batch.windows.shape[0] >= 2:
         f = model.encode_clips(batch.windows, batch.windows_mask)
-        parts["frame"] = masked_info_nce(f, tn, model.temperature("frame"), batch.narr_key,
-                                         _same(batch.narr_video), boost)
+        parts["frame"] = masked_info_nce(
+            f, tn, model.temperature("frame"), batch.narr_key, _same(batch.narr_video), boost
+        )
         weights["frame"] = c.weights.get("frame", 1.0)
     if batch.ops is not None and batch.ops.shape[0] >= 2:
         o = model.encode_clips(batch.ops, batch.ops_mask)
@@ -100,8 +112,9 @@ def compute_losses(model: HierSKPHeads, batch: Batch, cfg: LossesConfig,
                 agg = torch.zeros_like(o).index_add_(0, batch.narr_op[inside], tn[inside])
                 has = agg.norm(dim=-1) > 0
                 if int(has.sum()) >= 2:
-                    parts["op_narration"] = masked_info_nce(o[has], F.normalize(agg[has], dim=-1),
-                                                            model.temperature("operation"), batch.op_key[has])
+                    parts["op_narration"] = masked_info_nce(
+                        o[has], F.normalize(agg[has], dim=-1), model.temperature("operation"), batch.op_key[has]
+                    )
                     weights["op_narration"] = c.op_narration_weight
     if v_emb is not None and "video" in c.levels and v_emb.shape[0] >= 2:
         tv = model.encode_text(batch.t_video)
@@ -112,8 +125,9 @@ def compute_losses(model: HierSKPHeads, batch: Batch, cfg: LossesConfig,
     s = model.encode_sequence(batch.seq, batch.seq_mask) if need_seq else None
     if s is not None and c.text_sequence_weight > 0:  # anchors the video-text projection
         keep = has_steps
-        parts["text_sequence"] = masked_info_nce(model.encode_text(batch.t_video[keep]), s[keep],
-                                                 model.temperature("sequence"), batch.seq_key[keep])
+        parts["text_sequence"] = masked_info_nce(
+            model.encode_text(batch.t_video[keep]), s[keep], model.temperature("sequence"), batch.seq_key[keep]
+        )
         weights["text_sequence"] = c.text_sequence_weight
     if v_emb is not None and use_seq and s is not None:
         hard = hard_mask = None
@@ -122,15 +136,24 @@ def compute_losses(model: HierSKPHeads, batch: Batch, cfg: LossesConfig,
             hard = torch.stack([model.encode_sequence(gather_steps(batch.seq, p), batch.seq_mask) for p in perms], 1)
         keep = has_steps
         parts["video_sequence"] = masked_info_nce(
-            v_emb[keep], s[keep], model.temperature("sequence"), batch.seq_key[keep], same_proc[keep][:, keep], boost,
-            None if hard is None else hard[keep], None if hard_mask is None else hard_mask[keep])
+            v_emb[keep],
+            s[keep],
+            model.temperature("sequence"),
+            batch.seq_key[keep],
+            same_proc[keep][:, keep],
+            boost,
+            None if hard is None else hard[keep],
+            None if hard_mask is None else hard_mask[keep],
+        )
         weights["video_sequence"] = c.video_sequence_weight
         if hn.enabled and hn.margin_weight > 0:
             other_proc = same_proc & ~_same(batch.seq_key) & has_steps[None, :] & has_steps[:, None]
             negs, mask = s.expand(s.shape[0], -1, -1), other_proc
             if hard is not None:
                 negs, mask = torch.cat([negs, hard], 1), torch.cat([mask, hard_mask], 1)
-            parts["sequence_margin"] = hard_negative_margin_loss(v_emb[keep], s[keep], negs[keep], hn.margin, mask[keep])
+            parts["sequence_margin"] = hard_negative_margin_loss(
+                v_emb[keep], s[keep], negs[keep], hn.margin, mask[keep]
+            )
             weights["sequence_margin"] = hn.margin_weight
     if dtw.enabled and v_tok is not None:
         steps_ok = batch.seq_mask.sum(1) >= 1
@@ -138,9 +161,17 @@ def compute_losses(model: HierSKPHeads, batch: Batch, cfg: LossesConfig,
             vl = batch.video_mask.sum(1)[steps_ok]
             scale = vl.float().mean()
             res = dtw_alignment_loss(
-                v_tok[steps_ok], model.encode_text(batch.seq[steps_ok]), vl, batch.seq_mask.sum(1)[steps_ok],
-                gamma=dtw.gamma, temperature=dtw.temperature, margin=float(dtw.margin * scale),
-                order_weight=dtw.order_weight, kinds=order_negative_kinds(True, dtw.shuffles), generator=generator)
+                v_tok[steps_ok],
+                model.encode_text(batch.seq[steps_ok]),
+                vl,
+                batch.seq_mask.sum(1)[steps_ok],
+                gamma=dtw.gamma,
+                temperature=dtw.temperature,
+                margin=float(dtw.margin * scale),
+                order_weight=dtw.order_weight,
+                kinds=order_negative_kinds(True, dtw.shuffles),
+                generator=generator,
+            )
             parts["dtw"] = res.loss / scale
             weights["dtw"] = dtw.weight
     if not parts:

@@ -25,9 +25,12 @@ class RunCacheMismatch(CacheFingerprintMismatch):
 def write_run_config(run_dir: Path, config: dict[str, Any], store: CacheStore) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     meta = {
-        "config": config, "cache_url": store.url, "cache_fingerprint_id": store.fingerprint_id,
-        "cache_info": store.info, "code_version": hierskp.__version__,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "config": config,
+        "cache_url": store.url,
+        "cache_fingerprint_id": store.fingerprint_id,
+        "cache_info": store.info,
+        "code_version": hierskp.__version__,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     tmp = run_dir / f".{CONFIG}.tmp"
     tmp.write_text(json.dumps(meta, indent=1, default=str))

@@ -27,8 +27,9 @@ def steps_per_epoch(n_items: int, batch_size: int) -> int:
     return max(1, n_items // batch_size)
 
 
-def epoch_batches(groups: Sequence[str], batch_size: int, seed: int, epoch: int,
-                  procedure_batches: bool = True) -> list[list[int]]:
+def epoch_batches(
+    groups: Sequence[str], batch_size: int, seed: int, epoch: int, procedure_batches: bool = True
+) -> list[list[int]]:
     """Batches of item indices for one epoch. With `procedure_batches`, videos of one procedure
     type come in adjacent pairs, so every batch holds same-procedure hard negatives."""
     rng = np.random.default_rng([seed, epoch])
@@ -49,8 +50,15 @@ def epoch_batches(groups: Sequence[str], batch_size: int, seed: int, epoch: int,
 class StepBatchSampler(Sampler[list[tuple[int, int]]]):
     """Yields the batches of global steps [start_step, total_steps): (item index, item seed) lists."""
 
-    def __init__(self, groups: Sequence[str], batch_size: int, seed: int, total_steps: int,
-                 start_step: int = 0, procedure_batches: bool = True):
+    def __init__(
+        self,
+        groups: Sequence[str],
+        batch_size: int,
+        seed: int,
+        total_steps: int,
+        start_step: int = 0,
+        procedure_batches: bool = True,
+    ):
         self.groups, self.batch_size, self.seed = list(groups), batch_size, seed
         self.total_steps, self.start_step, self.procedure_batches = total_steps, start_step, procedure_batches
         self.steps_per_epoch = steps_per_epoch(len(self.groups), batch_size)

@@ -11,8 +11,8 @@ returned the frame it claims.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 

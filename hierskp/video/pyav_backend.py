@@ -40,9 +40,7 @@ class PyAVSource:
         self.decode_errors = 0
         self.max_decode_errors = max(5, len(index) // 100)
 
-    def iter_batches(
-        self, targets: np.ndarray, batch_size: int, after_t: float = -math.inf
-    ) -> Iterator[FrameBatch]:
+    def iter_batches(self, targets: np.ndarray, batch_size: int, after_t: float = -math.inf) -> Iterator[FrameBatch]:
         """Yield batches of the frame shown at each target, skipping times <= ``after_t``.
 
         ``after_t`` lets the reader resume here after another backend failed mid-video.

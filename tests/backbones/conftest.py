@@ -48,26 +48,35 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TinyModel
     torch.manual_seed(0)
     # Real BERT word-piece tokenizer (MiniLM's) so the CLIP text tower gets real token ids.
     tokenizer = tf.AutoTokenizer.from_pretrained(default_text_model_path())
-    text = _tiny(vocab_size=tokenizer.vocab_size, max_position_embeddings=64, bos_token_id=101, eos_token_id=102,
-                 pad_token_id=0)
-    clip = tf.CLIPModel(tf.CLIPConfig(text_config=text, vision_config=_tiny(image_size=32, patch_size=8),
-                                      projection_dim=24)).eval()
+    text = _tiny(
+        vocab_size=tokenizer.vocab_size, max_position_embeddings=64, bos_token_id=101, eos_token_id=102, pad_token_id=0
+    )
+    clip = tf.CLIPModel(
+        tf.CLIPConfig(text_config=text, vision_config=_tiny(image_size=32, patch_size=8), projection_dim=24)
+    ).eval()
     siglip_text = _tiny(vocab_size=tokenizer.vocab_size, bos_token_id=101, eos_token_id=102, pad_token_id=0)
-    siglip = tf.SiglipModel(tf.SiglipConfig(text_config=siglip_text,
-                                            vision_config=_tiny(image_size=32, patch_size=8))).eval()
-    siglip2 = tf.Siglip2Model(tf.Siglip2Config(text_config=siglip_text,
-                                               vision_config=_tiny(patch_size=8, num_patches=16))).eval()
+    siglip = tf.SiglipModel(
+        tf.SiglipConfig(text_config=siglip_text, vision_config=_tiny(image_size=32, patch_size=8))
+    ).eval()
+    siglip2 = tf.Siglip2Model(
+        tf.Siglip2Config(text_config=siglip_text, vision_config=_tiny(patch_size=8, num_patches=16))
+    ).eval()
     dino = tf.Dinov2Model(tf.Dinov2Config(**_tiny(image_size=32, patch_size=8))).eval()
     vit = tf.ViTModel(tf.ViTConfig(**_tiny(image_size=32, patch_size=8)), add_pooling_layer=False).eval()
     crop = {"height": 32, "width": 32}
     return {
-        "clip": TinyModel(_save(root / "clip", clip, CLIPImageProcessorPil(size={"shortest_edge": 40}, crop_size=crop),
-                                tokenizer), clip, 24),
+        "clip": TinyModel(
+            _save(root / "clip", clip, CLIPImageProcessorPil(size={"shortest_edge": 40}, crop_size=crop), tokenizer),
+            clip,
+            24,
+        ),
         "siglip": TinyModel(_save(root / "siglip", siglip, SiglipImageProcessorPil(size=crop), tokenizer), siglip, 32),
-        "siglip2": TinyModel(_save(root / "siglip2", siglip2, Siglip2ImageProcessorPil(patch_size=8, max_num_patches=16)),
-                             siglip2, 32),
-        "dinov2": TinyModel(_save(root / "dinov2", dino, BitImageProcessorPil(size={"shortest_edge": 36}, crop_size=crop)),
-                            dino, 32),
+        "siglip2": TinyModel(
+            _save(root / "siglip2", siglip2, Siglip2ImageProcessorPil(patch_size=8, max_num_patches=16)), siglip2, 32
+        ),
+        "dinov2": TinyModel(
+            _save(root / "dinov2", dino, BitImageProcessorPil(size={"shortest_edge": 36}, crop_size=crop)), dino, 32
+        ),
         "vit": TinyModel(_save(root / "vit", vit, ViTImageProcessorPil(size=crop)), vit, 32),
     }
 

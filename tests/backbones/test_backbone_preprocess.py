@@ -42,8 +42,9 @@ def processors():
 
 
 @pytest.mark.parametrize("uint8_resize", [True, False], ids=["cpu-uint8", "float-2pass"])
-@pytest.mark.parametrize("name", ["clip", "clip-crop-larger", "siglip", "dinov2", "vit-bilinear", "vit-nearest",
-                                  "embedded"])
+@pytest.mark.parametrize(
+    "name", ["clip", "clip-crop-larger", "siglip", "dinov2", "vit-bilinear", "vit-nearest", "embedded"]
+)
 def test_tensor_path_matches_processor(name, uint8_resize, processors, frames_factory):
     proc = processors[name]
     spec = spec_from_processor(proc)

@@ -81,11 +81,20 @@ def test_concurrent_writers(tmp_path):
 
 def _probe_images(height=240, width=320):
     yy, xx = np.mgrid[0:height, 0:width]
-    solids = {"red": (200, 30, 30), "green": (30, 180, 40), "blue": (30, 40, 200), "tissue": (220, 140, 140),
-              "grey": (128, 128, 128), "dark": (30, 20, 20)}
+    solids = {
+        "red": (200, 30, 30),
+        "green": (30, 180, 40),
+        "blue": (30, 40, 200),
+        "tissue": (220, 140, 140),
+        "grey": (128, 128, 128),
+        "dark": (30, 20, 20),
+    }
     images = {k: np.broadcast_to(np.array(c, np.uint8), (height, width, 3)) for k, c in solids.items()}
-    patterns = {"stripes": np.sin(xx / 3.0) > 0, "checker": (xx // 8 + yy // 8) % 2 == 0,
-                "noise": np.random.default_rng(0).random((height, width)) > 0.5}
+    patterns = {
+        "stripes": np.sin(xx / 3.0) > 0,
+        "checker": (xx // 8 + yy // 8) % 2 == 0,
+        "noise": np.random.default_rng(0).random((height, width)) > 0.5,
+    }
     tissue = np.array(solids["tissue"], np.float64)
     for k, mask in patterns.items():
         images[f"tissue-{k}"] = (tissue * (0.6 + 0.4 * mask[..., None])).astype(np.uint8)

@@ -8,8 +8,13 @@ import torch.nn.functional as F
 
 from hierskp.backbones import load_text_encoder
 
-PHRASES = ["retract the thyroid lobe", "thyroid lobe retraction", "close the skin",
-           "ligate the superior thyroid artery", "identify the recurrent laryngeal nerve"]
+PHRASES = [
+    "retract the thyroid lobe",
+    "thyroid lobe retraction",
+    "close the skin",
+    "ligate the superior thyroid artery",
+    "identify the recurrent laryngeal nerve",
+]
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +59,17 @@ def test_dual_tower_text(name, tiny_models):
     model = tiny_models[name].model
     enc = load_text_encoder(str(tiny_models[name].path), device="cpu")
     emb = enc.encode(PHRASES[:3])
-    batch = enc.tokenizer(PHRASES[:3], padding="max_length" if name == "siglip" else True, truncation=True,
-                          max_length=enc.max_length, return_tensors="pt")
+    batch = enc.tokenizer(
+        PHRASES[:3],
+        padding="max_length" if name == "siglip" else True,
+        truncation=True,
+        max_length=enc.max_length,
+        return_tensors="pt",
+    )
     with torch.no_grad():
-        ref = model.get_text_features(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).pooler_output
+        ref = model.get_text_features(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).pooler_output
     assert emb.shape == (3, ref.shape[1]) and enc.dim == ref.shape[1]
     assert torch.allclose(emb, F.normalize(ref, dim=-1), atol=1e-5)
     assert not any("vision" in k for k in enc.model.state_dict())

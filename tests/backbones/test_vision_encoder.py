@@ -114,8 +114,9 @@ def test_registry_adds_architecture(tiny_models, loaded_encoders, frames_factory
         return out.last_hidden_state[:, 1:].mean(1)
 
     saved = VISION_ARCHS["vit"]
-    register_vision_architecture("vit", ArchSpec(mean_tokens, "mean of patch tokens", "ViTModel",
-                                                 load_kwargs={"add_pooling_layer": False}))
+    register_vision_architecture(
+        "vit", ArchSpec(mean_tokens, "mean of patch tokens", "ViTModel", load_kwargs={"add_pooling_layer": False})
+    )
     try:
         enc = load_vision_encoder(str(tiny_models["vit"].path), device="cpu")
     finally:

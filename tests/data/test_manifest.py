@@ -9,9 +9,15 @@ import pytest
 from hierskp.data.activitynet import import_activitynet
 from hierskp.data.manifest import ManifestError, load_manifest
 
-GOOD = {"video_id": "v1", "video": "videos/v1.mp4", "split": "train", "procedure": "thyroidectomy",
-        "text": "an open thyroidectomy", "operations": [{"start": 0, "end": 4, "label": "incision", "text": "skin incision"}],
-        "frames": [{"time": 1.5, "text": "the scalpel opens the skin"}]}
+GOOD = {
+    "video_id": "v1",
+    "video": "videos/v1.mp4",
+    "split": "train",
+    "procedure": "thyroidectomy",
+    "text": "an open thyroidectomy",
+    "operations": [{"start": 0, "end": 4, "label": "incision", "text": "skin incision"}],
+    "frames": [{"time": 1.5, "text": "the scalpel opens the skin"}],
+}
 
 
 def _write(tmp_path, rows):
@@ -67,8 +73,17 @@ def test_times_past_duration():
 def test_activitynet_import(tmp_path):
     (tmp_path / "videos").mkdir()
     (tmp_path / "videos" / "vidA.mp4").write_bytes(b"x")
-    gt = {"database": {"vidA": {"subset": "validation", "annotations": [
-        {"segment": [5.0, 9.0], "label": "closure"}, {"segment": [0.0, 5.0], "label": "incision"}]}}}
+    gt = {
+        "database": {
+            "vidA": {
+                "subset": "validation",
+                "annotations": [
+                    {"segment": [5.0, 9.0], "label": "closure"},
+                    {"segment": [0.0, 5.0], "label": "incision"},
+                ],
+            }
+        }
+    }
     (tmp_path / "gt.json").write_text(json.dumps(gt))
     out = import_activitynet(tmp_path / "gt.json", tmp_path / "videos", tmp_path / "manifest.jsonl")
     m = load_manifest(out)

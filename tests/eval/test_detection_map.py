@@ -28,9 +28,11 @@ def tiou(a: tuple[float, float], b: tuple[float, float]) -> float:
 def reference_ap(gt, preds, label, thr, extra_fp=True):
     """Loop-by-loop AP for one class at one threshold."""
     gts = [(v, (a.start, a.end)) for v, anns in gt.items() for a in anns if a.label == label]
-    cand = [(d.score, i, v, (d.start, d.end)) for i, (v, d) in
-            enumerate((v, d) for v, ds in preds.items() for d in ds) if d.label == label
-            and (extra_fp or v in gt)]
+    cand = [
+        (d.score, i, v, (d.start, d.end))
+        for i, (v, d) in enumerate((v, d) for v, ds in preds.items() for d in ds)
+        if d.label == label and (extra_fp or v in gt)
+    ]
     cand.sort(key=lambda c: (-c[0], c[1]))
     used: set[int] = set()
     flags = []
@@ -108,7 +110,8 @@ def test_overlap_threshold_and_best_tiou_matching():
     gt = {"v": [A(0, 10, "a")]}
     res = detection_map(gt, {"v": [D(5, 15, "a", 1.0)]})  # tIoU = 5/15
     assert res.summary() == pytest.approx(
-        {"mAP@0.3": 1.0, "mAP@0.4": 0.0, "mAP@0.5": 0.0, "mAP@0.6": 0.0, "mAP@0.7": 0.0, "average_mAP": 0.2})
+        {"mAP@0.3": 1.0, "mAP@0.4": 0.0, "mAP@0.5": 0.0, "mAP@0.6": 0.0, "mAP@0.7": 0.0, "average_mAP": 0.2}
+    )
     # the first prediction must take B (tIoU .85), not A (.16), leaving A for the second
     gt2 = {"v": [A(0, 10, "a"), A(8, 20, "a")]}
     preds2 = {"v": [D(7, 19, "a", 0.9), D(0, 9, "a", 0.8)]}
@@ -126,8 +129,7 @@ def test_empty_classes_unknown_labels_and_missing_videos():
     with pytest.raises(ValueError, match="zzz"):
         detection_map(gt, preds, [0.5], unknown_labels="error")
     # a prediction on v3 (in GT, no actions) is an FP in both modes
-    res3 = detection_map(gt, {"v3": [D(0, 1, "a", 1.0)], "v1": [D(0, 10, "a", 0.5)]}, [0.5],
-                         extra_videos="ignore")
+    res3 = detection_map(gt, {"v3": [D(0, 1, "a", 1.0)], "v1": [D(0, 10, "a", 0.5)]}, [0.5], extra_videos="ignore")
     assert res3.per_class["a"] == [pytest.approx(0.25)]  # P=[0,.5], R=[0,.5]
     with pytest.raises(ValueError, match="no annotations"):
         detection_map({"v": []}, preds)

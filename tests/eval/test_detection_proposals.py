@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hierskp.eval.detection import Annotation as A
 from hierskp.eval.detection import Detection as D
 from hierskp.eval.detection import detection_map
-from hierskp.eval.detection import Annotation as A
 from hierskp.eval.proposals import frame_scores_to_detections, nms_1d, nms_detections, soft_nms_1d
 
 
@@ -40,11 +40,15 @@ def test_frame_scores_to_detections_threshold_and_argmax():
     scores[7:9, 0] = 0.1
     # threshold 0.8 adds the single-frame core [3, 4] of "cut" (tIoU 1/3 with [2, 5])
     dets = frame_scores_to_detections(scores, t, ["bg", "cut", "clip"], thresholds=(0.5, 0.8), background=0)
-    assert dets == [D(3.0, 4.0, "cut", pytest.approx(0.9)), D(7.0, 9.0, "clip", pytest.approx(0.75)),
-                    D(2.0, 5.0, "cut", pytest.approx(0.7))]
+    assert dets == [
+        D(3.0, 4.0, "cut", pytest.approx(0.9)),
+        D(7.0, 9.0, "clip", pytest.approx(0.75)),
+        D(2.0, 5.0, "cut", pytest.approx(0.7)),
+    ]
     assert all(type(d.start) is float and type(d.score) is float for d in dets)
-    strict = frame_scores_to_detections(scores, t, ["bg", "cut", "clip"], thresholds=(0.5, 0.8),
-                                        background=0, nms_iou=0.3)
+    strict = frame_scores_to_detections(
+        scores, t, ["bg", "cut", "clip"], thresholds=(0.5, 0.8), background=0, nms_iou=0.3
+    )
     assert [d.label for d in strict] == ["cut", "clip"]
     single = frame_scores_to_detections(scores, t, ["bg", "cut", "clip"], background=0, min_frames=3)
     assert single == [D(2.0, 5.0, "cut", pytest.approx(0.7))]

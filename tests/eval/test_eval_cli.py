@@ -11,25 +11,38 @@ import pytest
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hierskp", "eval", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "hierskp", "eval", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_detection_cli(tmp_path):
-    gt = {"version": "x", "database": {
-        "v1": {"subset": "test", "annotations": [{"segment": [0, 10], "label": "cut"},
-                                                 {"segment": [20, 30], "label": "clip"}]},
-        "v2": {"subset": "test", "annotations": [{"segment": [5, 15], "label": "cut"}]},
-        "v9": {"subset": "train", "annotations": [{"segment": [0, 3], "label": "burn"}]}}}
-    preds = {"results": {
-        "v1": [{"segment": [5, 15], "label": "cut", "score": 0.9},  # tIoU 1/3 with [0, 10]
-               {"segment": [20, 30], "label": "clip", "score": 0.8}],
-        "v9": [{"segment": [0, 3], "label": "cut", "score": 0.1}]}}  # train video: extra
+    gt = {
+        "version": "x",
+        "database": {
+            "v1": {
+                "subset": "test",
+                "annotations": [{"segment": [0, 10], "label": "cut"}, {"segment": [20, 30], "label": "clip"}],
+            },
+            "v2": {"subset": "test", "annotations": [{"segment": [5, 15], "label": "cut"}]},
+            "v9": {"subset": "train", "annotations": [{"segment": [0, 3], "label": "burn"}]},
+        },
+    }
+    preds = {
+        "results": {
+            "v1": [
+                {"segment": [5, 15], "label": "cut", "score": 0.9},  # tIoU 1/3 with [0, 10]
+                {"segment": [20, 30], "label": "clip", "score": 0.8},
+            ],
+            "v9": [{"segment": [0, 3], "label": "cut", "score": 0.1}],
+        }
+    }  # train video: extra
     (tmp_path / "gt.json").write_text(json.dumps(gt))
     (tmp_path / "pred.json").write_text(json.dumps(preds))
 
-    out = run_cli("detection", "--ground-truth", tmp_path / "gt.json", "--predictions",
-                  tmp_path / "pred.json", "--subset", "test")
+    out = run_cli(
+        "detection", "--ground-truth", tmp_path / "gt.json", "--predictions", tmp_path / "pred.json", "--subset", "test"
+    )
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
     # clip: AP 1 at every tIoU; cut: 1 of 2 GT at 0.3 (P=1 then an FP at .1) -> .5, else 0
@@ -38,8 +51,17 @@ def test_detection_cli(tmp_path):
     assert abs(res["average_mAP"] - 0.55) < 1e-12
     assert "1 predictions are for videos not in the ground truth subset" in out.stderr
 
-    out = run_cli("detection", "--ground-truth", tmp_path / "gt.json", "--predictions",
-                  tmp_path / "pred.json", "--tiou", "0.25", "0.5", "--per-class")
+    out = run_cli(
+        "detection",
+        "--ground-truth",
+        tmp_path / "gt.json",
+        "--predictions",
+        tmp_path / "pred.json",
+        "--tiou",
+        "0.25",
+        "0.5",
+        "--per-class",
+    )
     res = json.loads(out.stdout)
     assert set(res) == {"mAP@0.25", "mAP@0.5", "average_mAP", "per_class_AP"}
     assert res["per_class_AP"]["burn"] == {"0.25": 0.0, "0.5": 0.0}
@@ -47,8 +69,9 @@ def test_detection_cli(tmp_path):
 
 
 def test_detection_cli_bad_input_names_file_field_value(tmp_path):
-    (tmp_path / "gt.json").write_text(json.dumps(
-        {"database": {"v1": {"subset": "test", "annotations": [{"segment": [0, 10], "label": "cut"}]}}}))
+    (tmp_path / "gt.json").write_text(
+        json.dumps({"database": {"v1": {"subset": "test", "annotations": [{"segment": [0, 10], "label": "cut"}]}}})
+    )
     bad = tmp_path / "pred.json"
     bad.write_text(json.dumps({"results": {"v1": [{"segment": [0, 10], "label": "cut", "score": "high"}]}}))
     out = run_cli("detection", "--ground-truth", tmp_path / "gt.json", "--predictions", bad)

@@ -35,8 +35,22 @@ def test_written_files_reproduce_the_map_through_the_cli(frozen_inputs, tmp_path
     for detector in ("zero_shot", "probe"):
         pred_file = tmp_path / f"frozen.{detector}.json"
         assert res[detector]["predictions_file"] == str(pred_file)
-        out = subprocess.run([sys.executable, "-m", "hierskp", "eval", "detection", "--ground-truth", str(gt_file),
-                              "--predictions", str(pred_file)], capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hierskp",
+                "eval",
+                "detection",
+                "--ground-truth",
+                str(gt_file),
+                "--predictions",
+                str(pred_file),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         cli = json.loads(out.stdout)
         assert list(cli) == ["mAP@0.3", "mAP@0.4", "mAP@0.5", "mAP@0.6", "mAP@0.7", "average_mAP"]

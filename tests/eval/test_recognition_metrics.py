@@ -8,7 +8,7 @@ import pytest
 sk_metrics = pytest.importorskip("sklearn.metrics")  # via tslearn in the [test] extra
 accuracy_score, f1_score = sk_metrics.accuracy_score, sk_metrics.f1_score
 
-from hierskp.eval.recognition import (
+from hierskp.eval.recognition import (  # noqa: E402 - after the optional sklearn import
     linear_probe_metrics,
     macro_f1,
     recognition_metrics,

@@ -15,8 +15,17 @@ from hierskp.train import load_config, train
 from hierskp.train.evaluate import headline as train_headline
 from hierskp.train.synthetic import make_synthetic_cache
 
-FAST = ["model.hidden_dim=16", "model.embed_dim=16", "model.heads=2", "model.max_video_len=8", "model.max_clip_len=8",
-        "data.batch_videos=4", "optim.warmup_steps=1", "checkpoint_every=10", "max_steps=6"]
+FAST = [
+    "model.hidden_dim=16",
+    "model.embed_dim=16",
+    "model.heads=2",
+    "model.max_video_len=8",
+    "model.max_clip_len=8",
+    "data.batch_videos=4",
+    "optim.warmup_steps=1",
+    "checkpoint_every=10",
+    "max_steps=6",
+]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -45,8 +54,14 @@ def report(runs, tmp_path_factory):
 
 def test_report_files_and_keys(report):
     rep, out = report
-    for name in ("report.json", "report.md", "recall_curves.png", "confusion_matrix.png", "timeline.png",
-                 "detection/ground_truth.json"):
+    for name in (
+        "report.json",
+        "report.md",
+        "recall_curves.png",
+        "confusion_matrix.png",
+        "timeline.png",
+        "detection/ground_truth.json",
+    ):
         assert (out / name).is_file(), name
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]  # every file was renamed into place
     on_disk = json.loads((out / "report.json").read_text())
@@ -71,15 +86,22 @@ def test_report_files_and_keys(report):
     assert set(table) == {BASELINE, "HierSKP", "losses.dtw.enabled=False"}
     assert set(table["HierSKP"]) >= {"summary", "retrieval/video", "order", "recognition/per_video", "tal/zero_shot"}
     assert table["HierSKP"]["tal/probe"]["avg"] == pytest.approx(
-        100 * on_disk["methods"][1]["result"]["localization"]["probe"]["average_mAP"])
+        100 * on_disk["methods"][1]["result"]["localization"]["probe"]["average_mAP"]
+    )
     assert rep["table"] == table
 
 
 def test_markdown_is_side_by_side(report):
     _, out = report
     md = (out / "report.md").read_text()
-    for title in ("Text-video retrieval: video level", "Order-sensitive retrieval", "Operation recognition",
-                  "Temporal action localization", "FAISS index vs exact search", "![recall@K](recall_curves.png)"):
+    for title in (
+        "Text-video retrieval: video level",
+        "Order-sensitive retrieval",
+        "Operation recognition",
+        "Temporal action localization",
+        "FAISS index vs exact search",
+        "![recall@K](recall_curves.png)",
+    ):
         assert title in md, title
     rows = [ln for ln in md.splitlines() if ln.startswith("| HierSKP |")]
     assert len(rows) >= 9 and all("nan" not in r for r in rows)
@@ -96,8 +118,22 @@ def test_figures_are_valid_pngs(report):
 
 def test_cli_with_names(runs, tmp_path, capsys):
     store, full, _ = runs
-    code = main(["evaluate", "--cache", store.url, "--run", str(full), "--out", str(tmp_path / "r"),
-                 "--name", "mine", "--no-progress", "--threads", "0"])
+    code = main(
+        [
+            "evaluate",
+            "--cache",
+            store.url,
+            "--run",
+            str(full),
+            "--out",
+            str(tmp_path / "r"),
+            "--name",
+            "mine",
+            "--no-progress",
+            "--threads",
+            "0",
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "mine" in text and BASELINE in text and "report:" in text
@@ -120,7 +156,8 @@ def test_tiny_corpus_degrades_gracefully(tmp_path):
     rep = evaluate_runs(cs.open_cache(str(tmp_path / "c.zarr")), [], tmp_path / "r", progress=False)
     res = rep["methods"][0]["result"]
     assert res["recognition"]["linear_probe"]["frame"] == {
-        "skipped": "no probe: the train split has too few labelled rows or classes"}
+        "skipped": "no probe: the train split has too few labelled rows or classes"
+    }
     assert "probe" not in res["localization"] and "average_mAP" in res["localization"]["zero_shot"]
     assert "video" not in res["recall_curves"] and "operation" in res["recall_curves"]
     table = rep["table"][BASELINE]

@@ -16,8 +16,17 @@ from hierskp.eval.run_index import build_run_indices, index_agreement, item_ids,
 from hierskp.train import load_config, train
 from hierskp.train.synthetic import make_synthetic_cache
 
-FAST = ["model.hidden_dim=16", "model.embed_dim=16", "model.heads=2", "model.max_video_len=8", "model.max_clip_len=8",
-        "data.batch_videos=4", "optim.warmup_steps=1", "checkpoint_every=5", "max_steps=3"]
+FAST = [
+    "model.hidden_dim=16",
+    "model.embed_dim=16",
+    "model.heads=2",
+    "model.max_video_len=8",
+    "model.max_clip_len=8",
+    "data.batch_videos=4",
+    "optim.warmup_steps=1",
+    "checkpoint_every=5",
+    "max_steps=3",
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +40,9 @@ def run(tmp_path_factory):
 def test_stale_index_is_rebuilt_after_the_run_changes(run):
     store, run_dir = run
     first = build_run_indices(store, run_dir, splits=["test"])
-    assert {(r["level"], r["side"]) for r in first} == {(lv, s) for lv in ("video", "operation", "frame")
-                                                        for s in ("video", "text")}
+    assert {(r["level"], r["side"]) for r in first} == {
+        (lv, s) for lv in ("video", "operation", "frame") for s in ("video", "text")
+    }
     assert all(r["rebuilt"] for r in first)
     path = run_dir / "index" / "test" / "operation.video.faiss"
     meta = read_sidecar(path)

@@ -20,11 +20,22 @@ from .conftest import run_cli
 def test_sigkill_then_rerun(corpus_copy, tmp_path):
     cache = str(tmp_path / "cache.zarr")
     manifest = str(corpus_copy / "manifest.jsonl")
-    cmd = [sys.executable, "-m", "hierskp", "extract", "--manifest", manifest, "--cache", cache,
-           "--no-progress", "--batch-size", "4"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hierskp",
+        "extract",
+        "--manifest",
+        manifest,
+        "--cache",
+        cache,
+        "--no-progress",
+        "--batch-size",
+        "4",
+    ]
     rng = random.Random(int(os.environ.get("HIERSKP_KILL_SEED", "7")))
     killed_with_partial = 0
-    for attempt in range(3):
+    for _attempt in range(3):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # wait until the first video group appears (the model is loaded), then kill at a random moment
         deadline = time.time() + 120

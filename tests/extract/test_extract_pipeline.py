@@ -111,10 +111,22 @@ def test_annotation_past_duration_is_named(corpus_copy, tmp_path):
 def test_other_backbone_refused(corpus_copy, tmp_path, embedded_twin):
     cache = str(tmp_path / "cache.zarr")
     manifest = corpus_copy / "manifest.jsonl"
-    assert run_cli("extract", "--manifest", str(manifest), "--cache", cache, "--no-progress",
-                   "--video-id", load_manifest(manifest).rows[0].entry.video_id).returncode == 0
-    proc = run_cli("extract", "--manifest", str(manifest), "--cache", cache, "--backbone", str(embedded_twin),
-                   "--no-progress")
+    assert (
+        run_cli(
+            "extract",
+            "--manifest",
+            str(manifest),
+            "--cache",
+            cache,
+            "--no-progress",
+            "--video-id",
+            load_manifest(manifest).rows[0].entry.video_id,
+        ).returncode
+        == 0
+    )
+    proc = run_cli(
+        "extract", "--manifest", str(manifest), "--cache", cache, "--backbone", str(embedded_twin), "--no-progress"
+    )
     assert proc.returncode == 2 and "fingerprint" in proc.stdout
 
 

@@ -75,9 +75,17 @@ class Server:
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment of a CLI/worker process talking to this server, polling fast."""
-        return {**os.environ, "PREFECT_API_URL": self.url, "PREFECT_HOME": str(self.home),
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_WORKER_QUERY_SECONDS": "1",
-                "PREFECT_RUNNER_POLL_FREQUENCY": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **extra}
+        return {
+            **os.environ,
+            "PREFECT_API_URL": self.url,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            **extra,
+        }
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
@@ -94,8 +102,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float) -
         time.sleep(0.5)
     tail = log.read_text(errors="replace")[-6000:] if log.exists() else "(no log)"
     stop(proc, grace=5)
-    pytest.fail(f"prefect server did not answer {url}/health within {timeout:.0f}s "
-                f"(exit code {proc.poll()}); server log:\n{tail}")
+    pytest.fail(
+        f"prefect server did not answer {url}/health within {timeout:.0f}s "
+        f"(exit code {proc.poll()}); server log:\n{tail}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -107,11 +117,20 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fix
         shutil.copy(template, home / "prefect.db")
     port, log = free_port(), home / "server.log"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false", PREFECT_SERVER_UI_ENABLED="false")
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
+        PREFECT_SERVER_UI_ENABLED="false",
+    )
     with log.open("w") as fh:
-        proc = subprocess.Popen([*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
-                                env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}/api"
     _wait_healthy(url, proc, log, timeout=180)
     if cache and not template.exists():  # online backup: consistent while the server runs
@@ -171,15 +190,31 @@ def deployed(prefect_server: Server) -> Server:
     """The process pool, and the extract deployment from deploy/prefect.yaml (deployed from the repo root)."""
     env = prefect_server.env()
     run([*PREFECT, "work-pool", "create", POOL, "--type", "process", "--overwrite"], env)
-    run([*PREFECT, "--no-prompt", "deploy", "--prefect-file", "deploy/prefect.yaml", "--name",
-         "extract-features/local"], env, timeout=180)
+    run(
+        [
+            *PREFECT,
+            "--no-prompt",
+            "deploy",
+            "--prefect-file",
+            "deploy/prefect.yaml",
+            "--name",
+            "extract-features/local",
+        ],
+        env,
+        timeout=180,
+    )
     return prefect_server
 
 
 def start_worker(server: Server, log: Path) -> subprocess.Popen:
     with log.open("w") as fh:
-        return subprocess.Popen([*PREFECT, "worker", "start", "--pool", POOL, "--type", "process"],
-                                env=server.env(), cwd=REPO, stdout=fh, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [*PREFECT, "worker", "start", "--pool", POOL, "--type", "process"],
+            env=server.env(),
+            cwd=REPO,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def assert_same_features(a: str, b: str) -> None:

@@ -15,8 +15,12 @@ def test_dask_runner_extracts_the_same_features(prefect_api, flow_corpus, refere
 
     cache = str(tmp_path / "dask.zarr")
     # an in-process LocalCluster (2 worker threads) keeps CI fast; a real cluster is dask_address="tcp://..."
-    summary = extract_features(manifest=str(flow_corpus), cache=cache, dask_address="local",
-                               dask_cluster_kwargs={"processes": False, "n_workers": 1, "threads_per_worker": 2})
+    summary = extract_features(
+        manifest=str(flow_corpus),
+        cache=cache,
+        dask_address="local",
+        dask_cluster_kwargs={"processes": False, "n_workers": 1, "threads_per_worker": 2},
+    )
     assert summary["done"] == 3 and summary["failed"] == 0
     assert summary["runner"].startswith("Dask LocalCluster")
     assert validate_cache(open_cache(cache, mode="r")).ok

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from .conftest import PREFECT, REPO, assert_same_features, run, start_worker, stop
 
 
@@ -24,15 +25,36 @@ def worker_log(deployed, tmp_path_factory):
 def test_extract_deployment_runs_on_a_process_worker(deployed, worker_log, flow_corpus, reference_cache, tmp_path):
     cache = tmp_path / "cache.zarr"
     try:
-        out = run([*PREFECT, "deployment", "run", "extract-features/local", "--param", f"manifest={flow_corpus}",
-                   "--param", f"cache={cache}", "--watch", "--watch-interval", "1", "--watch-timeout", "300"],
-                  deployed.env(), timeout=330)
+        out = run(
+            [
+                *PREFECT,
+                "deployment",
+                "run",
+                "extract-features/local",
+                "--param",
+                f"manifest={flow_corpus}",
+                "--param",
+                f"cache={cache}",
+                "--watch",
+                "--watch-interval",
+                "1",
+                "--watch-timeout",
+                "300",
+            ],
+            deployed.env(),
+            timeout=330,
+        )
     except (AssertionError, subprocess.TimeoutExpired):
         print(worker_log.read_text()[-6000:])
         raise
     assert "Completed" in out.stdout, out.stdout[-3000:]
-    validate = subprocess.run([sys.executable, "-m", "hierskp", "cache", "validate", str(cache)],
-                              capture_output=True, text=True, cwd=REPO, timeout=120)
+    validate = subprocess.run(
+        [sys.executable, "-m", "hierskp", "cache", "validate", str(cache)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert "3 complete, 0 partial" in validate.stdout
     assert_same_features(str(cache), reference_cache["cache"])  # worker process == in-process extraction
@@ -42,9 +64,27 @@ def test_extract_deployment_runs_on_a_process_worker(deployed, worker_log, flow_
 def test_deployment_rejects_a_bad_parameter_fast(deployed, worker_log, tmp_path):
     """A missing manifest fails the flow run before any model loads, with the reason in the logs."""
     proc = subprocess.run(
-        [*PREFECT, "deployment", "run", "extract-features/local", "--param", f"manifest={tmp_path}/none.jsonl",
-         "--param", f"cache={tmp_path}/c.zarr", "--watch", "--watch-interval", "1", "--watch-timeout", "120"],
-        env=deployed.env(), cwd=REPO, capture_output=True, text=True, timeout=150)
+        [
+            *PREFECT,
+            "deployment",
+            "run",
+            "extract-features/local",
+            "--param",
+            f"manifest={tmp_path}/none.jsonl",
+            "--param",
+            f"cache={tmp_path}/c.zarr",
+            "--watch",
+            "--watch-interval",
+            "1",
+            "--watch-timeout",
+            "120",
+        ],
+        env=deployed.env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
     assert "Failed" in proc.stdout, proc.stdout[-3000:]
     assert "manifest file not found" in worker_log.read_text()
     assert not (tmp_path / "c.zarr").exists()

@@ -25,4 +25,6 @@ def test_one_missing_video_fails_alone(prefect_api, flow_corpus, reference_cache
 
     state = extract_features(**params, return_state=True)  # default: the run ends Failed
     assert state.is_failed()
-    assert "1 video(s) failed" in str(state.message) or "1 video(s) failed" in repr(state.result(raise_on_failure=False))
+    assert "1 video(s) failed" in str(state.message) or "1 video(s) failed" in repr(
+        state.result(raise_on_failure=False)
+    )

@@ -32,8 +32,21 @@ def test_sigkilled_worker_then_rerun_completes_the_cache(deployed, prefect_api, 
     killed: list[int] = []
     try:
         # one video at a time, so the run is surely mid-way when the first video completes
-        run([*PREFECT, "deployment", "run", "extract-features/local", "--param", f"manifest={manifest}",
-             "--param", f"cache={cache}", "--param", "max_workers=1"], deployed.env())
+        run(
+            [
+                *PREFECT,
+                "deployment",
+                "run",
+                "extract-features/local",
+                "--param",
+                f"manifest={manifest}",
+                "--param",
+                f"cache={cache}",
+                "--param",
+                "max_workers=1",
+            ],
+            deployed.env(),
+        )
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and "complete" not in _statuses(cache).values():
             time.sleep(0.1)
@@ -57,5 +70,7 @@ def test_sigkilled_worker_then_rerun_completes_the_cache(deployed, prefect_api, 
     report = validate_cache(open_cache(cache, mode="r"))
     assert report.ok, report.problems
     assert report.counts() == {"complete": N_VIDEOS}
-    validate = subprocess.run([*PREFECT[:1], "-m", "hierskp", "cache", "validate", cache], capture_output=True, text=True)
+    validate = subprocess.run(
+        [*PREFECT[:1], "-m", "hierskp", "cache", "validate", cache], capture_output=True, text=True
+    )
     assert validate.returncode == 0, validate.stdout

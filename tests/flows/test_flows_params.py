@@ -13,13 +13,16 @@ from hierskp.corpus_diff import diff_corpus
 from .conftest import REPO
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"manifest": "/nonexistent/manifest.jsonl"}, "manifest file not found"),
-    ({"fps": 0}, "fps"),
-    ({"max_workers": 0}, "max_workers"),
-    ({"video_ids": ["nope"]}, "video_ids not in"),
-    ({"dask_cluster_kwargs": {"n_workers": 2}}, "dask_cluster_kwargs only applies"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"manifest": "/nonexistent/manifest.jsonl"}, "manifest file not found"),
+        ({"fps": 0}, "fps"),
+        ({"max_workers": 0}, "max_workers"),
+        ({"video_ids": ["nope"]}, "video_ids not in"),
+        ({"dask_cluster_kwargs": {"n_workers": 2}}, "dask_cluster_kwargs only applies"),
+    ],
+)
 def test_bad_parameters_are_rejected_before_any_work(flow_corpus, tmp_path, change, message):
     from flows.extract_features import validate_params
 

@@ -13,8 +13,9 @@ def test_pipeline_chains_the_four_stages(prefect_api, flow_corpus, reference_cac
     from flows.build_index import build_index
     from flows.pipeline import hierskp_pipeline
 
-    result = hierskp_pipeline(manifest=str(flow_corpus), cache=reference_cache["cache"], runs=str(tmp_path / "runs"),
-                              max_steps=2)
+    result = hierskp_pipeline(
+        manifest=str(flow_corpus), cache=reference_cache["cache"], runs=str(tmp_path / "runs"), max_steps=2
+    )
     assert result["extract"]["skipped"] == 3 and result["extract"]["done"] == 0
     run = Path(result["run"])
     assert (run / "final").is_dir() and run.parent == tmp_path / "runs"

@@ -34,7 +34,9 @@ def test_negatives_are_permutations_of_the_valid_prefix():
 
 
 def test_shuffle_never_identity_for_pairs():
-    idx = procedure_order_negatives(torch.full((200,), 2), kinds=("shuffle",), generator=torch.Generator().manual_seed(1))
+    idx = procedure_order_negatives(
+        torch.full((200,), 2), kinds=("shuffle",), generator=torch.Generator().manual_seed(1)
+    )
     assert (idx[0] == torch.tensor([1, 0])).all()
 
 
@@ -73,7 +75,9 @@ def test_negative_costs_equal_recomputed_and_padding_gets_no_grad():
     # Recompute the reversed term explicitly from reordered text embeddings.
     idx = procedure_order_negatives(tl, ("reverse",), max_len=5)[0]
     pos = soft_dtw(pairwise_cost(v, t, "neg_log_softmax_cosine", x_lengths=vl, y_lengths=tl), 0.1, vl, tl)
-    neg = soft_dtw(pairwise_cost(v, gather_steps(t, idx), "neg_log_softmax_cosine", x_lengths=vl, y_lengths=tl), 0.1, vl, tl)
+    neg = soft_dtw(
+        pairwise_cost(v, gather_steps(t, idx), "neg_log_softmax_cosine", x_lengths=vl, y_lengths=tl), 0.1, vl, tl
+    )
     expected_order = torch.relu(pos - neg + 10.0).mean()
     torch.testing.assert_close(out.order, expected_order)
     torch.testing.assert_close(out.alignment, pos.mean())

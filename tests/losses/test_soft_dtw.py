@@ -124,7 +124,7 @@ def test_gradcheck_tiny():
         c = torch.rand(2, n, m, dtype=torch.float64, requires_grad=True)
         assert torch.autograd.gradcheck(lambda x: soft_dtw(x, 0.5), (c,))
         lens = (torch.tensor([n, 2]), torch.tensor([1, m]))
-        assert torch.autograd.gradcheck(lambda x: soft_dtw(x, 0.3, *lens), (c,))
+        assert torch.autograd.gradcheck(lambda x, lens=lens: soft_dtw(x, 0.3, *lens), (c,))
 
 
 def test_float32_close_to_float64():
@@ -154,9 +154,7 @@ def test_divergence_identical_is_zero_and_positive_otherwise():
     x = torch.randn(3, 10, 4, dtype=torch.float64)
     y = torch.randn(3, 12, 4, dtype=torch.float64)
     xl, yl = torch.tensor([10, 6, 3]), torch.tensor([12, 5, 9])
-    same = soft_dtw_divergence(
-        pairwise_cost(x, x), pairwise_cost(x, x), pairwise_cost(x, x), 1.0, xl, xl
-    )
+    same = soft_dtw_divergence(pairwise_cost(x, x), pairwise_cost(x, x), pairwise_cost(x, x), 1.0, xl, xl)
     assert same.abs().max() < 1e-9
     diff = soft_dtw_divergence(pairwise_cost(x, y), pairwise_cost(x, x), pairwise_cost(y, y), 1.0, xl, yl)
     assert (diff > 0).all()
@@ -187,4 +185,3 @@ def test_input_validation():
         soft_dtw(c, 0.1, None, torch.tensor([5, 3]))
     with pytest.raises(ValueError):
         soft_dtw(c[0], 0.1)
-

@@ -9,8 +9,9 @@ import torch
 
 from hierskp.models import HeadsConfig, HierSKPHeads, TemporalAggregator, load_heads, save_heads
 
-CFG = HeadsConfig(vision_dim=6, text_dim=5, hidden_dim=16, embed_dim=8, heads=2, max_clip_len=6, max_video_len=6,
-                  dropout=0.0)
+CFG = HeadsConfig(
+    vision_dim=6, text_dim=5, hidden_dim=16, embed_dim=8, heads=2, max_clip_len=6, max_video_len=6, dropout=0.0
+)
 
 
 @pytest.mark.parametrize("positions", ["learned", "sinusoidal"])

@@ -23,9 +23,29 @@ def _frames(path: Path) -> np.ndarray:
 
 def test_cli_writes_corpus_independent_of_worker_count(tmp_path: Path) -> None:
     out = tmp_path / "cli"
-    cmd = [sys.executable, "-m", "hierskp", "synth", "--out", str(out), "--videos", "3", "--seed", "2",
-           "--preset", "tiny", "--size", "32x24", "--fps", "8", "--duration", "6-8", "--workers", "2",
-           "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hierskp",
+        "synth",
+        "--out",
+        str(out),
+        "--videos",
+        "3",
+        "--seed",
+        "2",
+        "--preset",
+        "tiny",
+        "--size",
+        "32x24",
+        "--fps",
+        "8",
+        "--duration",
+        "6-8",
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "3 videos" in proc.stdout
@@ -36,7 +56,7 @@ def test_cli_writes_corpus_independent_of_worker_count(tmp_path: Path) -> None:
 
     # the single-worker corpus is also written by a fresh process: rendering must not depend on the
     # state an earlier test left in this one
-    one = [*cmd[:cmd.index("--out") + 1], str(tmp_path / "here"), *cmd[cmd.index("--out") + 2:]]
+    one = [*cmd[: cmd.index("--out") + 1], str(tmp_path / "here"), *cmd[cmd.index("--out") + 2 :]]
     one[one.index("--workers") + 1] = "1"
     assert subprocess.run(one, capture_output=True, text=True, timeout=120).returncode == 0
     here = tmp_path / "here" / "manifest.jsonl"
@@ -45,8 +65,12 @@ def test_cli_writes_corpus_independent_of_worker_count(tmp_path: Path) -> None:
 
 
 def test_cli_rejects_bad_size(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "hierskp", "synth", "--out", str(tmp_path), "--size", "33x24"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hierskp", "synth", "--out", str(tmp_path), "--size", "33x24"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "even" in proc.stderr
 
 

@@ -92,12 +92,12 @@ def test_operation_appearance_is_shared_across_videos(corpus: Path) -> None:
     for v, r in enumerate(_rows(corpus)):
         frames = _decode(corpus.parent / r["video"]).astype(np.float32)
         for o in r["operations"]:
-            core = frames[int(np.ceil((o["start"] + 0.3) * fps)):int((o["end"] - 0.3) * fps)]
+            core = frames[int(np.ceil((o["start"] + 0.3) * fps)) : int((o["end"] - 0.3) * fps)]
             if len(core):
                 means.append((v, o["label"], core.mean((0, 1, 2))))
     same, diff = [], []
     for i, (va, la, ma) in enumerate(means):
-        for vb, lb, mb in means[i + 1:]:
+        for vb, lb, mb in means[i + 1 :]:
             if va != vb:
                 (same if la == lb else diff).append(float(np.linalg.norm(ma - mb)))
     assert len(same) >= 3 and np.mean(same) < np.mean(diff)

@@ -14,7 +14,7 @@ from hierskp.synth.texts import TextSampler
 def test_some_procedure_types_share_operation_sets_in_different_orders() -> None:
     pairs = []
     for i, a in enumerate(PROCEDURE_TYPES):
-        for b in PROCEDURE_TYPES[i + 1:]:
+        for b in PROCEDURE_TYPES[i + 1 :]:
             sa, sb = [s.op for s in PROCEDURES[a]], [s.op for s in PROCEDURES[b]]
             if sorted(sa) == sorted(sb) and sa != sb:
                 pairs.append((a, b))

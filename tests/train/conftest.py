@@ -9,8 +9,16 @@ import cache_schema as cs
 from hierskp.train import load_config, train
 from hierskp.train.synthetic import make_synthetic_cache
 
-FAST = ["model.hidden_dim=32", "model.embed_dim=32", "model.heads=2", "model.max_video_len=16",
-        "model.max_clip_len=8", "data.batch_videos=4", "optim.warmup_steps=3", "checkpoint_every=5"]
+FAST = [
+    "model.hidden_dim=32",
+    "model.embed_dim=32",
+    "model.heads=2",
+    "model.max_video_len=16",
+    "model.max_clip_len=8",
+    "data.batch_videos=4",
+    "optim.warmup_steps=3",
+    "checkpoint_every=5",
+]
 
 
 def write_ramp_cache(path, n_frames: int = 600, dim: int = 8, fingerprint_id: str = "ramp") -> cs.CacheStore:
@@ -18,9 +26,14 @@ def write_ramp_cache(path, n_frames: int = 600, dim: int = 8, fingerprint_id: st
     store = cs.open_cache(str(path), "a", fingerprint_id=fingerprint_id)
     ops = [(10.0, 20.0, "a"), (20.0, 50.5, "b"), (590.0, 600.0, "c")]
     narr = [15.2, 300.0, 599.9]
-    ann = {"video_id": "ramp", "split": "test", "procedure": "p", "text": "the ramp video",
-           "operations": [{"start": s, "end": e, "label": lab, "text": f"op {lab}"} for s, e, lab in ops],
-           "frames": [{"time": t, "text": f"narration at {t}"} for t in narr]}
+    ann = {
+        "video_id": "ramp",
+        "split": "test",
+        "procedure": "p",
+        "text": "the ramp video",
+        "operations": [{"start": s, "end": e, "label": lab, "text": f"op {lab}"} for s, e, lab in ops],
+        "frames": [{"time": t, "text": f"narration at {t}"} for t in narr],
+    }
     w = store.begin_video("ramp", {}, ann)
     rows = np.repeat(np.arange(n_frames, dtype=np.float32)[:, None], dim, axis=1)
     w.append_frames(rows, np.arange(n_frames, dtype=np.float64))

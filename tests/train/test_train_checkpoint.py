@@ -71,7 +71,12 @@ def test_files_hold_no_pickle_and_old_ones_are_pruned(tmp_path):
     for step in range(1, 6):
         save_checkpoint(tmp_path, step, model, opt, sched, keep=2)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["step_00000004.json", "step_00000004.safetensors", "step_00000005.json", "step_00000005.safetensors"]
+    assert names == [
+        "step_00000004.json",
+        "step_00000004.safetensors",
+        "step_00000005.json",
+        "step_00000005.safetensors",
+    ]
     raw = (tmp_path / "step_00000005.safetensors").read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + n])  # a safetensors file: JSON header + raw tensor bytes

@@ -86,8 +86,13 @@ def test_dataloader_two_workers_matches_in_process(tiny_cache):
 
     def loader(workers: int) -> DataLoader:
         sampler = StepBatchSampler(groups, 4, seed=3, total_steps=6)
-        return DataLoader(ds, batch_sampler=sampler, collate_fn=collate, num_workers=workers,
-                          multiprocessing_context="spawn" if workers else None)
+        return DataLoader(
+            ds,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=workers,
+            multiprocessing_context="spawn" if workers else None,
+        )
 
     assert _batches(loader(2)) == _batches(loader(0))
 

@@ -22,8 +22,16 @@ from .conftest import FAST
 
 def test_run_folder_and_falling_loss(trained_run):
     run = trained_run
-    for name in ("config.json", "metrics.jsonl", "loss_curve.png", "final/heads.safetensors", "final/config.json",
-                 "eval.json", "checkpoints/step_00000030.safetensors", "checkpoints/step_00000030.json"):
+    for name in (
+        "config.json",
+        "metrics.jsonl",
+        "loss_curve.png",
+        "final/heads.safetensors",
+        "final/config.json",
+        "eval.json",
+        "checkpoints/step_00000030.safetensors",
+        "checkpoints/step_00000030.json",
+    ):
         assert (run / name).is_file(), name
     assert len(list((run / "checkpoints").glob("*.json"))) == 3  # keep_checkpoints
     rows = read_metrics(run / "metrics.jsonl")
@@ -53,13 +61,15 @@ def test_embed_split_api(trained_run, tiny_cache):
         assert d.video.shape == d.text.shape == (len(d.video_ids), 32)
         assert len(d.texts) == len(d.labels) == len(d.times) == len(base.levels[lvl].video_ids)
         np.testing.assert_allclose(np.linalg.norm(d.video, axis=1), 1.0, rtol=1e-5)
-    assert set(emb.levels["video"].video_ids) == {v for v in store.video_ids()
-                                                  if store.read_video(v).annotations["split"] == "test"}
+    assert set(emb.levels["video"].video_ids) == {
+        v for v in store.video_ids() if store.read_video(v).annotations["split"] == "test"
+    }
 
 
 def test_other_cache_fingerprint_is_refused(trained_run, tmp_path, capsys):
-    other = make_synthetic_cache(tmp_path / "other.zarr", n_videos=6, vision_dim=16, text_dim=24,
-                                 fingerprint_id="another-backbone")
+    other = make_synthetic_cache(
+        tmp_path / "other.zarr", n_videos=6, vision_dim=16, text_dim=24, fingerprint_id="another-backbone"
+    )
     with pytest.raises(RunCacheMismatch, match="another-backbone"):
         embed_split(other, trained_run, "test")
     assert main(["train", "--cache", other.url, "--out", str(trained_run), "--resume", "--no-progress"]) == 2
@@ -76,8 +86,9 @@ def test_config_overrides_are_validated(tmp_path):
     yml.write_text("epochs: 3\nlosses:\n  dtw: {weight: 0.25}\nmodel: {embed_dim: 64}\n")
     cfg = load_config(yml, ["losses.dtw.weight=0.5"], cache="c", out="o", seed=None)
     assert cfg.epochs == 3 and cfg.losses.dtw.weight == 0.5 and cfg.model.embed_dim == 64 and cfg.seed == 0
-    cfg = load_config(None, ["losses.dtw.enabled=false", "losses.contrastive.levels=[video, frame]", "seed=7"],
-                      cache="c", out="o")
+    cfg = load_config(
+        None, ["losses.dtw.enabled=false", "losses.contrastive.levels=[video, frame]", "seed=7"], cache="c", out="o"
+    )
     assert not cfg.losses.dtw.enabled and cfg.losses.contrastive.levels == ["video", "frame"] and cfg.seed == 7
     with pytest.raises(ValueError, match="no_such"):
         load_config(None, ["losses.no_such=1"], cache="c", out="o")
@@ -98,8 +109,12 @@ def test_no_pickle_no_video_no_backbone_in_a_run(tiny_cache, tmp_path, monkeypat
     monkeypatch.setattr(hierskp.backbones, "load_vision_encoder", refuse)
     monkeypatch.setattr(hierskp.backbones, "load_text_encoder", refuse)
     monkeypatch.setattr(hierskp.video, "iter_frame_batches", refuse)
-    cfg = load_config(None, FAST + ["max_steps=6", "evaluate=false", "losses.dtw.enabled=false",
-                                    "losses.contrastive.levels=[operation]"], cache=tiny_cache,
-                      out=str(tmp_path / "r"), progress=False)
+    cfg = load_config(
+        None,
+        FAST + ["max_steps=6", "evaluate=false", "losses.dtw.enabled=false", "losses.contrastive.levels=[operation]"],
+        cache=tiny_cache,
+        out=str(tmp_path / "r"),
+        progress=False,
+    )
     run = train(cfg)
     assert (run / "final/heads.safetensors").is_file() and not (run / "eval.json").exists()

@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from hierskp.video import FrameBatch, iter_frame_batches, probe
-from hierskp.video import decord_backend
+from hierskp.video import FrameBatch, decord_backend, iter_frame_batches, probe
 from hierskp.video.encode import read_index_frame
 from hierskp.video.sampling import TIME_EPS
 
@@ -17,8 +16,20 @@ from .conftest import SPECS, VideoSpec
 pytestmark = pytest.mark.timeout(120)  # a decoder hang fails the test instead of the run
 
 # Every spec except the special-purpose ones, through every backend that may read it.
-CODEC_KEYS = ["h264_25", "h264_2997", "h264_50", "h264_audio", "hevc", "vp9", "vp9_audio", "mpeg4",
-              "av1", "vfr_mp4", "vfr_mkv", "short"]
+CODEC_KEYS = [
+    "h264_25",
+    "h264_2997",
+    "h264_50",
+    "h264_audio",
+    "hevc",
+    "vp9",
+    "vp9_audio",
+    "mpeg4",
+    "av1",
+    "vfr_mp4",
+    "vfr_mkv",
+    "short",
+]
 AUTO_BACKEND = {"av1": "pyav"}  # the rest go through decord
 
 
@@ -36,8 +47,7 @@ def expected_frames(spec: VideoSpec, targets: np.ndarray) -> np.ndarray:
 
 
 # forcing decord on a file it cannot read safely is an error: see test_video_errors
-CASES = [(k, b) for k in CODEC_KEYS for b in ("auto", "pyav", "decord")
-         if b != "decord" or SPECS[k].decord_ok]
+CASES = [(k, b) for k in CODEC_KEYS for b in ("auto", "pyav", "decord") if b != "decord" or SPECS[k].decord_ok]
 
 
 @pytest.mark.parametrize("fps", [0.5, 1.0, 2.0])

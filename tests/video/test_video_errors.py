@@ -124,9 +124,7 @@ def test_error_pickles_and_formats(tmp_path) -> None:
     assert str(back) == f"{tmp_path / 'a.mp4'}: cut short"
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"batch_size": 0}, {"backend": "opencv"}, {"fps": 0.0}, {"fps": float("nan")}]
-)
+@pytest.mark.parametrize("kwargs", [{"batch_size": 0}, {"backend": "opencv"}, {"fps": 0.0}, {"fps": float("nan")}])
 def test_bad_arguments_are_value_errors(make_video, kwargs) -> None:
     with pytest.raises(ValueError):
         iter_frame_batches(make_video("short"), **kwargs)

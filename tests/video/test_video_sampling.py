@@ -15,8 +15,16 @@ from hierskp.video.sampling import frame_span, output_size, select_frames
 
 @pytest.mark.parametrize(
     "duration, fps, expected",
-    [(4.0, 1.0, 4), (4.0, 2.0, 8), (4.0, 0.5, 2), (4.004, 1.0, 5), (0.4, 1.0, 1), (0.4, 0.5, 1),
-     (3600.0, 1.0, 3600), (4.0000002, 1.0, 4)],
+    [
+        (4.0, 1.0, 4),
+        (4.0, 2.0, 8),
+        (4.0, 0.5, 2),
+        (4.004, 1.0, 5),
+        (0.4, 1.0, 1),
+        (0.4, 0.5, 1),
+        (3600.0, 1.0, 3600),
+        (4.0000002, 1.0, 4),
+    ],
 )
 def test_sample_times_count_and_grid(duration: float, fps: float, expected: int) -> None:
     t = sample_times(duration, fps)
@@ -58,8 +66,13 @@ def test_frame_span_uses_median_interval() -> None:
 
 @pytest.mark.parametrize(
     "w, h, short, expected",
-    [(96, 64, None, (96, 64)), (1920, 1080, 224, (398, 224)), (1080, 1920, 224, (224, 398)),
-     (96, 64, 128, (192, 128)), (64, 64, 32, (32, 32))],
+    [
+        (96, 64, None, (96, 64)),
+        (1920, 1080, 224, (398, 224)),
+        (1080, 1920, 224, (224, 398)),
+        (96, 64, 128, (192, 128)),
+        (64, 64, 32, (32, 32)),
+    ],
 )
 def test_output_size_keeps_aspect(w: int, h: int, short: int | None, expected: tuple[int, int]) -> None:
     assert output_size(w, h, short) == expected
@@ -81,8 +94,11 @@ def test_index_frame_roundtrip(index: int) -> None:
 def test_encode_video_vfr_timestamps_and_audio(tmp_path) -> None:
     times = [0.0, 0.03, 0.1, 0.5, 0.52, 1.3]
     path = encode_video(
-        tmp_path / "vfr.mkv", (make_index_frame(i) for i in range(len(times))), fps=25,
-        timestamps=times, audio=True,
+        tmp_path / "vfr.mkv",
+        (make_index_frame(i) for i in range(len(times))),
+        fps=25,
+        timestamps=times,
+        audio=True,
     )
     with av.open(str(path)) as c:
         assert c.streams.audio, "audio track missing"
