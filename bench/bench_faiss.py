@@ -3,7 +3,7 @@
     python bench/bench_faiss.py             # 1e5 and 1e6 vectors, writes bench/out/faiss.json
     python bench/bench_faiss.py --quick     # 2e4 and 1e5 vectors, fewer queries, prints only
 
-Corpus: clustered unit vectors (Gaussian mixture on the sphere, `hierskp.eval.synthetic`),
+Corpus: clustered unit vectors (Gaussian mixture on the sphere, `tests.fixtures.clustered`),
 dim 256, float32. Queries are fresh draws from the same mixture (not in the corpus).
 The index is `build_index(x, kind=LARGE_CORPUS_KIND)` at its defaults (nlist ~ 4*sqrt(N),
 nprobe tuned for recall@10 >= 0.99 on held-out corpus rows); build time includes k-means
@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hierskp.eval.index import LARGE_CORPUS_KIND, build_index, search  # noqa: E402
-from hierskp.eval.synthetic import clustered_embeddings  # noqa: E402
+from tests.fixtures.clustered import clustered_embeddings  # noqa: E402
 
 K = 10
 

@@ -24,11 +24,11 @@ import torch
 
 from cache_schema import open_cache
 from hierskp.data.manifest import load_manifest
+from hierskp.dataset.batch import collate
+from hierskp.dataset.catalog import catalog
+from hierskp.dataset.items import CacheVideoDataset
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.train import load_config
-from hierskp.train.batch import collate
-from hierskp.train.data import CacheVideoDataset
-from hierskp.train.index import build_index
 from hierskp.train.loop import item_spec, param_groups
 from hierskp.train.objective import compute_losses
 from hierskp.train.sampling import StepBatchSampler, steps_per_epoch
@@ -42,7 +42,7 @@ def cache_epoch(cache: str) -> dict:
     """One epoch of real training steps (data reads included) after one warm-up step."""
     cfg = load_config(None, [], cache=cache, out="-")
     store = open_cache(cache)
-    index = build_index(store, cfg.data.train_splits)
+    index = catalog(store, cfg.data.train_splits)
     first = store.read_video(index[0].video_id)
     model = HierSKPHeads(
         HeadsConfig(
@@ -163,7 +163,7 @@ print(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(
 
 
 def peak_rss(tmp: Path, n_videos: int) -> dict:
-    from hierskp.train.synthetic import make_synthetic_cache
+    from tests.fixtures.synthetic_cache import make_synthetic_cache
 
     cache = tmp / f"rss{n_videos}.zarr"
     make_synthetic_cache(cache, n_videos=n_videos, vision_dim=768, text_dim=384, op_frames=(150, 400))

@@ -46,6 +46,17 @@ class VideoRecord:
     def narration_times(self) -> np.ndarray:
         return self._array(L.NARRATION_TIMES)[:]
 
+    def open_arrays(self) -> dict[str, zarr.Array]:
+        """Opened handles {"features", "text_video", "text_operations", "text_narrations"} (metadata only):
+        keep them to read many slices without reopening (each open costs store round trips)."""
+        names = {
+            "features": L.FEATURES,
+            "text_video": L.TEXT_VIDEO,
+            "text_operations": L.TEXT_OPERATIONS,
+            "text_narrations": L.TEXT_NARRATIONS,
+        }
+        return {k: self._array(v) for k, v in names.items()}
+
     @property
     def annotations(self) -> dict[str, Any]:
         """The manifest entry this video was extracted from (texts, labels, procedure, split)."""

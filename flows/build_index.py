@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cache_schema import CacheError, open_cache
 from hierskp.eval.run_index import build_run_indices
+from hierskp.runs.model import load_method
 
 Level = Literal["video", "operation", "frame"]
 Split = Literal["pretrain", "train", "test"]
@@ -23,7 +24,8 @@ Split = Literal["pretrain", "train", "test"]
 
 @task(name="index-run", cache_policy=NO_CACHE, persist_result=False)
 def index_run(cache: str, run: str, levels: list[Level], splits: list[Split], kind: str) -> list[dict[str, Any]]:
-    return build_run_indices(open_cache(cache, mode="r"), run, levels=levels, splits=splits, kind=kind)  # type: ignore[arg-type]
+    store = open_cache(cache, mode="r")
+    return build_run_indices(store, load_method(store, run), levels=levels, splits=splits, kind=kind)  # type: ignore[arg-type]
 
 
 @flow(name="build-index", log_prints=True)

@@ -8,8 +8,6 @@ Scoring and the report are `hierskp.eval.report.evaluate_runs`; this flow writes
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +17,14 @@ from prefect.cache_policies import NO_CACHE
 
 from cache_schema import CacheError, open_cache
 from hierskp.eval.report import as_run_eval, evaluate_runs, headline_metrics
+from hierskp.runs.folder import write_eval_result
 
 
 @task(name="evaluate-run", cache_policy=NO_CACHE, persist_result=False)
 def evaluate_run(cache: str, run: str, out: str, split: str) -> dict[str, Any]:
     """The report (report.md/json, plots, detection JSON) plus RUN/eval.json, which retrain compares."""
     report = evaluate_runs(open_cache(cache, mode="r"), [Path(run)], Path(out), split=split, progress=False)
-    tmp = Path(run) / ".eval.json.tmp"
-    tmp.write_text(json.dumps(as_run_eval(report), indent=1))
-    os.replace(tmp, Path(run) / "eval.json")
+    write_eval_result(run, as_run_eval(report))
     return report
 
 

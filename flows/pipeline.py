@@ -19,7 +19,7 @@ from flows.build_index import build_index
 from flows.evaluate import evaluate
 from flows.extract_features import extract_features
 from flows.train import train_hierskp
-from hierskp.registry import RunRegistry
+from hierskp.runs.promotion import RunRegistry
 
 
 @flow(name="hierskp-pipeline", log_prints=True)

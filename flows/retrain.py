@@ -5,7 +5,7 @@
 3. train a candidate run, evaluate it on the held-out split;
 4. re-score the CURRENT run on the same, today's held-out set (new videos may have joined it:
    comparing with its old numbers would compare two different tests);
-5. promote the candidate only if it is not worse on every compared metric (`hierskp.registry`);
+5. promote the candidate only if it is not worse on every compared metric (`hierskp.runs.promotion`);
    the decision and its reason go to RUNS/decisions.jsonl, the run folder and an artifact.
 Training starts from scratch (the heads train in minutes on cached features).
 """
@@ -24,7 +24,7 @@ from flows.evaluate import evaluate
 from flows.extract_features import extract_features
 from flows.train import train_hierskp
 from hierskp.corpus_diff import CorpusDiff, diff_corpus
-from hierskp.registry import Decision, RunRegistry
+from hierskp.runs.promotion import Decision, RunRegistry
 
 HEADS = "heads/"
 
@@ -39,10 +39,12 @@ def score_current(cache: str, run: str, split: str, baseline: dict[str, Any]) ->
     """The current run's metrics on today's held-out set, without touching its folder; None if it
     cannot be scored (e.g. its heads do not fit this cache any more)."""
     from cache_schema import open_cache
-    from hierskp.train.evaluate import headline, split_metrics
+    from hierskp.eval.heldout import headline, split_metrics
+    from hierskp.runs.model import load_method
 
     try:
-        heads = split_metrics(open_cache(cache, mode="r"), run, split)
+        store = open_cache(cache, mode="r")
+        heads = split_metrics(store, load_method(store, run), split)
     except Exception as exc:  # noqa: BLE001 - recorded in the decision's reason instead
         print(f"current run {run} could not be scored: {type(exc).__name__}: {exc}")
         return None

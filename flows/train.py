@@ -18,7 +18,8 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import ValidationError
 
 from cache_schema import CacheError, open_cache
-from hierskp.train import TrainConfig, load_config, train
+from hierskp.experiment import train_and_evaluate
+from hierskp.train import TrainConfig, load_config
 
 
 def validate_params(
@@ -37,7 +38,7 @@ def validate_params(
 
 @task(name="train-heads", cache_policy=NO_CACHE, persist_result=False)
 def train_heads(cfg: TrainConfig, resume: bool) -> str:
-    return str(train(cfg, resume=resume))
+    return str(train_and_evaluate(cfg, resume=resume))
 
 
 def _last_metrics(run_dir: Path) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def train_hierskp(
         description="training run",
     )
     if (run_dir / "eval.json").exists():
-        from hierskp.train.evaluate import headline
+        from hierskp.eval.heldout import headline
 
         metrics = headline(json.loads((run_dir / "eval.json").read_text()))
         create_table_artifact(

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# shared fixtures live in tests/fixtures (`from tests.fixtures.synthetic_cache import ...`)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -21,3 +28,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory):
+    """20 synthetic videos (vision 16, text 24), shared by the stage-2 and evaluation tests."""
+    from tests.fixtures.synthetic_cache import make_synthetic_cache
+
+    path = tmp_path_factory.mktemp("cache") / "tiny.zarr"
+    make_synthetic_cache(path, n_videos=20, seed=0, vision_dim=16, text_dim=24, op_frames=(3, 6))
+    return str(path)

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from cache_schema import CacheError
-    from hierskp.train import load_config, train
+    from hierskp.experiment import train_and_evaluate
+    from hierskp.train import load_config
 
     try:
         cfg = load_config(
@@ -41,14 +42,15 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=False if args.no_progress else None,
         )
-        run_dir = train(cfg, resume=args.resume)
+        run_dir = train_and_evaluate(cfg, resume=args.resume)
     except (ValidationError, ValueError, FileExistsError, FileNotFoundError, CacheError) as exc:
         print(f"hierskp train: {exc}")
         return 2
-    summary = run_dir / "eval.json"
-    if summary.is_file():
-        from hierskp.train.evaluate import headline
+    from hierskp.runs.folder import EVAL, read_eval_result
 
-        print(json.dumps({k: round(v, 2) for k, v in headline(json.loads(summary.read_text())).items()}, indent=1))
+    if (run_dir / EVAL).is_file():
+        from hierskp.eval.heldout import headline
+
+        print(json.dumps({k: round(v, 2) for k, v in headline(read_eval_result(run_dir)).items()}, indent=1))
     print(f"run folder: {run_dir}")
     return 0

@@ -1,7 +1,7 @@
 """Per-frame embeddings of whole videos, for recognition and temporal localization.
 
 Frame i is embedded as the window of `frame_window` rows centred on it (shifted, not cut, at the
-video's ends), the same windows the frame level was trained on (`hierskp.train.data.window_start`),
+video's ends), the same windows the frame level was trained on (`hierskp.dataset.items.window_start`),
 through the embedder's `clips` (a run's clip encoder, or the frozen baseline's mean pooling).
 Features are read one cache chunk (plus the window's halo) at a time, so memory stays bounded by
 the chunk size whatever the video length, and windows are encoded in batches of `batch_frames`.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,9 +18,10 @@ import torch
 from tqdm.auto import tqdm
 
 from cache_schema import FEATURE_CHUNK_FRAMES, CacheStore
-from hierskp.eval.embed import Embedder, load_embedder
-from hierskp.train.data import ItemSpec, pool_rows, window_start
-from hierskp.train.index import build_index
+from hierskp.dataset.catalog import catalog
+from hierskp.dataset.items import ItemSpec, pool_rows, window_start
+from hierskp.models.embedders import Embedder
+from hierskp.runs.model import RunModel
 
 BACKGROUND = ""  # label of frames outside every annotated operation
 
@@ -87,18 +87,12 @@ def embed_frames(embedder: Embedder, features: Any, spec: ItemSpec, batch_frames
 
 
 def dense_split(
-    store: CacheStore,
-    run_dir: str | Path | None,
-    split: str = "test",
-    embedder: Embedder | None = None,
-    spec: ItemSpec | None = None,
-    batch_frames: int = 1024,
-    progress: bool = True,
+    store: CacheStore, model: RunModel, split: str = "test", batch_frames: int = 1024, progress: bool = True
 ) -> DenseSplit:
     """Per-frame embeddings and labels of every complete video of `split` (sorted by id)."""
-    if embedder is None or spec is None:
-        embedder, spec = load_embedder(store, run_dir)
-    index = build_index(store, [split])
+    model.check_cache(store)
+    embedder, spec = model.embedder, model.spec
+    index = catalog(store, [split])
     out = DenseSplit([], [], [], [], method=embedder.method, meta={"frame_window": spec.frame_window})
     for entry in tqdm(index, desc=f"dense {split}", unit="video", disable=not progress, leave=False):
         rec = store.read_video(entry.video_id)

@@ -1,13 +1,10 @@
-"""Embed a split of the cache at the three HierSKP levels, with trained heads or the frozen baseline.
+"""Embed a split of the cache at the three HierSKP levels, with a loaded run or the frozen baseline.
 
-    embed_split(store, run_dir, split="test") -> LevelEmbeddings
-    embed_split(store, None, split="test")    -> the frozen-feature baseline
+    embed_split(store, load_run(run_dir), split="test") -> LevelEmbeddings
+    embed_split(store, frozen_baseline(store), "test")  -> the frozen-feature baseline
 
-Frozen baseline (no training): windows, segments and videos are mean-pooled backbone features,
-texts are the cached sentence embeddings. When the two dimensions are equal (a paired encoder
-such as CLIP) they are compared directly. Otherwise there is no shared space at all, and the
-baseline is honest about it: both sides go through fixed, seeded random orthogonal projections
-into min(Dv, Dt) dimensions, so cross-modal scores are at chance level by construction.
+One pass over the split also keeps what the order scorers need (each video's embedding, its
+clip tokens in context and its ordered step texts), so a split is embedded once per method.
 """
 
 from __future__ import annotations
@@ -15,20 +12,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from cache_schema import CacheStore
+from hierskp.dataset.batch import Batch, collate
+from hierskp.dataset.catalog import CachedVideo, catalog
+from hierskp.dataset.items import CacheVideoDataset, ItemSpec
 from hierskp.eval.retrieval import retrieval_metrics
-from hierskp.models.heads import HierSKPHeads, load_heads
-from hierskp.train.batch import Batch, collate
-from hierskp.train.data import CacheVideoDataset, ItemSpec
-from hierskp.train.index import VideoIndex, build_index
-from hierskp.train.rundir import check_cache
+from hierskp.runs.model import RunModel
 
 LEVELS: tuple[str, ...] = ("video", "operation", "frame")
 
@@ -46,96 +40,29 @@ class LevelData:
 
 
 @dataclass
+class OrderVideo:
+    """One video as the order scorers see it (torch, CPU)."""
+
+    video_id: str
+    labels: list[str]  # operation labels in annotated order
+    embedding: torch.Tensor  # [E] video embedding
+    tokens: torch.Tensor  # [L, E] clip embeddings in video context (first `n_tokens` valid)
+    n_tokens: int
+    steps_raw: torch.Tensor  # [K, Dt] cached operation-text embeddings, in order
+    steps: torch.Tensor  # [K, E] the same through the text head
+
+
+@dataclass
 class LevelEmbeddings:
     split: str
     method: str  # "heads" | "frozen_baseline"
     run_dir: str | None
     fingerprint_id: str
     levels: dict[str, LevelData] = field(default_factory=dict)
+    order: list[OrderVideo] = field(default_factory=list)  # videos with >= 2 operations
 
 
-class Embedder(Protocol):
-    method: str
-
-    def clips(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
-    def video(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
-    def text(self, t: torch.Tensor) -> torch.Tensor: ...
-    def sequence(self, t: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
-
-
-class HeadsEmbedder:
-    method = "heads"
-
-    def __init__(self, model: HierSKPHeads):
-        self.model = model.eval()
-
-    def clips(self, x, mask):  # type: ignore[no-untyped-def]
-        return self.model.encode_clips(x, mask)
-
-    def video(self, x, mask):  # type: ignore[no-untyped-def]
-        return self.model.encode_video(x, mask)
-
-    def text(self, t):  # type: ignore[no-untyped-def]
-        return self.model.encode_text(t)
-
-    def sequence(self, t, mask):  # type: ignore[no-untyped-def]
-        return self.model.encode_sequence(t, mask)
-
-
-def _orthonormal(in_dim: int, out_dim: int, gen: torch.Generator) -> torch.Tensor:
-    """[in_dim, out_dim] with orthonormal columns (out_dim <= in_dim): keeps within-modality cosines."""
-    q, _ = torch.linalg.qr(torch.randn(in_dim, out_dim, generator=gen))
-    return q
-
-
-class FrozenEmbedder:
-    """Mean pooling + identity (equal dims) or seeded random orthogonal projections (see module doc)."""
-
-    method = "frozen_baseline"
-
-    def __init__(self, vision_dim: int, text_dim: int, seed: int = 0):
-        gen = torch.Generator().manual_seed(seed)
-        e = min(vision_dim, text_dim)
-        same = vision_dim == text_dim
-        self.pv = torch.eye(e) if same else _orthonormal(vision_dim, e, gen)
-        self.pt = torch.eye(e) if same else _orthonormal(text_dim, e, gen)
-
-    def clips(self, x, mask):  # type: ignore[no-untyped-def]
-        w = mask.float().unsqueeze(-1)
-        return F.normalize(((x * w).sum(1) / w.sum(1).clamp_min(1)) @ self.pv, dim=-1)
-
-    def video(self, x, mask):  # type: ignore[no-untyped-def]
-        b, n, c, d = x.shape
-        flat = self.clips(x.reshape(b, n * c, d), mask.reshape(b, n * c))
-        return flat, self.clips(x.reshape(b * n, c, d), mask.reshape(b * n, c)).reshape(b, n, -1)
-
-    def text(self, t):  # type: ignore[no-untyped-def]
-        return F.normalize(t @ self.pt, dim=-1)
-
-    def sequence(self, t, mask):  # type: ignore[no-untyped-def]
-        return self.clips(t @ self.pt, mask)  # a bag of steps: blind to order by construction
-
-
-def load_embedder(store: CacheStore, run_dir: str | Path | None, device: str = "cpu") -> tuple[Embedder, ItemSpec]:
-    """The run's heads (refusing a cache of another fingerprint) or the frozen baseline, and the
-    item layout (window size, pooling lengths) the run was trained with."""
-    if run_dir is None:
-        vid = store.video_ids()[0]
-        rec = store.read_video(vid)
-        return FrozenEmbedder(int(rec.features.shape[1]), int(rec.text_video().shape[-1])), ItemSpec()
-    model, meta = load_heads(Path(run_dir) / "final", device=device)
-    check_cache(meta["cache_fingerprint_id"], store, run_dir)
-    data = meta.get("train_config", {}).get("data", {})
-    spec = ItemSpec(
-        frame_window=int(data.get("frame_window", 4)),
-        max_clip_len=model.cfg.max_clip_len,
-        max_video_len=model.cfg.max_video_len,
-        video_clip_len=model.cfg.video_clip_len,
-    )
-    return HeadsEmbedder(model), spec
-
-
-def iter_batches(store: CacheStore, index: list[VideoIndex], spec: ItemSpec, batch_videos: int = 8) -> Iterator[Batch]:
+def iter_batches(store: CacheStore, index: list[CachedVideo], spec: ItemSpec, batch_videos: int = 8) -> Iterator[Batch]:
     """Deterministic evaluation batches (no jitter, every narration) in index order."""
     ds = CacheVideoDataset(store.url, index, spec)
     ds._store, ds._pid = store, os.getpid()  # reuse the caller's open handle
@@ -149,17 +76,36 @@ def _l(arrs: list[torch.Tensor], e: int) -> np.ndarray:
 
 @torch.no_grad()
 def embed_split(
-    store: CacheStore, run_dir: str | Path | None, split: str = "test", batch_videos: int = 8, device: str = "cpu"
+    store: CacheStore, model: RunModel, split: str = "test", batch_videos: int = 8, device: str = "cpu"
 ) -> LevelEmbeddings:
-    """Embeddings of every complete video of `split` at the video, operation and frame levels."""
-    embedder, spec = load_embedder(store, run_dir, device)
-    index = build_index(store, [split])
+    """Embeddings of every complete video of `split` at the video, operation and frame levels
+    (refusing a cache of another fingerprint than the run's)."""
+    model.check_cache(store)
+    embedder, spec = model.embedder, model.spec
+    index = catalog(store, [split])
+    order: list[OrderVideo] = []
     out = {k: {"video": [], "text": []} for k in LEVELS}
     meta: dict[str, dict[str, list[Any]]] = {k: {"ids": [], "texts": [], "labels": [], "times": []} for k in LEVELS}
     for batch in iter_batches(store, index, spec, batch_videos):
         batch = batch.to(device)
         entries = [index[int(i)] for i in batch.index]
-        out["video"]["video"].append(embedder.video(batch.video, batch.video_clip_mask)[0].cpu())
+        v_emb, v_tok = embedder.video(batch.video, batch.video_clip_mask)
+        out["video"]["video"].append(v_emb.cpu())
+        for b, e in enumerate(entries):
+            if e.n_ops >= 2:
+                k = int(batch.seq_mask[b].sum())
+                seq = batch.seq[b, :k]
+                order.append(
+                    OrderVideo(
+                        e.video_id,
+                        list(e.op_labels),
+                        v_emb[b].cpu(),
+                        v_tok[b].cpu(),
+                        int(batch.video_mask[b].sum()),
+                        seq.cpu(),
+                        embedder.text(seq).cpu(),
+                    )
+                )
         out["video"]["text"].append(embedder.text(batch.t_video).cpu())
         if batch.ops is not None and batch.ops.shape[0]:
             out["operation"]["video"].append(embedder.clips(batch.ops, batch.ops_mask).cpu())
@@ -189,9 +135,8 @@ def embed_split(
         )
         for k in LEVELS
     }
-    return LevelEmbeddings(
-        split, embedder.method, None if run_dir is None else str(run_dir), store.fingerprint_id, levels
-    )
+    run_dir = None if model.run_dir is None else str(model.run_dir)
+    return LevelEmbeddings(split, embedder.method, run_dir, store.fingerprint_id, levels, order)
 
 
 def _add(m: dict[str, list[Any]], ids: list[str], texts: list[str], labels: list[str], times: list[Any]) -> None:

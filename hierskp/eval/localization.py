@@ -26,13 +26,13 @@ from typing import Any
 import numpy as np
 
 from cache_schema import CacheStore
+from hierskp.dataset.catalog import catalog
 from hierskp.eval.dense import DenseSplit
 from hierskp.eval.detection import DEFAULT_TIOU, Annotation, Detection, detection_map
 from hierskp.eval.detection_io import write_ground_truth, write_predictions
 from hierskp.eval.proposals import frame_scores_to_detections, nms_detections
 from hierskp.eval.recognition import LinearProbe, zero_shot_scores
 from hierskp.eval.recognition_eval import TaskInputs, fit_frame_probe
-from hierskp.train.index import build_index
 
 TEMPERATURE_GRID = np.geomspace(0.003, 1.0, 49)
 THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7)
@@ -42,7 +42,7 @@ def ground_truth(store: CacheStore, split: str) -> dict[str, list[Annotation]]:
     """Annotated operations of every complete `split` video, from the cache annotations."""
     return {
         e.video_id: [Annotation(float(s), float(t), lab) for (s, t), lab in zip(e.op_times, e.op_labels)]
-        for e in build_index(store, [split])
+        for e in catalog(store, [split])
     }
 
 

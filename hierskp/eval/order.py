@@ -11,18 +11,15 @@ The frozen baseline's sequence embedding is a bag of steps, so its "global" scor
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from cache_schema import CacheStore
-from hierskp.eval.embed import iter_batches, load_embedder
+from hierskp.eval.embed import LevelEmbeddings
 from hierskp.eval.retrieval import metrics_from_ranks, retrieval_ranks
-from hierskp.losses import pairwise_cost, soft_dtw
-from hierskp.train.index import build_index
+from hierskp.losses import dtw_order_scores
+from hierskp.models.embedders import Embedder
 
 
 def wrong_orders(labels: list[str], n_shuffles: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -42,26 +39,10 @@ def wrong_orders(labels: list[str], n_shuffles: int, rng: np.random.Generator) -
     return out
 
 
-def _dtw_scores(
-    tokens: torch.Tensor, tok_len: int, steps: list[torch.Tensor], gamma: float, temperature: float
-) -> np.ndarray:
-    """-softDTW/len between one video's [L, E] positions and each [K_c, E] step sequence."""
-    kmax = max(s.shape[0] for s in steps)
-    t = torch.zeros(len(steps), kmax, tokens.shape[-1])
-    for i, s in enumerate(steps):
-        t[i, : s.shape[0]] = s
-    tl = torch.tensor([s.shape[0] for s in steps])
-    v = tokens[:tok_len].expand(len(steps), -1, -1)
-    vl = torch.full((len(steps),), tok_len)
-    cost = pairwise_cost(v, t, "neg_log_softmax_cosine", temperature=temperature, x_lengths=vl, y_lengths=tl)
-    return (-soft_dtw(cost, gamma, vl, tl) / tok_len).numpy()
-
-
 @torch.no_grad()
 def order_retrieval(
-    store: CacheStore,
-    run_dir: str | Path | None,
-    split: str = "test",
+    embedder: Embedder,
+    emb: LevelEmbeddings,
     n_shuffles: int = 4,
     seed: int = 0,
     gamma: float = 0.1,
@@ -70,23 +51,17 @@ def order_retrieval(
     """Per scorer: `order_accuracy` (true order strictly above every wrong order of the same steps),
     `pairwise_accuracy` (over all (true, wrong order) pairs) and R@1/R@5/MedR/MeanR, where the
     candidates are every video's true sequence plus the query's own wrong orders (other videos
-    with the very same label order count as correct). Ties count as failures."""
-    embedder, spec = load_embedder(store, run_dir)
-    index = [e for e in build_index(store, [split]) if e.n_ops >= 2]
-    if len(index) < 2:
-        return {"n_videos": len(index)}
+    with the very same label order count as correct). Ties count as failures.
+    `emb`: `embed_split` of the split with the same embedder (its videos with >= 2 operations)."""
+    if len(emb.order) < 2:
+        return {"n_videos": len(emb.order)}
     rng = np.random.default_rng(seed)
-    vids, toks, lens, seqs, steps = [], [], [], [], []
-    for batch in iter_batches(store, index, replace(spec, need_frames=False, need_ops=False)):
-        v, tok = embedder.video(batch.video, batch.video_clip_mask)
-        for b in range(v.shape[0]):
-            k = int(batch.seq_mask[b].sum())
-            vids.append(v[b])
-            toks.append(tok[b])
-            lens.append(int(batch.video_mask[b].sum()))
-            seqs.append(batch.seq[b, :k])
-            steps.append(embedder.text(batch.seq[b, :k]))
-    labels = [list(e.op_labels) for e in index]
+    vids = [o.embedding for o in emb.order]
+    toks = [o.tokens for o in emb.order]
+    lens = [o.n_tokens for o in emb.order]
+    seqs = [o.steps_raw for o in emb.order]
+    steps = [o.steps for o in emb.order]
+    labels = [o.labels for o in emb.order]
     n = len(vids)
     true_seq = torch.stack([embedder.sequence(s[None], torch.ones(1, s.shape[0], dtype=torch.bool))[0] for s in seqs])
     results: dict[str, Any] = {"n_videos": n, "n_wrong_orders": n_shuffles + 1}
@@ -101,7 +76,7 @@ def order_retrieval(
                 for s in wrong_seq
             ]
         )
-        d_all = _dtw_scores(toks[i], lens[i], steps + [steps[i][p] for p in perms], gamma, temperature)
+        d_all = dtw_order_scores(toks[i], lens[i], steps + [steps[i][p] for p in perms], gamma, temperature).numpy()
         for name, true_scores, wrong in (("global", g_true, g_wrong), ("dtw", d_all[:n], d_all[n:])):
             wrong = np.where(np.abs(wrong - true_scores[i]) <= 1e-6, true_scores[i], wrong)  # float noise is a tie
             row = np.full(n + n_shuffles + 1, -np.inf)

@@ -11,21 +11,18 @@ split and scored on the test split; metrics are pooled and per-video averaged (S
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from cache_schema import CacheStore
+from hierskp.dataset.catalog import catalog
 from hierskp.eval.dense import DenseSplit, dense_split
-from hierskp.eval.embed import Embedder, LevelData, LevelEmbeddings, embed_split, load_embedder
+from hierskp.eval.embed import LevelData, LevelEmbeddings, embed_split
 from hierskp.eval.recognition import LinearProbe, recognition_metrics, train_linear_probe, zero_shot_scores
-from hierskp.train.data import ItemSpec
-from hierskp.train.index import build_index
-from hierskp.train.rundir import read_run_config
-
-DEFAULT_PROMPT_SPLITS: tuple[str, ...] = ("pretrain", "train")
+from hierskp.models.embedders import Embedder
+from hierskp.runs.model import RunModel
 
 
 @dataclass
@@ -48,7 +45,7 @@ def class_prompts(
 ) -> tuple[list[str], np.ndarray]:
     """(sorted class labels, [C, E] prompts): per label, the normalised mean of its embedded op texts."""
     texts: dict[str, list[np.ndarray]] = {}
-    for entry in build_index(store, list(splits)):
+    for entry in catalog(store, list(splits)):
         rows = store.read_video(entry.video_id).text_operations()
         for label, row in zip(entry.op_labels, rows):
             texts.setdefault(label, []).append(row)
@@ -63,39 +60,31 @@ def class_prompts(
     return classes, np.stack(prompts).astype(np.float32)
 
 
-def prompt_splits_of(run_dir: str | Path | None) -> tuple[str, ...]:
-    """The splits a run was trained on (the frozen baseline saw none: the default ones)."""
-    if run_dir is None:
-        return DEFAULT_PROMPT_SPLITS
-    return tuple(read_run_config(run_dir)["config"].get("data", {}).get("train_splits", DEFAULT_PROMPT_SPLITS))
-
-
 def task_inputs(
     store: CacheStore,
-    run_dir: str | Path | None,
+    model: RunModel,
     split: str = "test",
     train_split: str = "train",
     prompt_splits: tuple[str, ...] | None = None,
     progress: bool = True,
-    embedder: Embedder | None = None,
-    spec: ItemSpec | None = None,
     test_levels: LevelEmbeddings | None = None,
+    train_levels: LevelEmbeddings | None = None,
 ) -> TaskInputs:
     """Embed the test and probe-training splits per frame and per segment, and the class prompts
-    (`test_levels`: an `embed_split` result of `split` already at hand)."""
-    if embedder is None or spec is None:
-        embedder, spec = load_embedder(store, run_dir)
-    classes, prompts = class_prompts(store, embedder, prompt_splits or prompt_splits_of(run_dir))
-    model = getattr(embedder, "model", None)
-    temperature = float(model.temperature("frame").detach()) if model is not None else None
+    (the splits the run was trained on, unless `prompt_splits`). `test_levels` / `train_levels`:
+    `embed_split` results of `split` / `train_split` already at hand."""
+    embedder = model.embedder
+    classes, prompts = class_prompts(store, embedder, prompt_splits or model.train_splits)
+    heads = model.heads
+    temperature = float(heads.temperature("frame").detach()) if heads is not None else None
     return TaskInputs(
         method=embedder.method,
         classes=classes,
         prompts=prompts,
-        test=dense_split(store, run_dir, split, embedder, spec, progress=progress),
-        train=dense_split(store, run_dir, train_split, embedder, spec, progress=progress),
-        seg_test=(test_levels or embed_split(store, run_dir, split)).levels["operation"],
-        seg_train=embed_split(store, run_dir, train_split).levels["operation"],
+        test=dense_split(store, model, split, progress=progress),
+        train=dense_split(store, model, train_split, progress=progress),
+        seg_test=(test_levels or embed_split(store, model, split)).levels["operation"],
+        seg_train=(train_levels or embed_split(store, model, train_split)).levels["operation"],
         temperature=temperature,
     )
 

@@ -1,6 +1,6 @@
 """FAISS indices over a run's embeddings, per level and side, kept in RUN/index/ and never stale.
 
-    build_run_indices(store, run_dir, levels, splits) -> [{level, side, path, n, kind, rebuilt, reason}]
+    build_run_indices(store, load_run(run_dir), levels, splits) -> [{level, side, path, n, kind, rebuilt, reason}]
 
 Files: RUN/index/<splits joined by "+">/<level>.<side>.faiss (+ .ids.npy, .json sidecar), so
 indices over different split sets never overwrite each other. The "video" side holds one row per
@@ -13,7 +13,6 @@ and side, so a retrained run, another cache or another split set rebuilds, and a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,10 @@ import numpy as np
 import torch
 
 from cache_schema import CacheStore
-from hierskp.eval.embed import LEVELS, LevelData, LevelEmbeddings, embed_split, load_embedder
+from hierskp.eval.embed import LEVELS, LevelData, LevelEmbeddings, embed_split
 from hierskp.eval.index import EmbeddingIndex, IndexKind, load_index, load_or_build, search
+from hierskp.runs.folder import INDEX_DIR
+from hierskp.runs.model import RunModel
 
 SIDES: tuple[str, ...] = ("video", "text")
 _SUFFIX = {"video": "", "operation": "#", "frame": "@"}
@@ -51,24 +52,13 @@ def side_rows(level: str, data: LevelData, side: str) -> tuple[np.ndarray, list[
     return data.text[first], [ids[i] for i in first]
 
 
-def heads_checksum(run_dir: str | Path | None) -> str:
-    """sha256 of RUN/final/heads.safetensors ("frozen_baseline" without a run)."""
-    if run_dir is None:
-        return "frozen_baseline"
-    h = hashlib.sha256()
-    with open(Path(run_dir) / "final" / "heads.safetensors", "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def index_path(root: str | Path, splits: Sequence[str], level: str, side: str) -> Path:
     return Path(root) / "+".join(splits) / f"{level}.{side}.faiss"
 
 
 def build_run_indices(
     store: CacheStore,
-    run_dir: str | Path | None,
+    model: RunModel,
     levels: Sequence[str] = LEVELS,
     splits: Sequence[str] = ("test",),
     kind: IndexKind = "auto",
@@ -78,14 +68,14 @@ def build_run_indices(
     """Load or (re)build the indices of `levels` over the `splits` videos; one dict per index.
 
     `embeddings` (one `embed_split` result per split, in order) skips re-embedding; `index_dir`
-    defaults to RUN/index (required for the frozen baseline, run_dir=None).
+    defaults to RUN/index (required for the frozen baseline, which has no run folder).
     """
     if index_dir is None:
-        if run_dir is None:
+        if model.run_dir is None:
             raise ValueError("build_run_indices: the frozen baseline has no run folder; pass index_dir")
-        index_dir = Path(run_dir) / "index"
-    parts = list(embeddings) if embeddings is not None else [embed_split(store, run_dir, s) for s in splits]
-    checksum = heads_checksum(run_dir)
+        index_dir = model.run_dir / INDEX_DIR
+    parts = list(embeddings) if embeddings is not None else [embed_split(store, model, s) for s in splits]
+    checksum = model.heads_sha256()
     results = []
     for level in levels:
         datas = [p.levels[level] for p in parts if len(p.levels[level].video_ids)]
@@ -126,7 +116,7 @@ def build_run_indices(
 
 def index_agreement(
     store: CacheStore,
-    run_dir: str | Path | None,
+    model: RunModel,
     emb: LevelEmbeddings,
     split: str,
     index_dir: str | Path,
@@ -136,7 +126,7 @@ def index_agreement(
     """Top-k through the saved indices vs exact search, per level and direction, over at most
     `max_queries` (seeded sample) queries. `agreement`: share of the index's hits scoring at least the
     exact k-th score (tied candidates are interchangeable); `overlap`: plain top-k set overlap."""
-    built = build_run_indices(store, run_dir, LEVELS, [split], "auto", [emb], index_dir)
+    built = build_run_indices(store, model, LEVELS, [split], "auto", [emb], index_dir)
     out: dict[str, Any] = {"indices": built}
     for level in LEVELS:
         data = emb.levels[level]
@@ -166,7 +156,7 @@ def index_agreement(
 
 @torch.no_grad()
 def search_text(
-    run_dir: str | Path,
+    model: RunModel,
     store: CacheStore,
     query_text_embeddings: np.ndarray,
     level: str = "video",
@@ -175,10 +165,11 @@ def search_text(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Text->video search: cached-backbone text embeddings [Nq, Dt] go through the run's text head,
     then the (loaded, or rebuilt when stale) video-side index. Returns (scores [Nq, k], ids [Nq, k])."""
-    build_run_indices(store, run_dir, [level], splits)
-    ei: EmbeddingIndex = load_index(index_path(Path(run_dir) / "index", splits, level, "video"))
-    embedder, _ = load_embedder(store, run_dir)
-    q = embedder.text(torch.as_tensor(np.asarray(query_text_embeddings, dtype=np.float32))).float().numpy()
+    if model.run_dir is None:
+        raise ValueError("search_text: the frozen baseline has no run folder to keep indices in")
+    build_run_indices(store, model, [level], splits)
+    ei: EmbeddingIndex = load_index(index_path(model.run_dir / INDEX_DIR, splits, level, "video"))
+    q = model.embedder.text(torch.as_tensor(np.asarray(query_text_embeddings, dtype=np.float32))).float().numpy()
     scores, pos = search(ei, q, k)
     ids = np.where(pos >= 0, ei.ids[np.maximum(pos, 0)], "")
     return scores, ids

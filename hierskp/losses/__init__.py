@@ -5,6 +5,7 @@ from hierskp.losses.costs import pairwise_cost, sequence_mask
 from hierskp.losses.dtw_alignment import (
     DTWAlignmentLoss,
     dtw_alignment_loss,
+    dtw_order_scores,
     gather_steps,
     procedure_order_negatives,
 )
@@ -13,6 +14,7 @@ from hierskp.losses.soft_dtw import soft_dtw, soft_dtw_divergence
 __all__ = [
     "DTWAlignmentLoss",
     "dtw_alignment_loss",
+    "dtw_order_scores",
     "gather_steps",
     "hard_negative_margin_loss",
     "info_nce",

@@ -16,7 +16,13 @@ from torch import Tensor
 from hierskp.losses.costs import pairwise_cost
 from hierskp.losses.soft_dtw import soft_dtw
 
-__all__ = ["DTWAlignmentLoss", "procedure_order_negatives", "gather_steps", "dtw_alignment_loss"]
+__all__ = [
+    "DTWAlignmentLoss",
+    "procedure_order_negatives",
+    "gather_steps",
+    "dtw_alignment_loss",
+    "dtw_order_scores",
+]
 
 NEGATIVE_KINDS = ("reverse", "shuffle")
 
@@ -119,3 +125,18 @@ def dtw_alignment_loss(
     hinge = F.relu(pos.unsqueeze(0) - neg + margin) * has_neg
     order = hinge.sum() / (has_neg.sum() * k).clamp_min(1.0)
     return DTWAlignmentLoss(alignment + order_weight * order, alignment, order)
+
+
+@torch.no_grad()
+def dtw_order_scores(tokens: Tensor, tok_len: int, steps: Sequence[Tensor], gamma: float, temperature: float) -> Tensor:
+    """-softDTW/len between one video's first `tok_len` [L, E] positions and each [K_c, E] step
+    sequence, on the -log softmax cosine cost used in training: higher = the video follows those steps."""
+    kmax = max(s.shape[0] for s in steps)
+    t = torch.zeros(len(steps), kmax, tokens.shape[-1])
+    for i, s in enumerate(steps):
+        t[i, : s.shape[0]] = s
+    tl = torch.tensor([s.shape[0] for s in steps])
+    v = tokens[:tok_len].expand(len(steps), -1, -1)
+    vl = torch.full((len(steps),), tok_len)
+    cost = pairwise_cost(v, t, "neg_log_softmax_cosine", temperature=temperature, x_lengths=vl, y_lengths=tl)
+    return -soft_dtw(cost, gamma, vl, tl) / tok_len

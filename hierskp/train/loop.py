@@ -1,4 +1,7 @@
-"""`train(config) -> run_dir`: stage 2 on cached tensors only (no video decoding, no backbone)."""
+"""`train(config) -> run_dir`: stage 2 on cached tensors only (no video decoding, no backbone).
+
+Training only trains: the held-out evaluation after it (`config.evaluate`) is
+`hierskp.experiment.train_and_evaluate`, which sits above both `hierskp.train` and `hierskp.eval`."""
 
 from __future__ import annotations
 
@@ -14,15 +17,15 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from cache_schema import open_cache
+from hierskp.dataset.batch import collate
+from hierskp.dataset.catalog import catalog
+from hierskp.dataset.items import CacheVideoDataset, ItemSpec
 from hierskp.models.heads import TEMPERATURE_LEVELS, HeadsConfig, HierSKPHeads, save_heads
+from hierskp.runs.folder import CONFIG, check_cache, heads_dir, read_run_config, write_run_config
 
-from .batch import collate
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import CacheVideoDataset, ItemSpec
-from .index import build_index
 from .objective import compute_losses
-from .rundir import check_cache, read_run_config, write_run_config
 from .runlog import MetricsLog, plot_loss_curve
 from .sampling import StepBatchSampler, step_seed, steps_per_epoch
 
@@ -91,7 +94,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         config = TrainConfig.model_validate(
             {**saved["config"], "cache": config.cache, "out": str(out), "progress": config.progress}
         )
-    elif (out / "config.json").exists():
+    elif (out / CONFIG).exists():
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     else:
         write_run_config(out, config.model_dump(mode="json"), store)
@@ -99,7 +102,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     device = resolve_device(config.device)
     if device.type == "cpu" and config.threads:
         torch.set_num_threads(config.threads)
-    index = build_index(store, config.data.train_splits)
+    index = catalog(store, config.data.train_splits)
     if len(index) < 2:
         raise ValueError(
             f"{config.cache}: {len(index)} complete video(s) in splits {config.data.train_splits}; need >= 2"
@@ -184,7 +187,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     log.close()
     save_heads(
         model.eval(),
-        out / "final",
+        heads_dir(out),
         extra={
             "cache_fingerprint_id": store.fingerprint_id,
             "step": step,
@@ -192,8 +195,4 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         },
     )
     plot_loss_curve(out / "metrics.jsonl", out / "loss_curve.png")
-    if config.evaluate:
-        from .evaluate import evaluate_run
-
-        evaluate_run(store, out, split=config.data.eval_split)
     return out

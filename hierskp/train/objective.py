@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from hierskp.dataset.batch import Batch
 from hierskp.losses import dtw_alignment_loss, gather_steps, hard_negative_margin_loss, procedure_order_negatives
 from hierskp.models.heads import HierSKPHeads
 
-from .batch import Batch
 from .config import LossesConfig
 
 

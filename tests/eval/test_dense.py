@@ -6,9 +6,10 @@ import numpy as np
 import torch
 
 import cache_schema as cs
+from hierskp.dataset.items import ItemSpec, window_start
 from hierskp.eval.dense import BACKGROUND, dense_split, embed_frames, frame_labels, iter_video_windows
-from hierskp.train.data import ItemSpec, window_start
-from hierskp.train.synthetic import make_synthetic_cache
+from hierskp.runs.model import frozen_baseline
+from tests.fixtures.synthetic_cache import make_synthetic_cache
 
 
 class MeanEmbedder:
@@ -57,7 +58,7 @@ def test_frame_labels_from_segments():
 
 def test_dense_split_frozen_baseline(tmp_path):
     store = make_synthetic_cache(tmp_path / "c.zarr", n_videos=10, seed=0, vision_dim=16, text_dim=24, op_frames=(3, 5))
-    dense = dense_split(store, None, "test", progress=False)
+    dense = dense_split(store, frozen_baseline(store), "test", progress=False)
     assert dense.video_ids == ["syn0004", "syn0009"] and dense.method == "frozen_baseline"
     for vid, emb, ts, lab in zip(dense.video_ids, dense.embeddings, dense.timestamps, dense.labels):
         rec = store.read_video(vid)
@@ -68,17 +69,17 @@ def test_dense_split_frozen_baseline(tmp_path):
     x, y, v = dense.stacked()
     assert len(x) == len(y) == len(v) == sum(len(e) for e in dense.embeddings)
     reopened = cs.open_cache(str(tmp_path / "c.zarr"))
-    again = dense_split(reopened, None, "test", progress=False)
+    again = dense_split(reopened, frozen_baseline(reopened), "test", progress=False)
     np.testing.assert_array_equal(again.embeddings[0], dense.embeddings[0])  # deterministic
 
 
 def test_dense_rows_are_the_frame_level_windows(tmp_path):
     """At a narration's frame, the dense embedding is the frame level's (evaluation) window embedding."""
+    from hierskp.dataset.catalog import catalog
     from hierskp.eval.embed import embed_split
-    from hierskp.train.index import build_index
 
     store = make_synthetic_cache(tmp_path / "c.zarr", n_videos=5, seed=2, vision_dim=16, text_dim=24, op_frames=(3, 5))
-    frame = embed_split(store, None, "test").levels["frame"]
-    dense = dense_split(store, None, "test", progress=False)
-    rows = np.concatenate([e.narr_rows for e in build_index(store, ["test"])])
+    frame = embed_split(store, frozen_baseline(store), "test").levels["frame"]
+    dense = dense_split(store, frozen_baseline(store), "test", progress=False)
+    rows = np.concatenate([e.narr_rows for e in catalog(store, ["test"])])
     np.testing.assert_allclose(dense.embeddings[0][rows], frame.video, atol=1e-5)

@@ -17,7 +17,7 @@ from hierskp.eval.index import (
     save_index,
     search,
 )
-from hierskp.eval.synthetic import clustered_embeddings
+from tests.fixtures.clustered import clustered_embeddings
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,15 @@ from hierskp.eval.detection import detection_map
 from hierskp.eval.detection_io import read_ground_truth, read_predictions
 from hierskp.eval.localization import calibrate_temperature, detect, ground_truth, localization_eval, smooth
 from hierskp.eval.recognition_eval import recognition_eval, task_inputs
-from hierskp.train.synthetic import make_synthetic_cache
+from hierskp.runs.model import frozen_baseline
+from tests.fixtures.synthetic_cache import make_synthetic_cache
 
 
 @pytest.fixture(scope="module")
 def frozen_inputs(tmp_path_factory):
     path = tmp_path_factory.mktemp("loc") / "c.zarr"
     store = make_synthetic_cache(path, n_videos=15, seed=1, vision_dim=16, text_dim=24, op_frames=(4, 8))
-    return store, task_inputs(store, None, "test", progress=False)
+    return store, task_inputs(store, frozen_baseline(store), "test", progress=False)
 
 
 def test_written_files_reproduce_the_map_through_the_cli(frozen_inputs, tmp_path):

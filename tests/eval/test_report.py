@@ -10,10 +10,10 @@ import pytest
 
 import cache_schema as cs
 from hierskp.cli import main
+from hierskp.eval.heldout import headline as train_headline
 from hierskp.eval.report import BASELINE, as_run_eval, evaluate_runs, headline_metrics, method_names
 from hierskp.train import load_config, train
-from hierskp.train.evaluate import headline as train_headline
-from hierskp.train.synthetic import make_synthetic_cache
+from tests.fixtures.synthetic_cache import make_synthetic_cache
 
 FAST = [
     "model.hidden_dim=16",

@@ -13,8 +13,9 @@ import cache_schema as cs
 from hierskp.eval.embed import embed_split
 from hierskp.eval.index import read_sidecar
 from hierskp.eval.run_index import build_run_indices, index_agreement, item_ids, search_text, side_rows
+from hierskp.runs.model import frozen_baseline, load_run
 from hierskp.train import load_config, train
-from hierskp.train.synthetic import make_synthetic_cache
+from tests.fixtures.synthetic_cache import make_synthetic_cache
 
 FAST = [
     "model.hidden_dim=16",
@@ -39,7 +40,7 @@ def run(tmp_path_factory):
 
 def test_stale_index_is_rebuilt_after_the_run_changes(run):
     store, run_dir = run
-    first = build_run_indices(store, run_dir, splits=["test"])
+    first = build_run_indices(store, load_run(run_dir), splits=["test"])
     assert {(r["level"], r["side"]) for r in first} == {
         (lv, s) for lv in ("video", "operation", "frame") for s in ("video", "text")
     }
@@ -48,23 +49,23 @@ def test_stale_index_is_rebuilt_after_the_run_changes(run):
     meta = read_sidecar(path)
     assert meta["source"]["cache_fingerprint_id"] == "synthetic-v1" and meta["source"]["splits"] == ["test"]
     assert len(meta["source"]["heads_sha256"]) == 64
-    again = build_run_indices(store, run_dir, splits=["test"])
+    again = build_run_indices(store, load_run(run_dir), splits=["test"])
     assert not any(r["rebuilt"] for r in again) and {r["reason"] for r in again} == {"up to date"}
     # the run changes (new heads): every index is stale and rebuilt
     heads = run_dir / "final" / "heads.safetensors"
     tensors = load_file(str(heads))
     save_file({k: v + 0.01 if v.is_floating_point() else v for k, v in tensors.items()}, str(heads))
-    changed = build_run_indices(store, run_dir, levels=["operation"], splits=["test"])
+    changed = build_run_indices(store, load_run(run_dir), levels=["operation"], splits=["test"])
     assert all(r["rebuilt"] and "fingerprint" in r["reason"] for r in changed)
     # another split set lives in its own folder and leaves the test indices alone
-    other = build_run_indices(store, run_dir, levels=["video"], splits=["train", "test"])
+    other = build_run_indices(store, load_run(run_dir), levels=["video"], splits=["train", "test"])
     assert all(r["rebuilt"] for r in other) and (run_dir / "index" / "train+test" / "video.video.faiss").is_file()
-    assert not build_run_indices(store, run_dir, levels=["operation"], splits=["test"])[0]["rebuilt"]
+    assert not build_run_indices(store, load_run(run_dir), levels=["operation"], splits=["test"])[0]["rebuilt"]
 
 
 def test_item_ids_and_sides(run):
     store, run_dir = run
-    emb = embed_split(store, run_dir, "test")
+    emb = embed_split(store, load_run(run_dir), "test")
     ops = emb.levels["operation"]
     ids = item_ids("operation", ops)
     assert len(set(ids)) == len(ids) and ids[0] == f"{ops.video_ids[0]}#0"
@@ -75,10 +76,10 @@ def test_item_ids_and_sides(run):
 
 def test_index_top10_agrees_with_exact_search(run, tmp_path):
     store, run_dir = run
-    emb = embed_split(store, None, "test")
+    emb = embed_split(store, frozen_baseline(store), "test")
     with pytest.raises(ValueError, match="index_dir"):
-        build_run_indices(store, None, ["video"], ["test"], embeddings=[emb])
-    res = index_agreement(store, None, emb, "test", tmp_path / "frozen")
+        build_run_indices(store, frozen_baseline(store), ["video"], ["test"], embeddings=[emb])
+    res = index_agreement(store, frozen_baseline(store), emb, "test", tmp_path / "frozen")
     for key in ("video/t2v", "operation/v2t", "frame/t2v"):
         assert res[key]["agreement"] == 1.0 and res[key]["k"] >= 2
     json.dumps(res)  # JSON-able for the report
@@ -86,11 +87,11 @@ def test_index_top10_agrees_with_exact_search(run, tmp_path):
 
 def test_search_text_matches_exact_search(run):
     store, run_dir = run
-    emb = embed_split(store, run_dir, "test")
+    emb = embed_split(store, load_run(run_dir), "test")
     data = emb.levels["operation"]
     vid = data.video_ids[0]
     raw = store.read_video(vid).text_operations()[:2]
-    scores, ids = search_text(run_dir, store, raw, level="operation", k=3)
+    scores, ids = search_text(load_run(run_dir), store, raw, level="operation", k=3)
     assert scores.shape == ids.shape == (2, 3)
     exact = data.text[:2] @ data.video.T  # the same texts through the same head
     np.testing.assert_allclose(scores, -np.sort(-exact, axis=1)[:, :3], atol=1e-5)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hierskp.registry import RunRegistry, compare_metrics
+from hierskp.runs.promotion import RunRegistry, compare_metrics
 
 
 def test_compare_metrics_not_worse_rule():

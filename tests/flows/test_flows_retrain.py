@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from hierskp.registry import RunRegistry
+from hierskp.runs.promotion import RunRegistry
 
 from .conftest import make_corpus
 

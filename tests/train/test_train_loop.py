@@ -12,10 +12,11 @@ import torch
 import cache_schema as cs
 from hierskp.cli import main
 from hierskp.eval.embed import embed_split
+from hierskp.runs.folder import RunCacheMismatch
+from hierskp.runs.model import frozen_baseline, load_run
 from hierskp.train import load_config, train
-from hierskp.train.rundir import RunCacheMismatch
 from hierskp.train.runlog import read_metrics
-from hierskp.train.synthetic import make_synthetic_cache
+from tests.fixtures.synthetic_cache import make_synthetic_cache
 
 from .conftest import FAST
 
@@ -53,8 +54,8 @@ def test_trained_heads_beat_the_frozen_baseline(trained_run):
 
 def test_embed_split_api(trained_run, tiny_cache):
     store = cs.open_cache(tiny_cache)
-    emb = embed_split(store, trained_run, "test")
-    base = embed_split(store, None, "test")
+    emb = embed_split(store, load_run(trained_run), "test")
+    base = embed_split(store, frozen_baseline(store), "test")
     assert emb.method == "heads" and base.method == "frozen_baseline"
     for lvl in ("video", "operation", "frame"):
         d = emb.levels[lvl]
@@ -71,7 +72,7 @@ def test_other_cache_fingerprint_is_refused(trained_run, tmp_path, capsys):
         tmp_path / "other.zarr", n_videos=6, vision_dim=16, text_dim=24, fingerprint_id="another-backbone"
     )
     with pytest.raises(RunCacheMismatch, match="another-backbone"):
-        embed_split(other, trained_run, "test")
+        embed_split(other, load_run(trained_run), "test")
     assert main(["train", "--cache", other.url, "--out", str(trained_run), "--resume", "--no-progress"]) == 2
     assert "synthetic-v1" in capsys.readouterr().out
 

@@ -11,9 +11,10 @@ import pytest
 from safetensors.torch import load_file
 
 from hierskp.cli import main
-from hierskp.train import load_config, train
+from hierskp.eval.heldout import headline
+from hierskp.experiment import train_and_evaluate
+from hierskp.train import load_config
 from hierskp.train.checkpoint import list_checkpoints
-from hierskp.train.evaluate import headline
 from hierskp.train.runlog import read_metrics
 
 from .conftest import FAST
@@ -40,7 +41,9 @@ def test_kill_then_resume_matches_an_uninterrupted_run(tiny_cache, tmp_path):
     assert killed_at < 48 and not (killed / "final").exists()
 
     assert main(["train", "--cache", tiny_cache, "--out", str(killed), "--resume", "--no-progress"]) == 0
-    straight = train(load_config(None, ARGS, cache=tiny_cache, out=str(tmp_path / "straight"), progress=False))
+    straight = train_and_evaluate(
+        load_config(None, ARGS, cache=tiny_cache, out=str(tmp_path / "straight"), progress=False)
+    )
 
     steps = [r["step"] for r in read_metrics(killed / "metrics.jsonl")]
     assert steps == list(range(1, 49))  # steps logged after the checkpoint by the killed run were redone once

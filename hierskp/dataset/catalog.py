@@ -1,6 +1,6 @@
-"""A small in-memory index of the videos a run uses: frame ranges and strings, never features.
+"""The catalog of cached videos a run uses: frame ranges and strings, never features.
 
-Building it reads each video's timestamps once to turn annotation times into frame rows; after
+`catalog(store, splits)` lists one `CachedVideo` per complete video. Building it reads each video's timestamps once to turn annotation times into frame rows; after
 that a training item needs only its own chunk-sliced feature rows and its (small) text arrays.
 """
 
@@ -21,7 +21,7 @@ def text_key(text: str) -> int:
 
 
 @dataclass(frozen=True)
-class VideoIndex:
+class CachedVideo:
     video_id: str
     split: str
     procedure: str
@@ -61,7 +61,7 @@ def segment_rows(timestamps: np.ndarray, segments: np.ndarray) -> np.ndarray:
     return np.stack([a, b], axis=1).astype(np.int64).reshape(-1, 2)
 
 
-def index_video(store: CacheStore, video_id: str) -> VideoIndex:
+def catalog_video(store: CacheStore, video_id: str) -> CachedVideo:
     rec = store.read_video(video_id)
     ann = rec.annotations
     ts = rec.timestamps()
@@ -75,7 +75,7 @@ def index_video(store: CacheStore, video_id: str) -> VideoIndex:
     narr_rows = nearest_rows(ts, ntimes)
     inside = (ntimes[:, None] >= segs[None, :, 0]) & (ntimes[:, None] < segs[None, :, 1])
     narr_op = np.where(inside.any(axis=1), inside.argmax(axis=1), -1).astype(np.int64)
-    return VideoIndex(
+    return CachedVideo(
         video_id=video_id,
         split=str(ann.get("split", "train")),
         procedure=str(ann.get("procedure", "")),
@@ -92,13 +92,13 @@ def index_video(store: CacheStore, video_id: str) -> VideoIndex:
     )
 
 
-def build_index(store: CacheStore, splits: list[str] | tuple[str, ...] | None = None) -> list[VideoIndex]:
-    """Index the complete videos of the given splits (None: all), sorted by id for reproducibility."""
+def catalog(store: CacheStore, splits: list[str] | tuple[str, ...] | None = None) -> list[CachedVideo]:
+    """Catalog the complete videos of the given splits (None: all), sorted by id for reproducibility."""
     out = []
     for vid in store.video_ids():
         if splits is not None:
             split = store.read_video(vid).annotations.get("split")
             if split not in splits:
                 continue
-        out.append(index_video(store, vid))
+        out.append(catalog_video(store, vid))
     return out

@@ -1,6 +1,6 @@
 """Seeds x loss ablations on one cache, summarised as mean +- std of the held-out metrics.
 
-python -m hierskp.train.ablation --cache demo.zarr --out runs/ablation --seeds 0 1 2
+python -m hierskp.ablation --cache demo.zarr --out runs/ablation --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .config import load_config
-from .evaluate import headline
-from .loop import train
+from hierskp.eval.heldout import headline
+from hierskp.experiment import train_and_evaluate
+from hierskp.runs.folder import read_eval_result
+from hierskp.train import load_config
 
 VARIANTS: dict[str, list[str]] = {
     "full": [],
@@ -43,9 +44,9 @@ def run_ablation(
             shutil.rmtree(run, ignore_errors=True)
             cfg = load_config(None, overrides + (extra or []), cache=cache, out=str(run), seed=seed, progress=False)
             t0 = time.perf_counter()
-            train(cfg)
+            train_and_evaluate(cfg)
             seconds.setdefault(name, []).append(time.perf_counter() - t0)
-            rows.setdefault(name, []).append(headline(json.loads((run / "eval.json").read_text())))
+            rows.setdefault(name, []).append(headline(read_eval_result(run)))
     summary = {
         name: {k: [float(np.mean([r[k] for r in rs])), float(np.std([r[k] for r in rs]))] for k in rs[0]}
         for name, rs in rows.items()

@@ -1,4 +1,4 @@
-"""Encode-speed benchmark: ``python -m hierskp.backbones.bench [--model embedded | --vit-b16 | PATH]``.
+"""Encode-speed benchmark: ``python bench/bench_encode.py [--model embedded | --vit-b16 | PATH]``.
 
 Reports frames/s for preprocessing alone, the model alone and ``encode`` end to end (best of
 ``--repeats``; the CPU may be shared). ``--vit-b16`` builds a randomly initialised ViT-B/16-sized
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 @dataclass

@@ -8,28 +8,27 @@ from torch.utils.data import DataLoader
 from zarr.storage import LocalStore
 
 import cache_schema as cs
-from hierskp.train.batch import collate
-from hierskp.train.data import CacheVideoDataset, ItemSpec, pool_rows
-from hierskp.train.index import build_index
-from hierskp.train.sampling import StepBatchSampler, epoch_batches
-
-from .conftest import write_ramp_cache
+from hierskp.dataset.batch import collate
+from hierskp.dataset.catalog import catalog
+from hierskp.dataset.items import CacheVideoDataset, ItemSpec, pool_rows
+from hierskp.train.sampling import StepBatchSampler
+from tests.fixtures.synthetic_cache import write_ramp_cache
 
 
 def test_index_rows(tmp_path):
     store = write_ramp_cache(tmp_path / "c.zarr")
-    (e,) = build_index(store)
+    (e,) = catalog(store)
     np.testing.assert_array_equal(e.op_rows, [[10, 20], [20, 51], [590, 600]])
     np.testing.assert_array_equal(e.narr_rows, [15, 300, 599])
     np.testing.assert_array_equal(e.narr_op, [0, -1, 2])
     assert e.op_labels == ("a", "b", "c") and e.split == "test" and e.n_frames == 600
-    assert build_index(store, ["train"]) == []
+    assert catalog(store, ["train"]) == []
 
 
 def test_item_windows_segments_video(tmp_path):
     store = write_ramp_cache(tmp_path / "c.zarr")
     spec = ItemSpec(frame_window=4, max_clip_len=8, max_video_len=16)
-    item = CacheVideoDataset(store.url, build_index(store), spec)[0]
+    item = CacheVideoDataset(store.url, catalog(store), spec)[0]
     # windows centred on rows 15, 300, 599; the last one is shifted inside the video, not cut
     assert [w[:, 0].tolist() for w in item["windows"]] == [[13, 14, 15, 16], [298, 299, 300, 301], [596, 597, 598, 599]]
     # operation "a" = rows 10..19 pooled into 8 ordered bins
@@ -61,7 +60,7 @@ def _feature_chunk_reads(monkeypatch) -> list[str]:
 
 def test_reads_only_needed_chunks(tmp_path, monkeypatch):
     store = write_ramp_cache(tmp_path / "c.zarr")  # 600 rows = chunks 0, 1, 2 of 256 rows
-    index = build_index(store)
+    index = catalog(store)
     reads = _feature_chunk_reads(monkeypatch)
     frames_only = CacheVideoDataset(store.url, index, ItemSpec(need_video=False, need_ops=False, frame_window=4))
     frames_only[0]
@@ -79,7 +78,7 @@ def _batches(loader) -> list:  # type: ignore[no-untyped-def]
 @pytest.mark.timeout(120)
 def test_dataloader_two_workers_matches_in_process(tiny_cache):
     store = cs.open_cache(tiny_cache)
-    index = build_index(store, ["pretrain", "train"])
+    index = catalog(store, ["pretrain", "train"])
     store.read_video(index[0].video_id).features[:5]  # the parent has used zarr before the workers start
     ds = CacheVideoDataset(tiny_cache, index, ItemSpec(frame_jitter=1, max_narrations=6, max_clip_len=8))
     groups = [e.procedure for e in index]
@@ -95,19 +94,3 @@ def test_dataloader_two_workers_matches_in_process(tiny_cache):
         )
 
     assert _batches(loader(2)) == _batches(loader(0))
-
-
-def test_data_order_is_a_function_of_seed_and_epoch():
-    groups = ["a", "a", "b", "b", "c", "c", "d", "d", "a", "b"]
-    first = epoch_batches(groups, 4, seed=1, epoch=0)
-    assert [len(b) for b in first] == [4, 4]  # the partial batch is dropped
-    assert first == epoch_batches(groups, 4, seed=1, epoch=0)
-    assert first != epoch_batches(groups, 4, seed=1, epoch=1)
-    full = list(StepBatchSampler(groups, 4, seed=1, total_steps=7))
-    assert list(StepBatchSampler(groups, 4, seed=1, total_steps=7, start_step=3)) == full[3:]
-    paired = ["a", "a", "b", "b", "c", "c", "d", "d"]  # procedure batches: each batch = two same-procedure pairs
-    for epoch in range(3):
-        for b in epoch_batches(paired, 4, seed=1, epoch=epoch):
-            assert paired[b[0]] == paired[b[1]] and paired[b[2]] == paired[b[3]]
-    flat = epoch_batches(paired, 8, seed=1, epoch=0, procedure_batches=False)
-    assert sorted(flat[0]) == list(range(8))

@@ -1,4 +1,11 @@
-"""The run folder's identity: the validated config and the fingerprint of the cache it was trained on.
+"""The run folder contract: its layout, its config and the fingerprint of the cache it was trained on.
+
+    RUN/config.json              validated training config + cache url, fingerprint_id and info
+    RUN/final/                   heads.safetensors + config.json (`hierskp.models.heads.save_heads`)
+    RUN/checkpoints/             resumable training state
+    RUN/metrics.jsonl, RUN/loss_curve.png
+    RUN/eval.json                held-out metrics (`write_eval_result`, its only writer)
+    RUN/index/                   FAISS indices over the run's embeddings
 
 Heads trained on one backbone's features are meaningless on another's, so resuming or evaluating
 against a cache with a different fingerprint_id is refused with a message naming both.
@@ -16,6 +23,10 @@ import hierskp
 from cache_schema import CacheFingerprintMismatch, CacheStore
 
 CONFIG = "config.json"
+FINAL = "final"
+HEADS_FILE = "heads.safetensors"
+EVAL = "eval.json"
+INDEX_DIR = "index"
 
 
 class RunCacheMismatch(CacheFingerprintMismatch):
@@ -52,3 +63,27 @@ def check_cache(expected_fingerprint: str, store: CacheStore, run_dir: str | Pat
             f"{store.url} holds fingerprint_id {store.fingerprint_id!r} (another backbone or sampling); "
             "use the cache the run was trained on, or train a new run on this cache"
         )
+
+
+def heads_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / FINAL
+
+
+def is_finished(run_dir: str | Path) -> bool:
+    return (heads_dir(run_dir) / HEADS_FILE).is_file()
+
+
+def write_eval_result(run_dir: str | Path, result: dict[str, Any]) -> Path:
+    """RUN/eval.json, atomically (temp + rename): the one place that writes it."""
+    path = Path(run_dir) / EVAL
+    tmp = path.with_name(f".{EVAL}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(result, indent=1))
+    os.replace(tmp, path)
+    return path
+
+
+def read_eval_result(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / EVAL
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir}: no {EVAL} (the run was trained with evaluate=false, or not evaluated)")
+    return json.loads(path.read_text())

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .index import text_key
+from .catalog import text_key
 
 
 @dataclass
@@ -59,6 +59,19 @@ def pad_sequences(seqs: list[np.ndarray], dim: int) -> tuple[torch.Tensor, torch
     return torch.from_numpy(out), torch.from_numpy(mask)
 
 
+def pad_videos(videos: list[list[np.ndarray]], dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Videos as lists of [C_i, dim] clips -> ([B, L, C, dim] zero padded, [B, L, C] bool mask)."""
+    clips, clip_mask = pad_sequences([c for v in videos for c in v], dim)  # [sum L, C, D]
+    n_pos = [len(v) for v in videos]
+    video = torch.zeros(len(videos), max(n_pos), clips.shape[1], dim)
+    video_clip_mask = torch.zeros(video.shape[:3], dtype=torch.bool)
+    start = 0
+    for b, n in enumerate(n_pos):
+        video[b, :n], video_clip_mask[b, :n] = clips[start : start + n], clip_mask[start : start + n]
+        start += n
+    return video, video_clip_mask
+
+
 def _cat(arrays: list[np.ndarray], dtype: Any, width: int | None = None) -> torch.Tensor:
     shape = (0,) if width is None else (0, width)
     parts = [np.asarray(a, dtype=dtype).reshape((-1,) + shape[1:]) for a in arrays]
@@ -90,14 +103,7 @@ def collate(items: list[dict[str, Any]]) -> Batch:
         (int(x.shape[-1]) for it in items for x in it.get("video", []) + it.get("ops", []) + it.get("windows", [])), 0
     )
     if "video" in items[0]:
-        clips, clip_mask = pad_sequences([c for it in items for c in it["video"]], dv)  # [sum L, C, D]
-        n_pos = [len(it["video"]) for it in items]
-        video = torch.zeros(len(items), max(n_pos), clips.shape[1], dv)
-        video_clip_mask = torch.zeros(video.shape[:3], dtype=torch.bool)
-        start = 0
-        for b, n in enumerate(n_pos):
-            video[b, :n], video_clip_mask[b, :n] = clips[start : start + n], clip_mask[start : start + n]
-            start += n
+        video, video_clip_mask = pad_videos([it["video"] for it in items], dv)
         batch.video, batch.video_clip_mask, batch.video_mask = video, video_clip_mask, video_clip_mask.any(-1)
     if "ops" in items[0]:
         batch.ops, batch.ops_mask = pad_sequences([o for it in items for o in it["ops"]], dv)

@@ -18,9 +18,8 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from cache_schema import CacheStore, open_cache
-from cache_schema import layout as L
 
-from .index import VideoIndex, text_key
+from .catalog import CachedVideo, text_key
 
 
 @dataclass(frozen=True)
@@ -88,8 +87,8 @@ def window_start(center: int, width: int, n_frames: int) -> int:
 class CacheVideoDataset(Dataset):
     """Map-style dataset; keys are an index or (index, item_seed) as yielded by StepBatchSampler."""
 
-    def __init__(self, url: str, index: list[VideoIndex], spec: ItemSpec, storage_options: dict | None = None):
-        self.url, self.index, self.spec, self.storage_options = url, index, spec, storage_options
+    def __init__(self, url: str, videos: list[CachedVideo], spec: ItemSpec, storage_options: dict | None = None):
+        self.url, self.videos, self.spec, self.storage_options = url, videos, spec, storage_options
         self._store: CacheStore | None = None
         self._pid: int | None = None
         self._arrays: dict[str, dict[str, Any]] = {}
@@ -102,9 +101,7 @@ class CacheVideoDataset(Dataset):
         several store round trips per array, reading a slice of an opened one costs one."""
         handles = self._arrays.get(video_id)
         if handles is None:
-            group = self.store.read_video(video_id).group
-            names = {"features": L.FEATURES, "video": L.TEXT_VIDEO, "ops": L.TEXT_OPERATIONS, "narr": L.TEXT_NARRATIONS}
-            handles = {k: group[v] for k, v in names.items()}
+            handles = self.store.read_video(video_id).open_arrays()
             if len(self._arrays) >= 512:
                 self._arrays.pop(next(iter(self._arrays)))
             self._arrays[video_id] = handles
@@ -118,11 +115,11 @@ class CacheVideoDataset(Dataset):
         return self._store
 
     def __len__(self) -> int:
-        return len(self.index)
+        return len(self.videos)
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
         i, seed = key if isinstance(key, tuple) else (key, 0)
-        entry, spec = self.index[i], self.spec
+        entry, spec = self.videos[i], self.spec
         rng = np.random.default_rng(seed)
         arrays = self.arrays(entry.video_id)
         T, W = entry.n_frames, min(spec.frame_window, entry.n_frames)
@@ -141,11 +138,11 @@ class CacheVideoDataset(Dataset):
         if spec.need_frames:
             ranges += [(s, s + W) for s in starts]
         reader = RowReader(arrays["features"], ranges)
-        t_video = np.asarray(arrays["video"][:], dtype=np.float32).reshape(-1)
+        t_video = np.asarray(arrays["text_video"][:], dtype=np.float32).reshape(-1)
         item: dict[str, Any] = {
             "index": i,
             "t_video": t_video,
-            "t_ops": np.asarray(arrays["ops"][:], dtype=np.float32).reshape(-1, t_video.shape[0]),
+            "t_ops": np.asarray(arrays["text_operations"][:], dtype=np.float32).reshape(-1, t_video.shape[0]),
             "video_key": text_key(entry.video_text),
             "proc_key": text_key(entry.procedure),
             "op_keys": np.array([text_key(t) for t in entry.op_texts], dtype=np.int64),
@@ -157,7 +154,9 @@ class CacheVideoDataset(Dataset):
             item["ops"] = [pool_rows(reader.get(int(a), int(b)), spec.max_clip_len) for a, b in entry.op_rows]
         if spec.need_frames:
             item["windows"] = [pool_rows(reader.get(s, s + W), spec.max_clip_len) for s in starts]
-            item["t_narr"] = np.asarray(arrays["narr"][:], dtype=np.float32).reshape(-1, t_video.shape[0])[narr]
+            item["t_narr"] = np.asarray(arrays["text_narrations"][:], dtype=np.float32).reshape(-1, t_video.shape[0])[
+                narr
+            ]
             item["narr_keys"] = np.array([text_key(entry.narr_texts[f]) for f in narr], dtype=np.int64)
             item["narr_op"] = entry.narr_op[narr]
             item["narr_sel"] = narr
