@@ -1,3 +1,20 @@
-"""HierSKP: hierarchical surgical knowledge pretraining on cached frozen-backbone features."""
+"""HierSKP: hierarchical surgical knowledge pretraining on cached frozen-backbone features.
+
+`hierskp.load_model(run_dir)` is the public model API (`hierskp.runs.api`); it is imported on first
+use, so `import hierskp` (and `hierskp --help`) stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["load_model", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_model":
+        from hierskp.runs.api import load_model
+
+        return load_model
+    raise AttributeError(f"module 'hierskp' has no attribute {name!r}")
