@@ -1,6 +1,6 @@
 """Training losses: soft-DTW, contrastive (InfoNCE, hard negatives) and procedure-order alignment."""
 
-from hierskp.losses.contrastive import hard_negative_margin_loss, info_nce, logit_scale_init, masked_mean
+from hierskp.losses.contrastive import hard_negative_margin_loss, info_nce, masked_mean
 from hierskp.losses.costs import pairwise_cost, sequence_mask
 from hierskp.losses.dtw_alignment import (
     DTWAlignmentLoss,
@@ -18,7 +18,6 @@ __all__ = [
     "gather_steps",
     "hard_negative_margin_loss",
     "info_nce",
-    "logit_scale_init",
     "masked_mean",
     "pairwise_cost",
     "procedure_order_negatives",

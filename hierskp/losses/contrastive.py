@@ -1,10 +1,9 @@
 """Contrastive losses shared by the video, operation and frame levels.
 
-Every level reduces to InfoNCE over precomputed positive pairs (row b of ``a`` matches row b of
+Every level reduces to InfoNCE over precomputed positive pairs (row i of ``a`` matches row i of
 ``b``): video vs. its abstract text, operation clip vs. its narration, operation embedding vs. the
-mean of its frame narrations (use :func:`masked_mean`), ... so the functions stay generic.
-Procedure-order hard negatives (see ``dtw_alignment.procedure_order_negatives``) enter as extra,
-per-query text embeddings ``[B, K, D]``.
+mean of its frame narrations, ... so the functions stay generic. Procedure-order hard negatives
+(see ``dtw_alignment.procedure_order_negatives``) enter as extra, per-query embeddings ``[N, K, E]``.
 """
 
 from __future__ import annotations
@@ -15,61 +14,55 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["info_nce", "hard_negative_margin_loss", "masked_mean", "logit_scale_init"]
-
-
-def logit_scale_init(temperature: float = 0.07) -> Tensor:
-    """Initial value of a learnable ``logit_scale = log(1 / temperature)`` (CLIP convention)."""
-    return torch.tensor(math.log(1.0 / temperature))
-
-
-def _scale(logit_scale: Tensor | float, max_scale: float) -> Tensor:
-    """``exp(logit_scale)`` clamped so that a runaway temperature cannot blow up the logits."""
-    return torch.as_tensor(logit_scale).exp().clamp(max=max_scale)
+__all__ = ["info_nce", "hard_negative_margin_loss", "masked_mean"]
 
 
 def info_nce(
     a: Tensor,
     b: Tensor,
-    logit_scale: Tensor | float,
-    *,
-    hard_negatives: Tensor | None = None,
-    hard_negative_mask: Tensor | None = None,
+    temperature: Tensor | float,
     keys: Tensor | None = None,
+    hard_pairs: Tensor | None = None,
+    boost: float = 1.0,
+    hard: Tensor | None = None,
+    hard_mask: Tensor | None = None,
+    *,
     symmetric: bool = True,
-    normalize: bool = True,
-    max_scale: float = 100.0,
 ) -> Tensor:
-    """Symmetric InfoNCE between matched rows of ``a [B, D]`` (queries, e.g. video) and ``b [B, D]``.
+    """Symmetric InfoNCE over matched rows of ``a [N, E]`` and ``b [N, E]`` (both L2-normalised),
+    logits ``a @ b.T / temperature``.
 
-    ``logit_scale`` is the log inverse temperature (a learnable scalar tensor, as in CLIP); logits are
-    ``exp(logit_scale) * cos``. ``hard_negatives [B, K, D]`` are extra candidates for the a->b
-    direction only (each query b sees its own K, e.g. step texts in a wrong order);
-    ``hard_negative_mask [B, K]`` (True = use) supports a variable number per query.
-    ``keys [B]`` (e.g. text ids): off-diagonal pairs with equal keys are false negatives (the same
-    caption twice in a batch) and are dropped from both denominators.
+    * ``keys [N]`` (text ids): off-diagonal pairs with equal keys are false negatives (the same
+      caption twice in a batch) and are dropped from both denominators;
+    * ``hard_pairs [N, N]`` (e.g. same video / same procedure) count ``boost`` times in the
+      denominators (``+ log(boost)`` on their logits);
+    * ``hard [N, K, E]`` are extra a->b candidates per row (e.g. the steps in a wrong order),
+      ``hard_mask [N, K]`` (True = use) allows a variable number per row; with ``hard_pairs``
+      and ``boost > 1`` they are boosted too.
+
     Returns the mean of the a->b and b->a cross-entropies (only a->b if not ``symmetric``).
     """
     if a.dim() != 2 or a.shape != b.shape:
-        raise ValueError("a and b must both be [B, D]")
-    if normalize:
-        a, b = F.normalize(a, dim=-1), F.normalize(b, dim=-1)
-    scale = _scale(logit_scale, max_scale).to(a.dtype)
-    logits = scale * (a @ b.T)
-    target = torch.arange(a.shape[0], device=a.device)
+        raise ValueError(f"a and b must both be [N, E], got {tuple(a.shape)} and {tuple(b.shape)}")
+    n = a.shape[0]
+    eye = torch.eye(n, dtype=torch.bool, device=a.device)
+    logits = (a @ b.T) / temperature
     if keys is not None:
-        dup = (keys[:, None] == keys[None, :]) & (target[:, None] != target[None, :])
-        logits = logits.masked_fill(dup, float("-inf"))
-    ab_logits = logits
-    if hard_negatives is not None:
-        if hard_negatives.dim() != 3 or hard_negatives.shape[0] != a.shape[0]:
-            raise ValueError("hard_negatives must be [B, K, D]")
-        hn = F.normalize(hard_negatives, dim=-1) if normalize else hard_negatives
-        hard = scale * torch.einsum("bd,bkd->bk", a, hn)
-        if hard_negative_mask is not None:
-            hard = hard.masked_fill(~hard_negative_mask.bool(), float("-inf"))
-        ab_logits = torch.cat([logits, hard], dim=1)
-    loss = F.cross_entropy(ab_logits, target)
+        logits = logits.masked_fill((keys[:, None] == keys[None, :]) & ~eye, float("-inf"))
+    if hard_pairs is not None and boost > 1.0:
+        logits = logits + (hard_pairs & ~eye).to(logits.dtype) * math.log(boost)
+    target = torch.arange(n, device=a.device)
+    ab = logits
+    if hard is not None and hard.shape[1] > 0:
+        if hard.dim() != 3 or hard.shape[0] != n:
+            raise ValueError(f"hard must be [N, K, E], got {tuple(hard.shape)}")
+        extra = torch.einsum("ne,nke->nk", a, hard) / temperature
+        if hard_pairs is not None and boost > 1.0:
+            extra = extra + math.log(boost)
+        if hard_mask is not None:
+            extra = extra.masked_fill(~hard_mask, float("-inf"))
+        ab = torch.cat([logits, extra], dim=1)
+    loss = F.cross_entropy(ab, target)
     if symmetric:
         loss = 0.5 * (loss + F.cross_entropy(logits.T, target))
     return loss
