@@ -39,10 +39,6 @@ class CacheStore:
     def fingerprint_id(self) -> str:
         return str(self.info["fingerprint_id"])
 
-    @property
-    def writable(self) -> bool:
-        return not self.root.read_only
-
     def _videos(self) -> zarr.Group:
         return self.root[L.VIDEOS]  # type: ignore[return-value]
 

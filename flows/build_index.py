@@ -1,6 +1,6 @@
 """Flow `build-index`: FAISS indices over a run's embeddings, per level and side.
 
-`hierskp.eval.run_index.build_run_indices` does the work: indices live in RUN/index/, each with the
+`hierskp.eval.run_faiss.build_run_indices` does the work: indices live in RUN/index/, each with the
 fingerprint of what it indexes (heads checksum, cache fingerprint, splits), so a rerun over an
 unchanged cache and run loads them and a changed one rebuilds: idempotent without Prefect caching.
 """
@@ -15,7 +15,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from cache_schema import CacheError, open_cache
-from hierskp.eval.run_index import build_run_indices
+from hierskp.eval.run_faiss import build_run_indices
 from hierskp.runs.model import load_method
 
 Level = Literal["video", "operation", "frame"]

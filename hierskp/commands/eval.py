@@ -1,4 +1,6 @@
-"""`hierskp eval ...`: stage-3 metrics from files (detection mAP, retrieval R@K)."""
+"""`hierskp metrics ...` (alias `eval`): stage-3 metrics from files (detection mAP, retrieval R@K).
+
+Scores files someone else produced; `hierskp report` (alias `evaluate`) evaluates trained runs."""
 
 from __future__ import annotations
 
@@ -8,12 +10,16 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("eval", help="compute evaluation metrics from files")
+    parser = subparsers.add_parser(
+        "metrics", aliases=["eval"], help="metrics from files: detection mAP (ActivityNet JSON), retrieval R@K (.npy)"
+    )
     sub = parser.add_subparsers(dest="eval_command", required=True)
 
     det = sub.add_parser("detection", help="ActivityNet-protocol temporal action localization mAP")
-    det.add_argument("--ground-truth", required=True, help="ActivityNet GT JSON ({'database': ...})")
-    det.add_argument("--predictions", required=True, help="ActivityNet results JSON ({'results': ...})")
+    det.add_argument(
+        "--ground-truth", required=True, help="ActivityNet ground-truth JSON ({'database': ...}) (required)"
+    )
+    det.add_argument("--predictions", required=True, help="ActivityNet results JSON ({'results': ...}) (required)")
     det.add_argument(
         "--tiou",
         type=float,
@@ -21,31 +27,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[0.3, 0.4, 0.5, 0.6, 0.7],
         help="tIoU thresholds (default: 0.3 0.4 0.5 0.6 0.7)",
     )
-    det.add_argument("--subset", default=None, help="evaluate only GT videos of this subset")
+    det.add_argument(
+        "--subset", default=None, help="evaluate only ground-truth videos of this subset, e.g. test (default: all)"
+    )
     det.add_argument(
         "--extra-videos",
         choices=("fp", "ignore"),
         default="fp",
         help="predictions for videos absent from GT: false positives as in ActivityNet (default) or ignored",
     )
-    det.add_argument("--per-class", action="store_true", help="also print AP per class")
+    det.add_argument("--per-class", action="store_true", help="also print AP per class (default: off)")
     det.set_defaults(func=_detection)
 
     ret = sub.add_parser("retrieval", help="R@1/5/10, MedR, MeanR from a similarity matrix")
-    ret.add_argument("--similarity", required=True, help=".npy [Nq, Nc]; row i's answer is column i")
     ret.add_argument(
-        "--targets", default=None, help=".npy int [Nq]: answer column per row (many-to-one), instead of the diagonal"
+        "--similarity", required=True, help=".npy [Nq, Nc] float similarity; row i's answer is column i (required)"
+    )
+    ret.add_argument(
+        "--targets", default=None, help=".npy int [Nq]: answer column per row (many-to-one) (default: the diagonal)"
     )
     ret.add_argument(
         "--both",
         action="store_true",
-        help="similarity is video x text: print v2t and t2v (--targets maps text -> video)",
+        help="similarity is video x text: print v2t and t2v (--targets maps text -> video) (default: off)",
     )
     ret.set_defaults(func=_retrieval)
 
 
 def _fail(message: str) -> int:
-    print(f"hierskp eval: error: {message}", file=sys.stderr)
+    print(f"hierskp metrics: error: {message}", file=sys.stderr)
     return 2
 
 

@@ -1,4 +1,5 @@
-"""`hierskp evaluate`: the stage-3 report (frozen baseline + runs side by side) on a held-out split."""
+"""`hierskp report` (alias `evaluate`): the stage-3 report of trained runs (frozen baseline + runs side by
+side) on a held-out split. Each run's heads are loaded once and each split embedded once per method."""
 
 from __future__ import annotations
 
@@ -7,20 +8,25 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "evaluate",
-        help="evaluation report: retrieval, recognition, localization; frozen baseline and runs side by side",
+        "report",
+        aliases=["evaluate"],
+        help="evaluate runs: retrieval, order, recognition, localization; frozen baseline and runs side by side",
     )
-    p.add_argument("--cache", required=True, help="cache path or fsspec URL the runs were trained on")
+    p.add_argument("--cache", required=True, help="cache path or fsspec URL the runs were trained on (required)")
     p.add_argument(
         "--run",
         action="append",
         dest="runs",
         required=True,
         metavar="RUN",
-        help="run folder (repeatable); the first is the reference 'HierSKP', the others ablations",
+        help="run folder (repeatable, at least one); the first is the reference 'HierSKP', the others ablations",
     )
-    p.add_argument("--out", required=True, help="report folder (report.json, report.md, PNGs, detection JSON)")
-    p.add_argument("--split", default="test", choices=("pretrain", "train", "test"))
+    p.add_argument(
+        "--out", required=True, help="report folder: report.json, report.md, PNGs, detection JSON (required)"
+    )
+    p.add_argument(
+        "--split", default="test", choices=("pretrain", "train", "test"), help="held-out split to score (default: test)"
+    )
     p.add_argument(
         "--name",
         action="append",
@@ -35,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1,
         help="torch CPU threads (default 1: the heads are small, as in training; 0 = torch's default)",
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (default: shown)")
     p.set_defaults(func=run)
 
 
@@ -46,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from hierskp.eval.report import evaluate_runs
 
     if args.names and len(args.names) > len(args.runs):
-        print(f"hierskp evaluate: {len(args.names)} --name for {len(args.runs)} --run")
+        print(f"hierskp report: {len(args.names)} --name for {len(args.runs)} --run")
         return 2
     if args.threads > 0:
         import torch
@@ -59,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             store, args.runs, args.out, split=args.split, names=args.names, progress=not args.no_progress
         )
     except (CacheError, FileNotFoundError, ValueError) as exc:
-        print(f"hierskp evaluate: {exc}")
+        print(f"hierskp report: {exc}")
         return 2
     rows = {name: t["summary"] for name, t in report["table"].items()}
     cols = list(next(iter(rows.values())))

@@ -6,21 +6,31 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train the HierSKP heads on a feature cache; writes a run folder")
-    p.add_argument("--cache", required=True, help="cache path or fsspec URL")
-    p.add_argument("--out", required=True, help="run folder (config, checkpoints, metrics, final heads, eval.json)")
-    p.add_argument("--config", default=None, help="YAML training config (see hierskp.train.config)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--seed", type=int, default=None)
+    p = sub.add_parser(
+        "train", help="train the HierSKP heads on a feature cache, then score them on its held-out split (eval.json)"
+    )
+    p.add_argument("--cache", required=True, help="cache path or fsspec URL (required)")
+    p.add_argument(
+        "--out", required=True, help="run folder: config, checkpoints, metrics, final heads, eval.json (required)"
+    )
+    p.add_argument(
+        "--config", default=None, help="YAML training config, see hierskp/train/config.py (default: built-in defaults)"
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its last checkpoint; its saved config wins (default: off, new run)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, 0)")
     p.add_argument(
         "--set",
         action="append",
         dest="overrides",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config field, e.g. losses.dtw.enabled=false (repeatable)",
+        help="override a config field, e.g. losses.dtw.enabled=false or evaluate=false (repeatable; default: none)",
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (default: shown)")
     p.set_defaults(func=run)
 
 

@@ -108,9 +108,6 @@ class Manifest:
     def video_path(self, row: ManifestRow) -> Path:
         return self.root / row.entry.video
 
-    def by_id(self) -> dict[str, ManifestRow]:
-        return {r.entry.video_id: r for r in self.rows}
-
 
 def _describe(err: dict[str, Any]) -> str:
     field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]).replace(".[", "[")

@@ -3,7 +3,7 @@
 Two detectors over the same per-frame embeddings (`hierskp.eval.dense`):
 
 * "zero_shot": softmax over classes of the cosine between each frame and the class prompts
-  (`recognition_eval.class_prompts`), at a temperature calibrated on the train split's labelled
+  (`recognition_task.class_prompts`), at a temperature calibrated on the train split's labelled
   frames (minimum NLL on a log grid: the learned training temperature sharpens in-batch
   contrast, not class posteriors, and the frozen baseline has none), so both methods are
   compared at their best-calibrated posteriors;
@@ -27,12 +27,12 @@ import numpy as np
 
 from cache_schema import CacheStore
 from hierskp.dataset.catalog import catalog
+from hierskp.eval.classifiers import LinearProbe, zero_shot_scores
 from hierskp.eval.dense import DenseSplit
 from hierskp.eval.detection import DEFAULT_TIOU, Annotation, Detection, detection_map
 from hierskp.eval.detection_io import write_ground_truth, write_predictions
 from hierskp.eval.proposals import frame_scores_to_detections, nms_detections
-from hierskp.eval.recognition import LinearProbe, zero_shot_scores
-from hierskp.eval.recognition_eval import TaskInputs, fit_frame_probe
+from hierskp.eval.recognition_task import TaskInputs, fit_frame_probe
 
 TEMPERATURE_GRID = np.geomspace(0.003, 1.0, 49)
 THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -146,13 +146,3 @@ def frame_scores_to_detections(
     else:
         out.sort(key=lambda d: -d.score)
     return out
-
-
-def detections_by_video(
-    per_video_scores: Mapping[str, tuple[np.ndarray, np.ndarray]], labels: Sequence[str], **kwargs: object
-) -> dict[str, list[Detection]]:
-    """Apply `frame_scores_to_detections` to {video: (scores [T, C], timestamps [T])}."""
-    return {
-        vid: frame_scores_to_detections(sc, ts, labels, **kwargs)  # type: ignore[arg-type]
-        for vid, (sc, ts) in per_video_scores.items()
-    }

@@ -32,10 +32,10 @@ from hierskp.eval.embed import LEVELS, LevelData, embed_split
 from hierskp.eval.heldout import headline as run_headline
 from hierskp.eval.heldout import run_eval_result, split_metrics
 from hierskp.eval.localization import localization_eval
-from hierskp.eval.recognition_eval import fit_frame_probe, recognition_eval, task_inputs
+from hierskp.eval.recognition_task import fit_frame_probe, recognition_eval, task_inputs
 from hierskp.eval.report_render import render_markdown
 from hierskp.eval.retrieval import retrieval_ranks
-from hierskp.eval.run_index import index_agreement
+from hierskp.eval.run_faiss import index_agreement
 from hierskp.runs.folder import INDEX_DIR, read_run_config
 from hierskp.runs.model import RunModel, frozen_baseline, load_run
 

@@ -144,7 +144,7 @@ def report_figures(
 ) -> dict[str, str]:
     """The report's figures: recall curves of every method; confusion matrix and timelines of the best
     trained method (highest per-video zero-shot frame accuracy; the baseline only when no run was given).
-    `extras[name]` holds "curves", "preds" and "inputs" (`recognition_eval.TaskInputs`) of each method."""
+    `extras[name]` holds "curves", "preds" and "inputs" (`recognition_task.TaskInputs`) of each method."""
     curves = {n: e["curves"] for n, e in extras.items()}
     files = {"recall_curves": str(recall_curves(curves, out / "recall_curves.png"))}
     trained = [m for m in methods if m["kind"] == "heads"] or methods

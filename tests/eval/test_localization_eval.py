@@ -14,7 +14,7 @@ from hierskp.eval.dense import DenseSplit
 from hierskp.eval.detection import detection_map
 from hierskp.eval.detection_io import read_ground_truth, read_predictions
 from hierskp.eval.localization import calibrate_temperature, detect, ground_truth, localization_eval, smooth
-from hierskp.eval.recognition_eval import recognition_eval, task_inputs
+from hierskp.eval.recognition_task import recognition_eval, task_inputs
 from hierskp.runs.model import frozen_baseline
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 

@@ -14,7 +14,7 @@ they may sit farther from the corpus than corpus rows do), otherwise a seeded sa
 to ``n_tune`` corpus rows held out of the index until tuning is done (genuinely unseen).
 
 With a GPU build and a visible GPU, flat/IVF indices are copied to the GPU after building
-on CPU (CPU fallback on any error); HNSW stays on CPU. Persistence: `hierskp.eval.index`.
+on CPU (CPU fallback on any error); HNSW stays on CPU. Persistence: `hierskp.eval.faiss_store`.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ import torch
 
 from cache_schema import CacheStore
 from hierskp.dataset.catalog import catalog
+from hierskp.eval.classifiers import LinearProbe, recognition_metrics, train_linear_probe, zero_shot_scores
 from hierskp.eval.dense import DenseSplit, dense_split
 from hierskp.eval.embed import LevelData, LevelEmbeddings, embed_split
-from hierskp.eval.recognition import LinearProbe, recognition_metrics, train_linear_probe, zero_shot_scores
 from hierskp.models.embedders import Embedder
 from hierskp.runs.model import RunModel
 

@@ -1,4 +1,4 @@
-"""FAISS indices for retrieval: build/tune (`index_build`), save, load, and `load_or_build`,
+"""FAISS indices for retrieval: build/tune (`faiss_build`), save, load, and `load_or_build`,
 which never serves a stale index.
 
 Files for ``path = "x.faiss"``: ``x.faiss`` (``faiss.write_index``), ``x.faiss.ids.npy``
@@ -22,7 +22,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from hierskp.eval.index_build import (  # noqa: F401 - re-exported public API
+from hierskp.eval.faiss_build import (  # noqa: F401 - re-exported public API
     AUTO_FLAT_MAX,
     LARGE_CORPUS_KIND,
     EmbeddingIndex,

@@ -6,7 +6,7 @@ Files: RUN/index/<splits joined by "+">/<level>.<side>.faiss (+ .ids.npy, .json 
 indices over different split sets never overwrite each other. The "video" side holds one row per
 item (ids from `item_ids`: "<video>", "<video>#<k>" for operation k, "<video>@<f>" for narration f)
 and answers text->video queries; the "text" side holds each distinct text once (id: the first item
-carrying it) and answers video->text queries. `hierskp.eval.index.load_or_build` fingerprints the
+carrying it) and answers video->text queries. `hierskp.eval.faiss_store.load_or_build` fingerprints the
 embeddings and ids together with the run's heads checksum, the cache fingerprint, the splits, level
 and side, so a retrained run, another cache or another split set rebuilds, and an unchanged one loads.
 """
@@ -22,7 +22,7 @@ import torch
 
 from cache_schema import CacheStore
 from hierskp.eval.embed import LEVELS, LevelData, LevelEmbeddings, embed_split
-from hierskp.eval.index import EmbeddingIndex, IndexKind, load_index, load_or_build, search
+from hierskp.eval.faiss_store import EmbeddingIndex, IndexKind, load_index, load_or_build, search
 from hierskp.runs.folder import INDEX_DIR
 from hierskp.runs.model import RunModel
 

@@ -184,16 +184,3 @@ def _fit(
     with torch.no_grad():
         final = float(loss_on(x, y))
     return LinearProbe(classes, w.detach().numpy().copy(), b.detach().numpy().copy(), mean, std, final)
-
-
-def linear_probe_metrics(
-    train_features: Any,
-    train_labels: Sequence[Any],
-    test_features: Any,
-    test_labels: Sequence[Any],
-    test_video_ids: Sequence[Any] | None = None,
-    **probe_kwargs: Any,
-) -> dict[str, float]:
-    """Train a probe on the train split, report `recognition_metrics` on the test split."""
-    probe = train_linear_probe(train_features, train_labels, **probe_kwargs)
-    return recognition_metrics(test_labels, probe.predict(test_features), test_video_ids)

@@ -8,7 +8,7 @@ import faiss
 import numpy as np
 import pytest
 
-from hierskp.eval.index import (
+from hierskp.eval.faiss_store import (
     build_index,
     fingerprint,
     load_index,
@@ -122,7 +122,7 @@ def test_files_hold_no_pickle(tmp_path, corpus):
 
 
 def test_auto_prefers_flat_when_ivf_cannot_prune(monkeypatch):
-    import hierskp.eval.index_build as ib
+    import hierskp.eval.faiss_build as ib
 
     monkeypatch.setattr(ib, "AUTO_FLAT_MAX", 1000)
     x = np.random.default_rng(0).standard_normal((4000, 64)).astype(np.float32)  # no clusters at all
