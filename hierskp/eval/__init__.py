@@ -5,7 +5,7 @@ Import the submodules directly; this package imports nothing heavy (faiss, torch
 * `hierskp.eval.heldout`: `split_metrics`, `evaluate_run` (RUN/eval.json), `headline`
 * `hierskp.eval.report`: `evaluate_runs`, the report (rendered by `report_render`, `report_plots`)
 * `hierskp.eval.retrieval`: `retrieval_metrics`, `bidirectional_retrieval_metrics`
-* `hierskp.eval.order`: `order_retrieval`, `wrong_orders`
+* `hierskp.eval.order`: `order_retrieval` (wrong orders: `hierskp.losses.orders`)
 * `hierskp.eval.classifiers`: `recognition_metrics`, `zero_shot_predict`, `train_linear_probe`
 * `hierskp.eval.recognition_task`: operation recognition on a split (`task_inputs`, `recognition_eval`)
 * `hierskp.eval.dense`, `hierskp.eval.localization`: per-frame embeddings, temporal action localization

@@ -18,25 +18,8 @@ import torch
 
 from hierskp.eval.embed import LevelEmbeddings
 from hierskp.eval.retrieval import metrics_from_ranks, retrieval_ranks
-from hierskp.losses import dtw_order_scores
+from hierskp.losses import distinct_wrong_orders, dtw_order_scores
 from hierskp.models.embedders import Embedder
-
-
-def wrong_orders(labels: list[str], n_shuffles: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """The reversed order plus up to `n_shuffles` random ones, all with a label order different
-    from the true one and from each other (short sequences have fewer)."""
-    k = len(labels)
-    seen = {tuple(labels)}
-    out = []
-    candidates = [np.arange(k)[::-1].copy()] + [rng.permutation(k) for _ in range(20 * max(1, n_shuffles))]
-    for perm in candidates:
-        key = tuple(labels[i] for i in perm)
-        if key not in seen:
-            seen.add(key)
-            out.append(perm)
-        if len(out) == 1 + n_shuffles:
-            break
-    return out
 
 
 @torch.no_grad()
@@ -67,7 +50,7 @@ def order_retrieval(
     results: dict[str, Any] = {"n_videos": n, "n_wrong_orders": n_shuffles + 1}
     per_scorer: dict[str, dict[str, list]] = {k: {"rows": [], "acc": [], "pairs": []} for k in ("global", "dtw")}
     for i in range(n):
-        perms = wrong_orders(labels[i], n_shuffles, rng)
+        perms = distinct_wrong_orders(labels[i], n_shuffles, rng)
         wrong_seq = [seqs[i][p] for p in perms]
         g_true = (true_seq @ vids[i]).numpy()
         g_wrong = np.array(

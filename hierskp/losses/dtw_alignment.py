@@ -1,4 +1,4 @@
-"""Procedure-aware DTW alignment loss (PeskaVLP-style) and procedure-order negatives.
+"""Procedure-aware DTW alignment loss (PeskaVLP-style) and the DTW order scorer.
 
 A video's ordered segment embeddings should align cheaply, under soft-DTW, with its step texts in
 the true order and expensively with the same steps in a wrong order (reversed or shuffled).
@@ -14,60 +14,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hierskp.losses.costs import pairwise_cost
+from hierskp.losses.orders import NEGATIVE_KINDS, procedure_order_negatives
 from hierskp.losses.soft_dtw import soft_dtw
 
-__all__ = [
-    "DTWAlignmentLoss",
-    "procedure_order_negatives",
-    "gather_steps",
-    "dtw_alignment_loss",
-    "dtw_order_scores",
-]
-
-NEGATIVE_KINDS = ("reverse", "shuffle")
-
-
-def procedure_order_negatives(
-    lengths: Tensor,
-    kinds: Sequence[str] = NEGATIVE_KINDS,
-    generator: torch.Generator | None = None,
-    max_len: int | None = None,
-) -> Tensor:
-    """Index tensors ``[K, B, L]`` that reorder each sequence's valid prefix (K = len(kinds)).
-
-    Row ``[k, b]`` permutes ``range(lengths[b])`` and keeps padding positions in place, so
-    ``gather_steps(t, idx[k])`` is a wrong-order copy of ``t``. ``"reverse"`` flips the prefix;
-    ``"shuffle"`` draws a random order that is never the identity when ``lengths[b] >= 2``.
-    Sequences of length 1 have no wrong order: their rows are the identity.
-    """
-    lengths = lengths.long()
-    bsz = lengths.shape[0]
-    size = int(lengths.max()) if max_len is None else max_len
-    dev = lengths.device
-    pos = torch.arange(size, device=dev).expand(bsz, size)
-    valid = pos < lengths[:, None]
-    out = []
-    for kind in kinds:
-        if kind == "reverse":
-            idx = torch.where(valid, lengths[:, None] - 1 - pos, pos)
-        elif kind == "shuffle":
-            gen_dev = dev if generator is None else generator.device
-            keys = torch.rand((bsz, size), generator=generator, device=gen_dev).to(dev)
-            keys = torch.where(valid, keys, 2.0 + pos)  # padding sorts last, in order
-            idx = keys.argsort(dim=1)
-            # Identity draws (likely for short prefixes) become a cyclic shift by one.
-            same = (idx == pos).all(dim=1, keepdim=True) & (lengths[:, None] >= 2)
-            shift = torch.where(valid, (pos + 1) % lengths.clamp_min(1)[:, None], pos)
-            idx = torch.where(same, shift, idx)
-        else:
-            raise ValueError(f"unknown negative kind {kind!r}; expected one of {NEGATIVE_KINDS}")
-        out.append(idx)
-    return torch.stack(out)
-
-
-def gather_steps(t: Tensor, idx: Tensor) -> Tensor:
-    """Reorder ``t [B, L, ...]`` along axis 1 with ``idx [B, L]`` (as from the function above)."""
-    return t.gather(1, idx.view(*idx.shape, *([1] * (t.dim() - 2))).expand_as(t))
+__all__ = ["DTWAlignmentLoss", "dtw_alignment_loss", "dtw_order_scores"]
 
 
 class DTWAlignmentLoss(NamedTuple):

@@ -19,7 +19,8 @@ from hierskp.losses import (
     gather_steps,
     hard_negative_margin_loss,
     info_nce,
-    procedure_order_negatives,
+    label_changing_orders,
+    negative_kinds,
 )
 from hierskp.models.heads import HierSKPHeads
 
@@ -28,22 +29,6 @@ from .config import DTWConfig, HardNegativesConfig, LossesConfig
 
 def _same(x: Tensor) -> Tensor:
     return x[:, None] == x[None, :]
-
-
-def order_negative_kinds(reverse: bool, shuffles: int) -> list[str]:
-    return (["reverse"] if reverse else []) + ["shuffle"] * shuffles
-
-
-def wrong_orders(batch: Batch, kinds: list[str], generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-    """Permutations [Kn, B, K] of each step sequence and a [B, Kn] mask of those that really change
-    the order of operation labels (a permutation of repeated labels is no negative)."""
-    lengths = batch.seq_mask.sum(1)
-    perms = procedure_order_negatives(
-        lengths, kinds, generator, max_len=batch.seq.shape[1]
-    )  # generator on lengths' device
-    labels = batch.seq_label_keys
-    differs = torch.stack([(gather_steps(labels, p) != labels).any(dim=1) for p in perms], dim=1)
-    return perms, differs & (lengths >= 2)[:, None]
 
 
 def frame_loss(f: Tensor, tn: Tensor, batch: Batch, temperature: Tensor, boost: float) -> Tensor:
@@ -91,9 +76,10 @@ def order_negatives(
     model: HierSKPHeads, batch: Batch, hn: HardNegativesConfig, generator: torch.Generator | None
 ) -> tuple[Tensor | None, Tensor | None]:
     """([B, Kn, E] step sequences in wrong orders, [B, Kn] mask), or (None, None) when disabled."""
-    if not (hn.enabled and (kinds := order_negative_kinds(hn.reverse, hn.shuffles))):
+    if not (hn.enabled and (kinds := negative_kinds(hn.reverse, hn.shuffles))):
         return None, None
-    perms, hard_mask = wrong_orders(batch, kinds, generator)
+    lengths = batch.seq_mask.sum(1)
+    perms, hard_mask = label_changing_orders(lengths, batch.seq_label_keys, kinds, generator, batch.seq.shape[1])
     hard = torch.stack([model.encode_sequence(gather_steps(batch.seq, p), batch.seq_mask) for p in perms], 1)
     return hard, hard_mask
 
@@ -151,7 +137,7 @@ def dtw_loss(
         temperature=dtw.temperature,
         margin=float(dtw.margin * scale),
         order_weight=dtw.order_weight,
-        kinds=order_negative_kinds(True, dtw.shuffles),
+        kinds=negative_kinds(True, dtw.shuffles),
         generator=generator,
     )
     return res.loss / scale
