@@ -82,7 +82,6 @@ def test_exactly_one_info_nce():
 
 
 def test_library_modules_are_small():
-    long = {
-        str(p.relative_to(ROOT)): n for p in modules(*LIBRARY) if (n := len(p.read_text().splitlines())) > MAX_LINES
-    }
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in modules(*LIBRARY)}
+    long = {name: n for name, n in sizes.items() if n > MAX_LINES and name not in LONG_DATA_MODULES}
     assert long == {}
