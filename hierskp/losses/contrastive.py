@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from hierskp.losses._amp import fp32_math
+
 __all__ = ["info_nce", "hard_negative_margin_loss", "masked_mean", "logit_scale_init"]
 
 
@@ -28,6 +30,7 @@ def _scale(logit_scale: Tensor | float, max_scale: float) -> Tensor:
     return torch.as_tensor(logit_scale).exp().clamp(max=max_scale)
 
 
+@fp32_math
 def info_nce(
     a: Tensor,
     b: Tensor,
@@ -49,6 +52,7 @@ def info_nce(
     ``keys [B]`` (e.g. text ids): off-diagonal pairs with equal keys are false negatives (the same
     caption twice in a batch) and are dropped from both denominators.
     Returns the mean of the a->b and b->a cross-entropies (only a->b if not ``symmetric``).
+    Logits are computed in fp32 under autocast (at temperature 0.01 they reach 100, a bf16 step 0.5).
     """
     if a.dim() != 2 or a.shape != b.shape:
         raise ValueError("a and b must both be [B, D]")
@@ -75,6 +79,7 @@ def info_nce(
     return loss
 
 
+@fp32_math
 def hard_negative_margin_loss(
     anchor: Tensor,
     positive: Tensor,

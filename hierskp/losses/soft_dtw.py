@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from hierskp.losses._amp import fp32_backward, fp32_forward
 from hierskp.losses.costs import pairwise_cost
 
 __all__ = ["soft_dtw", "soft_dtw_divergence", "pairwise_cost"]
@@ -67,6 +68,7 @@ def _neg_big(dtype: torch.dtype) -> float:
 
 class _SoftDTW(torch.autograd.Function):
     @staticmethod
+    @fp32_forward
     def forward(  # type: ignore[override]
         ctx, cost: Tensor, gamma: float, end_d: Tensor, end_i: Tensor
     ) -> Tensor:
@@ -88,6 +90,7 @@ class _SoftDTW(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
+    @fp32_backward
     def backward(ctx, grad_out: Tensor):  # type: ignore[override]
         x, q, end_d, end_i = ctx.saved_tensors
         nd, bsz, w = x.shape
