@@ -84,22 +84,26 @@ def _kernels():
     return tuple(fns)
 
 
+def _host(lengths: Tensor) -> np.ndarray:
+    return lengths.cpu().numpy().astype(np.int64)
+
+
 def sdtw_forward(cost: Tensor, gamma: float, xl: Tensor, yl: Tensor) -> tuple[Tensor, Tensor]:
     """float64 CPU ``cost [B, N, M]`` -> (values [B], soft-min weights [B, N, M, 3] for backward)."""
     fwd, _ = _kernels()
-    c = cost.detach().contiguous().numpy()
+    c = cost.detach().cpu().contiguous().numpy()  # a CPU kernel: .cpu() is a no-op, explicit for clarity
     bsz, n, m = c.shape
     weights = np.zeros((bsz, n, m, 3))
     out = np.empty(bsz)
-    fwd(c, xl.numpy().astype(np.int64), yl.numpy().astype(np.int64), 1.0 / gamma, float(gamma), weights, out)
+    fwd(c, _host(xl), _host(yl), 1.0 / gamma, float(gamma), weights, out)
     return torch.from_numpy(out), torch.from_numpy(weights)
 
 
 def sdtw_backward(weights: Tensor, xl: Tensor, yl: Tensor, grad_out: Tensor) -> Tensor:
     """Gradient w.r.t. the cost (float64, exactly zero past each pair's lengths)."""
     _, bwd = _kernels()
-    w = weights.numpy()
+    w = weights.cpu().numpy()
     grad = np.zeros(w.shape[:3])
-    g = grad_out.detach().to(torch.float64).contiguous().numpy()
-    bwd(w, xl.numpy().astype(np.int64), yl.numpy().astype(np.int64), g, grad)
+    g = grad_out.detach().cpu().to(torch.float64).contiguous().numpy()
+    bwd(w, _host(xl), _host(yl), g, grad)
     return torch.from_numpy(grad)
