@@ -143,6 +143,7 @@ class _SoftDTWNumba(torch.autograd.Function):
     """float64 CPU kernel: row-order DP, soft-min weights kept for an exp-free backward."""
 
     @staticmethod
+    @fp32_forward  # float64 inputs are left alone; this only switches autocast off inside
     def forward(ctx, cost: Tensor, gamma: float, xl: Tensor, yl: Tensor) -> Tensor:  # type: ignore[override]
         from hierskp.losses import soft_dtw_numba
 
@@ -152,6 +153,7 @@ class _SoftDTWNumba(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
+    @fp32_backward
     def backward(ctx, grad_out: Tensor):  # type: ignore[override]
         from hierskp.losses import soft_dtw_numba
 

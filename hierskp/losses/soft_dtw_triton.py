@@ -42,7 +42,7 @@ def _fwd(
     crow = cost + b * s_cb
     # diagonals 0 and 1: all borders except R[0, 0] = 0
     tl.store(xrow, tl.where(i == 0, 0.0, big), mask=in_row)
-    tl.store(xrow + s_xd, tl.full((BLOCK,), big, tl.float32), mask=in_row)
+    tl.store(xrow + s_xd, tl.zeros((BLOCK,), tl.float32) + big, mask=in_row)
     d_end = tl.load(end_d + b)
     i_end = tl.load(end_i + b)
     tl.debug_barrier()
@@ -114,7 +114,7 @@ def _kernels(interpret: bool):
 
 def _launch_opts(width: int) -> tuple[int, int]:
     block = max(16, triton.next_power_of_2(width))
-    return block, min(16, max(1, block // 128))
+    return block, max(1, min(8, block // 64))
 
 
 def sdtw_forward(cost: Tensor, gamma: float, end_d: Tensor, end_i: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -89,20 +89,21 @@ class DeviceGuard(TorchFunctionMode):
         return obj
 
     # -- the mode --------------------------------------------------------------------------------
-    def _caller(self) -> str:
+    @staticmethod
+    def _user_frame() -> Any:
+        """The frame that called into torch (skipping this module and ``__torch_function__`` overrides)."""
         frame = sys._getframe(1)
         while frame is not None and (frame.f_code.co_name == "__torch_function__" or frame.f_globals is globals()):
             frame = frame.f_back
+        return frame
+
+    def _caller(self) -> str:
+        frame = self._user_frame()
         return "?" if frame is None else f"{frame.f_globals.get('__name__', '')}:{frame.f_code.co_name}"
 
     def _from_our_code(self) -> str | None:
-        frame = sys._getframe(1)
-        while frame is not None and (frame.f_code.co_name == "__torch_function__" or frame.f_globals is globals()):
-            frame = frame.f_back  # skip the mode (and subclasses' overrides)
-        if frame is None:
-            return None
-        name = frame.f_globals.get("__name__", "")
-        return f"{name}:{frame.f_code.co_name}" if name.split(".")[0] in self.packages else None
+        where = self._caller()
+        return where if where.split(".")[0].split(":")[0] in self.packages else None
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = dict(kwargs or {})

@@ -81,3 +81,17 @@ def test_info_nce_logits_in_fp32_under_autocast():
     ref = info_nce(a.float(), b.float(), scale)
     assert got.dtype == torch.float32
     torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_dtw_alignment_loss_cuda_bf16_autocast_within_1e2_of_cpu_fp32():
+    g = torch.Generator().manual_seed(4)
+    v, t = torch.randn(4, 20, 32, generator=g), torch.randn(4, 6, 32, generator=g)
+    v_len, t_len = torch.tensor([20, 9, 4, 13]), torch.tensor([6, 3, 2, 5])
+    ref = dtw_alignment_loss(v, t, v_len, t_len, generator=torch.Generator().manual_seed(0))
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+        got = dtw_alignment_loss(
+            v.cuda(), t.cuda(), v_len.cuda(), t_len.cuda(), generator=torch.Generator().manual_seed(0)
+        )
+    for a, b in zip(got, ref):
+        assert a.dtype == torch.float32 and abs(float(a) - float(b)) <= 1e-2 * abs(float(b)) + 1e-4

@@ -88,3 +88,20 @@ def test_safe_mask_is_branch_free_with_the_old_outputs():
     assert torch.equal(safe_mask(torch.ones(2, 3, dtype=torch.bool)), torch.ones(2, 3, dtype=torch.bool))
     # shape-only (meta) tensors cannot be read back: a data-dependent branch would raise here
     assert safe_mask(torch.zeros(3, 4, dtype=torch.bool, device="meta")).shape == (3, 4)
+
+
+@pytest.mark.gpu
+def test_heads_step_on_cuda_bf16_close_to_cpu_fp32():
+    torch.manual_seed(0)
+    cpu = HierSKPHeads(CFG).eval()
+    gpu = HierSKPHeads(CFG).eval()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu = gpu.cuda()
+    x, mask = torch.randn(3, 4, 6), torch.ones(3, 4, dtype=torch.bool)
+    mask[1, 2:] = False
+    ref = cpu.encode_clips(x, mask)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = gpu.encode_clips(x.cuda(), mask.cuda())
+    out.float().sum().backward()
+    assert ((out.float().cpu() - ref).norm(dim=-1)).max() < 5e-2
+    assert all(torch.isfinite(p.grad).all() for p in gpu.parameters() if p.grad is not None)
