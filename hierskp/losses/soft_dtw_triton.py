@@ -13,7 +13,10 @@ it as ``X + cost / gamma`` loses fp32 digits when cost / gamma is large), readin
 the gradient being written; cells past a pair's lengths stay exactly zero. Arithmetic is fp32.
 
 Triton ships with CUDA builds of torch; it is optional here. ``TRITON_INTERPRET``-style CPU runs
-(``interpret=True``) serve the tests on machines without a GPU.
+(``interpret=True``) serve the tests on machines without a GPU. Because the kernels are built for
+the interpreter after triton was imported, they use only core builtins (``tl.full``, ``tl.where``,
+...), not helpers that triton.language itself defines with ``@triton.jit`` (``tl.zeros``, ...).
+The interpreter checks the arithmetic and indexing, not the compiled code: never run on a GPU yet.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def _fwd(
     crow = cost + b * s_cb
     # diagonals 0 and 1: all borders except R[0, 0] = 0
     tl.store(xrow, tl.where(i == 0, 0.0, big), mask=in_row)
-    tl.store(xrow + s_xd, tl.zeros((BLOCK,), tl.float32) + big, mask=in_row)
+    tl.store(xrow + s_xd, tl.full((BLOCK,), big, tl.float32), mask=in_row)
     d_end = tl.load(end_d + b)
     i_end = tl.load(end_i + b)
     tl.debug_barrier()
