@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 
 import numpy as np
 import torch
 from torch import Tensor
 
 __all__ = ["available", "sdtw_forward", "sdtw_backward"]
+
+# numba's default "workqueue" threading layer aborts the process when two Python threads launch
+# parallel kernels at once: calls are serialised (each one already uses every core).
+_launch = threading.Lock()
 
 
 def available() -> bool:
@@ -95,7 +100,8 @@ def sdtw_forward(cost: Tensor, gamma: float, xl: Tensor, yl: Tensor) -> tuple[Te
     bsz, n, m = c.shape
     weights = np.zeros((bsz, n, m, 3))
     out = np.empty(bsz)
-    fwd(c, _host(xl), _host(yl), 1.0 / gamma, float(gamma), weights, out)
+    with _launch:
+        fwd(c, _host(xl), _host(yl), 1.0 / gamma, float(gamma), weights, out)
     return torch.from_numpy(out), torch.from_numpy(weights)
 
 
@@ -105,5 +111,6 @@ def sdtw_backward(weights: Tensor, xl: Tensor, yl: Tensor, grad_out: Tensor) -> 
     w = weights.cpu().numpy()
     grad = np.zeros(w.shape[:3])
     g = grad_out.detach().cpu().to(torch.float64).contiguous().numpy()
-    bwd(w, _host(xl), _host(yl), g, grad)
+    with _launch:
+        bwd(w, _host(xl), _host(yl), g, grad)
     return torch.from_numpy(grad)
