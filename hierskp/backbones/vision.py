@@ -161,7 +161,7 @@ def _device_processor(auto: Any, source: str, hub: dict[str, Any], pil: Any) -> 
     try:
         with _hf.quiet_transformers():
             return auto.from_pretrained(source, backend="torchvision", **hub), True
-    except (ImportError, ValueError, OSError):  # no torchvision backend for this processor
+    except Exception:  # no (working) torchvision backend for this processor: the PIL one runs
         return pil, False
 
 
