@@ -3,10 +3,13 @@
     python bench/bench_soft_dtw.py            # full run, writes bench/soft_dtw.md
     python bench/bench_soft_dtw.py --quick    # fewer repeats, prints only
 
-Problem: B=64 pairs, sequences 64 x 128, dim 256, squared-Euclidean cost, float32, CPU, warm
-(numba compiled, one untimed call first). Each timed call builds the cost from raw sequences and
-back-propagates to them. Ours and pysdtw run interleaved (ours, ref, ours, ref, ...) so that
-background load hits both alike; we report medians and the median of the per-round ratios.
+Problem: B=64 pairs, sequences 64 x 128, dim 256, squared-Euclidean cost, CPU, warm (numba
+compiled, one untimed call first), in float32 and in float64 (equal precision: pysdtw's DP is
+always float64). Each timed call builds the cost from raw sequences and back-propagates to them.
+All methods run interleaved (ours, ref, ours, ref, ...) so that background load hits them alike;
+we report medians and the median of the per-round ratios. With a CUDA device the same problem also
+runs on it (ours: the Triton kernels; pysdtw: its numba CUDA kernel); without one those rows say
+"not measured".
 The per-cell loop follows PeskaVLP's released soft-DTW (one Python iteration per DP cell, the
 table cloned on every assignment so autograd can track it); it is run on a few pairs and scaled.
 """
@@ -27,6 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hierskp.losses import pairwise_cost, soft_dtw  # noqa: E402
+from hierskp.losses.soft_dtw import resolve_backend  # noqa: E402
 
 B, N, M, D = 64, 64, 128, 256
 
@@ -38,14 +42,14 @@ def inputs(batch: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def ours(x: torch.Tensor, y: torch.Tensor, gamma: float) -> torch.Tensor:
-    return soft_dtw(pairwise_cost(x, y), gamma)
+def ours(x: torch.Tensor, y: torch.Tensor, gamma: float, backend: str = "auto") -> torch.Tensor:
+    return soft_dtw(pairwise_cost(x, y), gamma, backend=backend)
 
 
-def make_pysdtw(gamma: float):
+def make_pysdtw(gamma: float, cuda: bool = False):
     from pysdtw import SoftDTW
 
-    return SoftDTW(gamma=gamma, use_cuda=False)
+    return SoftDTW(gamma=gamma, use_cuda=cuda)
 
 
 def percell_loop(x: torch.Tensor, y: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -71,11 +75,42 @@ def percell_loop(x: torch.Tensor, y: torch.Tensor, gamma: float) -> torch.Tensor
     return torch.stack(out)
 
 
-def fwd_bwd(fn, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """(wall, process CPU) seconds of one forward + backward."""
+def cuda_rows(gamma: float, repeats: int) -> str:
+    """Ours (Triton kernels; and the torch path) vs pysdtw's numba CUDA kernel, or "not measured"."""
+    if not torch.cuda.is_available():
+        return "  - ours (Triton) vs pysdtw CUDA: not measured (no CUDA device)"
+    dev = torch.device("cuda")
+    x, y = (t.detach().to(dev).requires_grad_() for t in inputs(B))
+    ref = make_pysdtw(gamma, cuda=True)
+    runs = {
+        "triton": lambda a, b: ours(a, b, gamma, "triton"),
+        "torch": lambda a, b: ours(a, b, gamma, "torch"),
+        "pysdtw": ref,
+    }
+    wall: dict[str, list[float]] = {k: [] for k in runs}
+    for fn in runs.values():  # warm-up (numba/triton compile)
+        fwd_bwd(fn, x, y, sync=True)
+    for _ in range(repeats):
+        for k, fn in runs.items():
+            wall[k].append(fwd_bwd(fn, x, y, sync=True)[0])
+    med = {k: statistics.median(v) * 1e3 for k, v in wall.items()}
+    r = statistics.median(p / t for t, p in zip(wall["triton"], wall["pysdtw"]))
+    name = torch.cuda.get_device_name(dev)
+    return (
+        f"  - {name}: ours Triton {med['triton']:.2f} ms, ours torch path {med['torch']:.2f} ms, "
+        f"pysdtw CUDA {med['pysdtw']:.2f} ms; ours (Triton) vs pysdtw CUDA: **{r:.2f}x**"
+    )
+
+
+def fwd_bwd(fn, x: torch.Tensor, y: torch.Tensor, sync: bool = False) -> tuple[float, float]:
+    """(wall, process CPU) seconds of one forward + backward (``sync``: wait for the GPU)."""
     x.grad = y.grad = None
+    if sync:
+        torch.cuda.synchronize()
     t0, c0 = time.perf_counter(), time.process_time()
     fn(x, y).sum().backward()
+    if sync:
+        torch.cuda.synchronize()
     return time.perf_counter() - t0, time.process_time() - c0
 
 
@@ -102,12 +137,14 @@ def _child(method: str, gamma: float, batch: int) -> None:
     fns = {
         "ours": lambda a, b: ours(a, b, gamma),
         "ours64": lambda a, b: ours(a, b, gamma),
-        "pysdtw": make_pysdtw(gamma) if method == "pysdtw" else None,
+        "ours64_torch": lambda a, b: ours(a, b, gamma, "torch"),
+        "pysdtw": make_pysdtw(gamma) if method.startswith("pysdtw") else None,
+        "pysdtw64": make_pysdtw(gamma) if method.startswith("pysdtw") else None,
         "loop": lambda a, b: percell_loop(a, b, gamma),
     }
     fn = fns[method]
     x, y = inputs(batch)
-    if method == "ours64":
+    if method.endswith("64") or method == "ours64_torch":
         x, y = (t.detach().double().requires_grad_() for t in (x, y))
     fwd_bwd(fn, x, y)  # warm-up (numba compile for pysdtw)
     x.grad = y.grad = None
@@ -155,10 +192,20 @@ def main() -> None:
     x64, y64 = (t.detach().double().requires_grad_() for t in (x, y))
     ref = make_pysdtw(gamma)
     f_ours = lambda a, b: ours(a, b, gamma)  # noqa: E731
+    f_torch = lambda a, b: ours(a, b, gamma, "torch")  # noqa: E731
     with torch.no_grad():
         v_ours, v_ref = f_ours(x, y), ref(x, y)
+        v64, v64_ref = f_ours(x64, y64), ref(x64, y64)
     rel = ((v_ours - v_ref).abs() / v_ref.abs()).max().item()
-    runs = {"ours": (f_ours, x, y), "pysdtw": (ref, x, y), "ours64": (f_ours, x64, y64)}
+    rel64 = ((v64 - v64_ref).abs() / v64_ref.abs()).max().item()
+    runs = {
+        "ours": (f_ours, x, y),
+        "pysdtw": (ref, x, y),
+        "ours64": (f_ours, x64, y64),
+        "ours64_torch": (f_torch, x64, y64),
+        "pysdtw64": (ref, x64, y64),
+    }
+    backend64 = resolve_backend(v64.new_empty((1, 1, 1)))
     for fn, a, b in runs.values():  # warm-up: numba compile, allocator
         fwd_bwd(fn, a, b)
     wall: dict[str, list[float]] = {k: [] for k in runs}
@@ -171,8 +218,15 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in wall.items()}
     best = {k: min(v) for k, v in wall.items()}
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
-    ratio = {k: statistics.median(r / o for o, r in zip(wall["ours"], wall[k])) for k in runs}
+
+    def per_round(num: str, den: str) -> float:
+        return statistics.median(r / o for o, r in zip(wall[den], wall[num]))
+
+    ratio = {k: per_round(k, "ours") for k in runs}
     ratio_a = ratio["pysdtw"]
+    ratio_64 = per_round("pysdtw64", "ours64")
+    ratio_64_torch = per_round("pysdtw64", "ours64_torch")
+    cuda_lines = cuda_rows(gamma, 5 if args.quick else 20)
 
     xs, ys = inputs(loop_pairs)
     loop_fn = lambda a, b: percell_loop(a, b, gamma)  # noqa: E731
@@ -182,7 +236,7 @@ def main() -> None:
 
     mem = {}
     if not args.quick:
-        mem = {k: peak_mb(k, gamma, B) for k in ("ours", "pysdtw", "ours64")} | {"loop": peak_mb("loop", gamma, 1)}
+        mem = {k: peak_mb(k, gamma, B) for k in runs} | {"loop": peak_mb("loop", gamma, 1)}
     mem_s = lambda k, note="": f"{mem[k]:.0f}{note}" if k in mem else "n/a"  # noqa: E731
 
     cmd = (
@@ -201,7 +255,9 @@ def main() -> None:
             "|---|---:|---:|---:|---:|---:|",
             row("ours: `pairwise_cost` + `soft_dtw`, float32", "ours"),
             row("pysdtw 0.0.5 `SoftDTW(use_cuda=False)`, float32 in (DP in float64)", "pysdtw"),
-            row("ours, float64 end to end", "ours64"),
+            row(f"ours, float64 end to end (`{backend64}` backend)", "ours64"),
+            row("ours, float64 end to end, torch path (`backend='torch'`)", "ours64_torch"),
+            row("pysdtw, float64 in", "pysdtw64"),
             f"| per-cell Python loop (PeskaVLP style), {loop_pairs} pair(s), x{B // loop_pairs} |"
             f" {loop_scaled * 1e3:.0f} (scaled) | | | {ratio_b:.0f}x | {mem_s('loop', ' (1 pair)')} |",
         ]
@@ -221,11 +277,16 @@ and is scaled by {B // loop_pairs}; its time / ours uses ours' median.
 
 {table}
 
-- (a) ours vs pysdtw: **{ratio_a:.2f}x** faster (goal >= 1.5x); by CPU time
+- (a) float32: ours vs pysdtw: **{ratio_a:.2f}x** faster (goal >= 1.5x); by CPU time
   {cpu_med["pysdtw"] / cpu_med["ours"]:.2f}x. Max relative difference of the float32 values: {rel:.1e}.
+- (a') float64 (equal precision): ours (`{backend64}`) vs pysdtw: **{ratio_64:.2f}x** faster; by CPU time
+  {cpu_med["pysdtw64"] / cpu_med["ours64"]:.2f}x; the torch path alone: {ratio_64_torch:.2f}x.
+  Max relative difference of the float64 values: {rel64:.1e}.
 - (b) ours vs per-cell loop: **{ratio_b:.0f}x** faster (goal >= 100x).
 - pysdtw runs its DP in float64 numpy whatever the input dtype; ours runs it in the input dtype.
   The float64 row shows the cost of matching that precision.
+- CUDA (B={B}, same problem, fp32, fwd+bwd, median of interleaved rounds):
+{cuda_lines}
 - Peak memory: growth of the process's peak RSS during one warm fwd+bwd, measured in a fresh
   child with large blocks forced to mmap (approximate; includes the cost matrix and its grads).
 """

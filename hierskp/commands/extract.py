@@ -13,9 +13,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backbone", default="embedded", help="vision model id, local path or 'embedded'")
     p.add_argument("--text-backbone", default="default", help="text model id, local path or 'default' (MiniLM)")
     p.add_argument("--fps", type=float, default=1.0)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--batch-size",
+        "--encoder-batch-size",
+        dest="batch_size",
+        type=int,
+        default=32,
+        help="frames per decoded batch and per backbone forward pass",
+    )
     p.add_argument("--short-side", type=int, default=None, help="decode at this shorter side")
     p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="backbone compute dtype (recorded in the cache fingerprint; auto: bf16 on CUDA, fp32 on CPU)",
+    )
     p.add_argument("--decoder", default="auto", choices=["auto", "decord", "pyav"])
     p.add_argument("--torch-threads", type=int, default=None, help="CPU threads for the backbone (default: cores - 1)")
     p.add_argument("--video-id", action="append", dest="video_ids", help="only these ids (repeatable)")
@@ -41,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             short_side=args.short_side,
             device=args.device,
+            dtype=args.dtype,
             decoder=args.decoder,
             torch_threads=args.torch_threads,
             video_ids=tuple(args.video_ids) if args.video_ids else None,

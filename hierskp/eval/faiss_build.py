@@ -14,7 +14,8 @@ they may sit farther from the corpus than corpus rows do), otherwise a seeded sa
 to ``n_tune`` corpus rows held out of the index until tuning is done (genuinely unseen).
 
 With a GPU build and a visible GPU, flat/IVF indices are copied to the GPU after building
-on CPU (CPU fallback on any error); HNSW stays on CPU. Persistence: `hierskp.eval.faiss_store`.
+on CPU (CPU fallback on any error), on one shared resource set, when large enough (``faiss_gpu``);
+HNSW stays on CPU. Persistence: `hierskp.eval.faiss_store`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Any, Literal
 
 import faiss
 import numpy as np
+
+from hierskp.eval import faiss_gpu
 
 log = logging.getLogger(__name__)
 
@@ -231,19 +234,20 @@ def normalize_ids(ids: Any, n: int) -> np.ndarray:
 
 
 def gpu_available() -> bool:
-    return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+    return faiss_gpu.gpu_count() > 0
 
 
 def to_device(ei: EmbeddingIndex, use_gpu: bool | None = None) -> EmbeddingIndex:
-    """Copy a CPU flat/IVF index to GPU 0 when asked/available; fall back to CPU on error."""
-    if ei.on_gpu or ei.kind == "hnsw" or not (gpu_available() if use_gpu is None else use_gpu):
+    """Copy a CPU flat/IVF index to the GPU when asked, or when auto and large enough (``faiss_gpu``)."""
+    gpu = None if ei.on_gpu or ei.kind == "hnsw" else faiss_gpu.choose_gpu(ei.index.ntotal, use_gpu)
+    if gpu is None:
         return ei
     if ei.params.get("nprobe", 0) > GPU_MAX_NPROBE:
         log.warning("nprobe %s exceeds the GPU limit; keeping the index on CPU", ei.params["nprobe"])
         return ei
     try:
-        res = faiss.StandardGpuResources()
-        gpu_index = faiss.index_cpu_to_gpu(res, 0, ei.index)
+        res = faiss_gpu.shared_resources(gpu)
+        gpu_index = faiss.index_cpu_to_gpu(res, gpu, ei.index)
         if "nprobe" in ei.params:
             faiss.GpuParameterSpace().set_index_parameter(gpu_index, "nprobe", ei.params["nprobe"])
     except Exception as exc:  # noqa: BLE001 - any GPU problem means: stay on CPU

@@ -16,9 +16,25 @@ class ExtractConfig(BaseModel):
     backbone: str = Field(default="embedded", description="vision model: HF id, local path or 'embedded'")
     text_backbone: str = Field(default="default", description="text model: HF id, local path or 'default' (MiniLM)")
     fps: float = Field(default=1.0, gt=0, le=120)
-    batch_size: int = Field(default=32, ge=1, le=4096)
-    short_side: int | None = Field(default=None, ge=8, description="decode at this shorter side (saves memory)")
+    batch_size: int = Field(
+        default=32,
+        ge=1,
+        le=4096,
+        description="frames per decoded batch, which is also the backbone's forward-pass (micro-batch) size",
+    )
+    short_side: int | None = Field(
+        default=None,
+        ge=8,
+        description="decode at this shorter side (saves memory and host-to-device bandwidth; on GPU runs "
+        "use the backbone's input side, e.g. 224 for CLIP ViT-B/16; part of the cache fingerprint)",
+    )
     device: str = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        default="auto",
+        description="vision backbone compute dtype under autocast (auto: bfloat16 on CUDA where supported, "
+        "else float16; float32 on the CPU). The dtype actually used is in the cache fingerprint: a cache "
+        "continues only with the same one (e.g. --dtype float32 to continue a CPU-started cache on a GPU)",
+    )
     decoder: Literal["auto", "decord", "pyav"] = "auto"
     torch_threads: int | None = Field(
         default=None, ge=1, description="CPU threads for the backbone (None: cores - 1, leaving one to the decoder)"

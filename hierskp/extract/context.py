@@ -22,10 +22,11 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def _encoders(backbone: str, text_backbone: str, device: str) -> tuple[Any, Any]:
+def _encoders(backbone: str, text_backbone: str, device: str, dtype: str, batch_size: int) -> tuple[Any, Any]:
     from hierskp.backbones import load_text_encoder, load_vision_encoder
 
-    return load_vision_encoder(backbone, device=device), load_text_encoder(text_backbone, device=device)
+    vision = load_vision_encoder(backbone, device=device, dtype=dtype, batch_size=batch_size)
+    return vision, load_text_encoder(text_backbone, device=device)
 
 
 def cache_fingerprint(vision_fp: dict[str, Any], text_fp: dict[str, Any], cfg: ExtractConfig) -> str:
@@ -61,7 +62,7 @@ def open_extraction(cfg: ExtractConfig, manifest: Manifest | None = None) -> Ext
     manifest = manifest or load_manifest(cfg.manifest)
     _set_cpu_threads(cfg.torch_threads)
     with _lock:
-        vision, text = _encoders(cfg.backbone, cfg.text_backbone, cfg.device)
+        vision, text = _encoders(cfg.backbone, cfg.text_backbone, cfg.device, cfg.dtype, cfg.batch_size)
     fp_id = cache_fingerprint(vision.fingerprint, text.fingerprint, cfg)
     store = open_cache(
         cfg.cache,

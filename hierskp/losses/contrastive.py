@@ -14,9 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from hierskp.losses._amp import fp32_math
+
 __all__ = ["info_nce", "hard_negative_margin_loss", "masked_mean"]
 
 
+@fp32_math
 def info_nce(
     a: Tensor,
     b: Tensor,
@@ -41,6 +44,7 @@ def info_nce(
       and ``boost > 1`` they are boosted too.
 
     Returns the mean of the a->b and b->a cross-entropies (only a->b if not ``symmetric``).
+    Logits are computed in fp32 under autocast (at temperature 0.01 they reach 100, a bf16 step 0.5).
     """
     if a.dim() != 2 or a.shape != b.shape:
         raise ValueError(f"a and b must both be [N, E], got {tuple(a.shape)} and {tuple(b.shape)}")
@@ -68,6 +72,7 @@ def info_nce(
     return loss
 
 
+@fp32_math
 def hard_negative_margin_loss(
     anchor: Tensor,
     positive: Tensor,

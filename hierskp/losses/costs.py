@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from hierskp.losses._amp import fp32_backward, fp32_forward, fp32_math
+
 __all__ = ["pairwise_cost", "sequence_mask"]
 
 CostKind = Literal["sqeuclidean", "cosine", "neg_log_softmax_cosine"]
@@ -20,9 +22,11 @@ class _SqEuclidean(torch.autograd.Function):
     backward and was the largest cost of the soft-DTW benchmark; the closed form
     ``dx_i = 2 * (sum_j G_ij) x_i - 2 * (G y)_i`` needs two GEMMs and two scalings.
     The clamp at 0 only hides round-off, so backward uses the exact (unclamped) gradient.
+    Under autocast both passes run in fp32 (a bf16 GEMM's output crashed the fp32 backward).
     """
 
     @staticmethod
+    @fp32_forward
     def forward(ctx, x: Tensor, y: Tensor) -> Tensor:  # type: ignore[override]
         ctx.save_for_backward(x, y)
         xx = torch.linalg.vecdot(x, x).unsqueeze(-1)
@@ -30,6 +34,7 @@ class _SqEuclidean(torch.autograd.Function):
         return torch.baddbmm(xx + yy, x, y.transpose(1, 2), alpha=-2.0).clamp_min_(0.0)
 
     @staticmethod
+    @fp32_backward
     def backward(ctx, grad: Tensor):  # type: ignore[override]
         x, y = ctx.saved_tensors
         gx = gy = None
@@ -48,6 +53,7 @@ def sequence_mask(lengths: Tensor | None, size: int, batch: int, device: torch.d
     return pos[None, :] < torch.as_tensor(lengths, device=device)[:, None]
 
 
+@fp32_math
 def pairwise_cost(
     x: Tensor,
     y: Tensor,
@@ -66,6 +72,7 @@ def pairwise_cost(
       video element picks among the steps) or ``x`` -- the PeskaVLP / Hadji et al. cost, which makes
       costs comparable across sequences. Padded elements are excluded from the softmax.
     Cells past the lengths are set to 0 (they are ignored by :func:`soft_dtw` anyway).
+    Computed in fp32 (float64 stays float64) under autocast and for half inputs: the DP needs it.
     """
     if x.dim() != 3 or y.dim() != 3 or x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
         raise ValueError("expected x [B, N, D] and y [B, M, D]")

@@ -11,17 +11,27 @@ calls; borders hold a huge finite negative number instead of -inf.
 Backward is the E-matrix recursion in adjoint form: the soft-min weights of all cells are computed
 in one vectorised pass, then each diagonal pushes its adjoint to its predecessors (3 ``addcmul_``).
 Variable lengths: each pair seeds its own end cell, so cells past its lengths get exactly zero.
+
+Backends (``backend="auto"``): CUDA float32 (and half, upcast) tensors run the Triton kernels of
+``soft_dtw_triton`` (one launch per direction, diagonals looped inside) when triton is importable;
+CPU float64 runs the numba kernel of ``soft_dtw_numba`` when numba is importable; everything else,
+and every fallback, is this module's exact torch path.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from hierskp.losses._amp import fp32_backward, fp32_forward
 from hierskp.losses.costs import pairwise_cost
 
-__all__ = ["soft_dtw", "soft_dtw_divergence", "pairwise_cost"]
+__all__ = ["soft_dtw", "soft_dtw_divergence", "pairwise_cost", "Backend", "resolve_backend"]
+
+Backend = Literal["auto", "torch", "triton", "numba"]
 
 
 def _cells(buf: Tensor, n: int, m: int, col0: int) -> Tensor:
@@ -67,6 +77,7 @@ def _neg_big(dtype: torch.dtype) -> float:
 
 class _SoftDTW(torch.autograd.Function):
     @staticmethod
+    @fp32_forward
     def forward(  # type: ignore[override]
         ctx, cost: Tensor, gamma: float, end_d: Tensor, end_i: Tensor
     ) -> Tensor:
@@ -88,6 +99,7 @@ class _SoftDTW(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
+    @fp32_backward
     def backward(ctx, grad_out: Tensor):  # type: ignore[override]
         x, q, end_d, end_i = ctx.saved_tensors
         nd, bsz, w = x.shape
@@ -103,6 +115,73 @@ class _SoftDTW(torch.autograd.Function):
         g[end_d, torch.arange(bsz, device=x.device), end_i] = grad_out.to(x.dtype)
         _backward_sweep(g, wts[0], wts[1], wts[2])
         return _cells(g, n, m, 1).contiguous(), None, None, None
+
+
+class _SoftDTWTriton(torch.autograd.Function):
+    """fp32 Triton kernels (compiled on CUDA, Triton's interpreter on CPU tensors)."""
+
+    @staticmethod
+    @fp32_forward
+    def forward(ctx, cost: Tensor, gamma: float, end_d: Tensor, end_i: Tensor) -> Tensor:  # type: ignore[override]
+        from hierskp.losses import soft_dtw_triton
+
+        out, x, q = soft_dtw_triton.sdtw_forward(cost.float(), gamma, end_d, end_i)
+        ctx.save_for_backward(x, q, end_d, end_i)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    @fp32_backward
+    def backward(ctx, grad_out: Tensor):  # type: ignore[override]
+        from hierskp.losses import soft_dtw_triton
+
+        x, q, end_d, end_i = ctx.saved_tensors
+        return soft_dtw_triton.sdtw_backward(x, q, grad_out, end_d, end_i), None, None, None
+
+
+class _SoftDTWNumba(torch.autograd.Function):
+    """float64 CPU kernel: row-order DP, soft-min weights kept for an exp-free backward."""
+
+    @staticmethod
+    @fp32_forward  # float64 inputs are left alone; this only switches autocast off inside
+    def forward(ctx, cost: Tensor, gamma: float, xl: Tensor, yl: Tensor) -> Tensor:  # type: ignore[override]
+        from hierskp.losses import soft_dtw_numba
+
+        out, weights = soft_dtw_numba.sdtw_forward(cost, gamma, xl, yl)
+        ctx.save_for_backward(weights, xl, yl)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    @fp32_backward
+    def backward(ctx, grad_out: Tensor):  # type: ignore[override]
+        from hierskp.losses import soft_dtw_numba
+
+        weights, xl, yl = ctx.saved_tensors
+        return soft_dtw_numba.sdtw_backward(weights, xl, yl, grad_out), None, None, None
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def resolve_backend(cost: Tensor, backend: Backend = "auto") -> str:
+    """Which implementation ``soft_dtw`` runs for this cost tensor ("torch", "triton" or "numba")."""
+    if backend == "auto":
+        if cost.device.type == "cuda" and cost.dtype != torch.float64 and _has("triton"):
+            from hierskp.losses.soft_dtw_triton import MAX_WIDTH
+
+            return "triton" if min(cost.shape[1:]) + 1 <= MAX_WIDTH else "torch"
+        if cost.device.type == "cpu" and cost.dtype == torch.float64 and _has("numba"):
+            return "numba"
+        return "torch"
+    if backend == "numba" and (cost.device.type != "cpu" or cost.dtype != torch.float64):
+        raise ValueError("backend 'numba' runs float64 CPU tensors only")
+    if backend not in ("torch", "triton", "numba"):
+        raise ValueError(f"unknown soft-DTW backend {backend!r}")
+    return backend
 
 
 def _lengths(lengths: Tensor | None, bsz: int, full: int, device: torch.device) -> Tensor:
@@ -122,11 +201,14 @@ def soft_dtw(
     gamma: float,
     x_lengths: Tensor | None = None,
     y_lengths: Tensor | None = None,
+    *,
+    backend: Backend = "auto",
 ) -> Tensor:
     """Soft-DTW value of each cost matrix, ``[B, N, M] -> [B]``.
 
     With lengths, pair b uses ``cost[b, :x_lengths[b], :y_lengths[b]]``; cells past the lengths
     may hold anything (even inf/NaN) and get zero gradient. Differentiable w.r.t. ``cost`` only.
+    ``backend``: see the module docstring ("auto" picks by device, dtype and what is installed).
     """
     if cost.dim() != 3 or not cost.is_floating_point():
         raise ValueError("cost must be a floating-point tensor of shape [B, N, M]")
@@ -146,7 +228,11 @@ def soft_dtw(
         cost = torch.where(valid, cost, 0.0)
     if n > m:  # the recursion is symmetric: skew along the shorter axis (narrower diagonals)
         cost, xl, yl = cost.transpose(1, 2), yl, xl
-    return _SoftDTW.apply(cost, float(gamma), xl + yl, xl)
+    impl = resolve_backend(cost, backend)
+    if impl == "numba":
+        return _SoftDTWNumba.apply(cost, float(gamma), xl, yl)
+    fn = _SoftDTWTriton if impl == "triton" else _SoftDTW
+    return fn.apply(cost, float(gamma), xl + yl, xl)
 
 
 def soft_dtw_divergence(

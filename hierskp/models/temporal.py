@@ -26,12 +26,13 @@ def sinusoidal_positions(max_len: int, dim: int) -> torch.Tensor:
 
 
 def safe_mask(mask: torch.Tensor) -> torch.Tensor:
-    """Unmask position 0 of all-padding rows: attention over nothing is NaN, callers drop those rows."""
-    empty = ~mask.any(dim=1)
-    if bool(empty.any()):
-        mask = mask.clone()
-        mask[empty, 0] = True
-    return mask
+    """Unmask position 0 of all-padding rows: attention over nothing is NaN, callers drop those rows.
+
+    Branch-free (no ``bool(...)`` on the mask): on a GPU the forward never waits for the device.
+    """
+    empty = ~mask.any(dim=1, keepdim=True)
+    first = torch.arange(mask.shape[1], device=mask.device) == 0
+    return mask | (empty & first)
 
 
 class AttentionPool(nn.Module):

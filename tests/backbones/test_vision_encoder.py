@@ -138,3 +138,17 @@ def test_refuses_checkpoint_with_missing_weights(tiny_models):
             load_vision_encoder(str(tiny_models["vit"].path), device="cpu")
     finally:
         register_vision_architecture("vit", saved)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype,tol", [("float32", 1e-4), ("bfloat16", 5e-2)])
+def test_embedded_encode_on_cuda_matches_cpu(dtype, tol):
+    from hierskp.backbones import load_vision_encoder
+
+    frames = np.random.default_rng(1).integers(0, 255, (7, 120, 160, 3), dtype=np.uint8)
+    ref = load_vision_encoder("embedded", device="cpu", dtype="float32").encode(frames)
+    gpu = load_vision_encoder("embedded", device="cuda", dtype=dtype, batch_size=3)
+    out = gpu.encode(frames)
+    assert out.device.type == "cpu" and out.dtype == torch.float32
+    assert gpu.fingerprint["dtype"] == dtype
+    assert ((out - ref).norm(dim=1) / ref.norm(dim=1)).max() < tol

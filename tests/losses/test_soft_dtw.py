@@ -8,8 +8,11 @@ import torch
 from tslearn.metrics import SoftDTW
 
 from hierskp.losses import pairwise_cost, soft_dtw, soft_dtw_divergence
+from hierskp.losses.soft_dtw_numba import available as _has_numba
 
 GAMMAS = (0.01, 0.1, 1.0)
+# float64 CPU backends checked against the oracles: the torch path and, where numba is installed, the numba kernel
+BACKENDS = ["torch", pytest.param("numba", marks=pytest.mark.skipif(not _has_numba(), reason="numba not installed"))]
 
 
 def _softmin(a: float, b: float, c: float, gamma: float) -> float:
@@ -53,22 +56,23 @@ def _batch(seed: int, shape=(6, 9, 7)):
     return cost, xl, yl
 
 
-def _ours(cost: np.ndarray, gamma: float, xl=None, yl=None, weights=None):
-    c = torch.tensor(cost, dtype=torch.float64, requires_grad=True)
+def _ours(cost: np.ndarray, gamma: float, xl=None, yl=None, weights=None, backend="auto"):
+    c = torch.tensor(cost, dtype=torch.float64, requires_grad=True, device="cpu")
     xl_t = None if xl is None else torch.tensor(xl)
     yl_t = None if yl is None else torch.tensor(yl)
-    v = soft_dtw(c, gamma, xl_t, yl_t)
+    v = soft_dtw(c, gamma, xl_t, yl_t, backend=backend)
     w = torch.ones_like(v) if weights is None else torch.tensor(weights, dtype=torch.float64)
     (v * w).sum().backward()
     return v.detach().numpy(), c.grad.numpy()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("gamma", GAMMAS)
 @pytest.mark.parametrize("shape", [(6, 9, 7), (6, 5, 8)])
-def test_matches_numpy_reference_and_tslearn_variable_lengths(gamma, shape):
+def test_matches_numpy_reference_and_tslearn_variable_lengths(gamma, shape, backend):
     cost, xl, yl = _batch(int(gamma * 100) + shape[1], shape)
     weights = np.linspace(0.5, 2.0, shape[0])
-    val, grad = _ours(cost, gamma, xl, yl, weights)
+    val, grad = _ours(cost, gamma, xl, yl, weights, backend)
     for b in range(shape[0]):
         sub = cost[b, : xl[b], : yl[b]]
         ref_v, ref_g = ref_soft_dtw(sub, gamma)
@@ -81,10 +85,11 @@ def test_matches_numpy_reference_and_tslearn_variable_lengths(gamma, shape):
         assert np.all(grad[b, xl[b] :, :] == 0) and np.all(grad[b, :, yl[b] :] == 0)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("shape", [(2, 1, 1), (2, 1, 5), (2, 6, 1), (3, 12, 30), (3, 30, 12)])
-def test_full_lengths_edge_shapes(shape):
+def test_full_lengths_edge_shapes(shape, backend):
     cost = np.random.default_rng(1).normal(size=shape)  # negative costs too
-    val, grad = _ours(cost, 0.1)
+    val, grad = _ours(cost, 0.1, backend=backend)
     for b in range(shape[0]):
         ref_v, ref_g = ref_soft_dtw(cost[b], 0.1)
         np.testing.assert_allclose(val[b], ref_v, rtol=1e-5)
@@ -106,25 +111,27 @@ def test_large_costs_small_gamma_are_finite(dtype):
         np.testing.assert_allclose(c.grad[b, :n, :m].double().numpy(), ref_g, rtol=tol, atol=tol)
 
 
-def test_padding_garbage_is_ignored():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_padding_garbage_is_ignored(backend):
     cost, xl, yl = _batch(3)
     dirty = cost.copy()
     for b in range(cost.shape[0]):
         dirty[b, xl[b] :, :] = np.nan
         dirty[b, :, yl[b] :] = np.inf
-    v1, g1 = _ours(cost, 0.1, xl, yl)
-    v2, g2 = _ours(dirty, 0.1, xl, yl)
+    v1, g1 = _ours(cost, 0.1, xl, yl, backend=backend)
+    v2, g2 = _ours(dirty, 0.1, xl, yl, backend=backend)
     np.testing.assert_array_equal(v1, v2)
     np.testing.assert_array_equal(g1, g2)
 
 
-def test_gradcheck_tiny():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradcheck_tiny(backend):
     torch.manual_seed(0)
     for n, m in [(3, 4), (4, 2)]:
-        c = torch.rand(2, n, m, dtype=torch.float64, requires_grad=True)
-        assert torch.autograd.gradcheck(lambda x: soft_dtw(x, 0.5), (c,))
+        c = torch.rand(2, n, m, dtype=torch.float64, requires_grad=True, device="cpu")
+        assert torch.autograd.gradcheck(lambda x: soft_dtw(x, 0.5, backend=backend), (c,))
         lens = (torch.tensor([n, 2]), torch.tensor([1, m]))
-        assert torch.autograd.gradcheck(lambda x, lens=lens: soft_dtw(x, 0.3, *lens), (c,))
+        assert torch.autograd.gradcheck(lambda x, lens=lens: soft_dtw(x, 0.3, *lens, backend=backend), (c,))
 
 
 def test_float32_close_to_float64():

@@ -72,3 +72,36 @@ def test_save_and_load_heads(tmp_path):
     assert meta["cache_fingerprint_id"] == "fp" and loaded.cfg == CFG
     x, mask = torch.randn(2, 3, 2, 6), torch.ones(2, 3, 2, dtype=torch.bool)
     torch.testing.assert_close(loaded.encode_video(x, mask)[0], m.encode_video(x, mask)[0], rtol=0, atol=0)
+
+
+def test_safe_mask_is_branch_free_with_the_old_outputs():
+    from hierskp.models.temporal import safe_mask
+
+    g = torch.Generator().manual_seed(0)
+    mask = torch.rand(64, 7, generator=g) > 0.8  # many all-padding rows
+    mask[0] = False
+    expected = mask.clone()  # the former in-place version
+    empty = ~mask.any(dim=1)
+    expected[empty, 0] = True
+    got = safe_mask(mask)
+    assert torch.equal(got, expected) and got.dtype == torch.bool and not torch.equal(got, mask)
+    assert torch.equal(safe_mask(torch.ones(2, 3, dtype=torch.bool)), torch.ones(2, 3, dtype=torch.bool))
+    # shape-only (meta) tensors cannot be read back: a data-dependent branch would raise here
+    assert safe_mask(torch.zeros(3, 4, dtype=torch.bool, device="meta")).shape == (3, 4)
+
+
+@pytest.mark.gpu
+def test_heads_step_on_cuda_bf16_close_to_cpu_fp32():
+    torch.manual_seed(0)
+    cpu = HierSKPHeads(CFG).eval()
+    gpu = HierSKPHeads(CFG).eval()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu = gpu.cuda()
+    x, mask = torch.randn(3, 4, 6), torch.ones(3, 4, dtype=torch.bool)
+    mask[1, 2:] = False
+    ref = cpu.encode_clips(x, mask)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = gpu.encode_clips(x.cuda(), mask.cuda())
+    out.float().sum().backward()
+    assert ((out.float().cpu() - ref).norm(dim=-1)).max() < 5e-2
+    assert all(torch.isfinite(p.grad).all() for p in gpu.parameters() if p.grad is not None)
