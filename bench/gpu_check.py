@@ -92,7 +92,7 @@ def extract_check(ctx: Ctx) -> str:
 
 def _train_cfg(ctx: Ctx, steps: int, out: Path):  # type: ignore[no-untyped-def]
     from hierskp.train import load_config
-    from hierskp.train.synthetic import make_synthetic_cache
+    from tests.fixtures.synthetic_cache import make_synthetic_cache
 
     cache = ctx.work / "train-cache.zarr"
     if not cache.exists():
@@ -133,7 +133,7 @@ def train_step_check(ctx: Ctx) -> str:
 
 @check("faiss")
 def faiss_check(ctx: Ctx) -> str:
-    from hierskp.eval.index_build import build_index, search, to_device
+    from hierskp.eval.faiss_build import build_index, search, to_device
 
     n = 20_000 if ctx.quick else 200_000
     rng = np.random.default_rng(0)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from hierskp.eval import faiss_gpu
+from hierskp.eval.faiss_build import build_index, search
 from hierskp.eval.faiss_gpu import GpuSettings, choose_gpu
-from hierskp.eval.index_build import build_index, search
 
 
 def test_threshold_and_device_choice():
