@@ -101,6 +101,11 @@ class TrainConfig(_Strict):
     keep_checkpoints: int = Field(default=3, ge=1)
     progress: bool = True
     evaluate: bool = True
+    verify_cache: Literal["cheap", "deep"] = Field(
+        default="deep",
+        description="check the cache before training: 'cheap' = shapes, chunk presence and fingerprints of every "
+        "video; 'deep' also re-reads every value against the checksums recorded at completion (and refuses NaN)",
+    )
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     losses: LossesConfig = LossesConfig()

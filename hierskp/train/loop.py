@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from cache_schema import open_cache
+from cache_schema import open_cache, require_valid
 from hierskp.models.heads import TEMPERATURE_LEVELS, HeadsConfig, HierSKPHeads, save_heads
 
 from .batch import collate
@@ -85,6 +85,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     (the run's saved config wins) and finish with the same total number of steps."""
     out = Path(config.out)
     store = open_cache(config.cache, "r")
+    require_valid(store, deep=config.verify_cache == "deep")  # before anything is written
     if resume:
         saved = read_run_config(out)
         check_cache(saved["cache_fingerprint_id"], store, out)
