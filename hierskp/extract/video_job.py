@@ -17,7 +17,7 @@ import numpy as np
 import hierskp
 from cache_schema import CacheStore
 from hierskp.data.manifest import ManifestRow
-from hierskp.video import VideoDecodeError, iter_frame_batches
+from hierskp.video import IsolatedFrameReader, VideoDecodeError, iter_frame_batches
 
 from .context import ExtractionContext
 from .prefetch import prefetch
@@ -119,6 +119,13 @@ def _encode_texts(text_encoder: Any, texts: list[str], dim: int) -> np.ndarray:
     return text_encoder.encode(texts).float().cpu().numpy()
 
 
+def _open_reader(path: Any, cfg: Any) -> Any:
+    kw = {"fps": cfg.fps, "batch_size": cfg.batch_size, "short_side": cfg.short_side, "backend": cfg.decoder}
+    if cfg.isolate_decoder:
+        return IsolatedFrameReader(path, stall_timeout_s=cfg.stall_timeout_s, **kw)
+    return iter_frame_batches(path, **kw)
+
+
 def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
     manifest, store, vision, text, cfg = ctx.manifest, ctx.store, ctx.vision, ctx.text, ctx.config
     entry, t0, began, reader = row.entry, time.perf_counter(), False, None
@@ -137,9 +144,7 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
             texts = _embed_texts(entry, text)
             began = True  # from here a failure leaves a partial group: remove it
             return _update_texts(row, ctx, t0, texts, marker)
-        reader = iter_frame_batches(
-            path, fps=cfg.fps, batch_size=cfg.batch_size, short_side=cfg.short_side, backend=cfg.decoder
-        )
+        reader = _open_reader(path, cfg)
         info = reader.info
         _check_times(row, reader.duration_s, cfg.fps)
         texts = _embed_texts(entry, text)
