@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--stall-timeout-s", type=float, default=60.0, help="abandon a video whose decoder yields no frame this long"
     )
     p.add_argument(
+        "--lease-s", type=float, default=120.0, help="claim lease per video (taken over after a writer dies)"
+    )
+    p.add_argument(
         "--allow-outside-dataset",
         action="store_true",
         help="accept video paths (after resolving symlinks) outside the manifest's folder",
@@ -53,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             torch_threads=args.torch_threads,
             video_ids=tuple(args.video_ids) if args.video_ids else None,
             stall_timeout_s=args.stall_timeout_s,
+            lease_s=args.lease_s,
             allow_outside_dataset=args.allow_outside_dataset,
         )
         summary = extract_manifest(cfg, progress=not args.no_progress)

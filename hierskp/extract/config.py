@@ -38,6 +38,16 @@ class ExtractConfig(BaseModel):
         description="accept video paths that resolve (symlinks followed) outside the manifest's folder; "
         'the manifest line can also say so with "allow_outside": true',
     )
+    lease_s: float = Field(
+        default=120.0,
+        ge=1,
+        le=86400,
+        description="a writer's claim on a video lasts this long without renewal (renewed every lease_s/4); "
+        "a killed writer's videos are taken over by another writer after it",
+    )
+    claim_poll_s: float = Field(
+        default=0.5, gt=0, le=60, description="how often to look at a video another writer holds"
+    )
     isolate_decoder: bool = Field(
         default=True, description="decode in a watched child process (False: in-process, no stall watchdog)"
     )

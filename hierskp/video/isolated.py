@@ -96,7 +96,7 @@ class _Child:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         self.fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
 
-    def _read(self, n: int, deadline: float) -> bytes:
+    def _read(self, n: int, deadline: float) -> bytearray:
         buf = bytearray()
         while len(buf) < n:
             left = deadline - time.monotonic()
@@ -106,13 +106,13 @@ class _Child:
             if not chunk:
                 raise _Stall(f"exit code {self.proc.wait()}")
             buf += chunk
-        return bytes(buf)
+        return buf
 
-    def recv(self, timeout: float) -> tuple[dict[str, Any], bytes]:
+    def recv(self, timeout: float) -> tuple[dict[str, Any], bytearray]:
         deadline = time.monotonic() + timeout
         (size,) = struct.unpack("<I", self._read(4, deadline))
         msg = json.loads(self._read(size, deadline))
-        return msg, self._read(int(msg["payload"]), deadline + timeout) if msg["payload"] else b""
+        return msg, self._read(int(msg["payload"]), deadline + timeout) if msg["payload"] else bytearray()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -144,7 +144,7 @@ class IsolatedFrameReader(Iterator[FrameBatch]):
         self._last_t = -math.inf
         self._child: _Child | None = None
         self._done = False
-        self._pending: tuple[dict[str, Any], bytes] | None = None
+        self._pending: tuple[dict[str, Any], bytearray] | None = None
         self._start(backend)
         if not hasattr(self, "info"):  # the file could not be opened: fail now, as FrameBatchIterator does
             msg = self._pending[0] if self._pending else {"decode": False, "reason": "no reply from the decoder"}
@@ -173,7 +173,7 @@ class IsolatedFrameReader(Iterator[FrameBatch]):
             self._child.kill()
         self._child = None
 
-    def _recv(self, timeout: float, what: str) -> tuple[dict[str, Any], bytes]:
+    def _recv(self, timeout: float, what: str) -> tuple[dict[str, Any], bytearray]:
         """The next message; on a stall the child is replaced (or the video abandoned) first."""
         while True:
             if self._pending is not None:
