@@ -18,7 +18,7 @@ import hierskp
 from cache_schema import CacheStore
 from cache_schema.claims import Claim, owner_name, try_claim
 from cache_schema.claims import holder as claim_holder
-from hierskp.data.manifest import ManifestRow
+from hierskp.data.manifest import ManifestPathError, ManifestRow
 from hierskp.video import IsolatedFrameReader, VideoDecodeError, iter_frame_batches
 
 from .context import ExtractionContext
@@ -155,6 +155,7 @@ def _attempt(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
     entry, t0, began, failed, reader, claim = row.entry, time.perf_counter(), False, False, None, None
     path = manifest.video_path(row)
     try:
+        manifest.resolved_video_path(row, cfg.allow_outside_dataset)  # a symlink may not leave the dataset
         if not path.is_file():
             raise VideoInputError(f"{row.where()}: field video: file not found (value {entry.video!r} -> {path})")
         state = store.video_state(entry.video_id)
@@ -218,8 +219,8 @@ def _attempt(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
     except ClaimLost as exc:
         log.warning("%s: %s", row.where(), exc)
         return VideoOutcome(entry.video_id, "busy", error=str(exc), retryable=True)
-    except (VideoDecodeError, VideoInputError) as exc:
-        msg, retryable = (str(exc) if isinstance(exc, VideoInputError) else f"{row.where()}: {exc}"), False
+    except (VideoDecodeError, VideoInputError, ManifestPathError) as exc:
+        msg, retryable = (f"{row.where()}: {exc}" if isinstance(exc, VideoDecodeError) else str(exc)), False
         failed = True
     except Exception as exc:  # noqa: BLE001 - one broken video never stops a batch; I/O may be transient
         log.exception("failure on %s", entry.video_id)

@@ -20,58 +20,55 @@ from .conftest import run_cli
 TRIALS = 5
 
 
-def _worker(manifest: str, caches: list[str], barrier, results) -> None:  # type: ignore[no-untyped-def]
-    """A real separate process (spawned): loads the encoders once, then one extract per trial cache."""
+def _worker(rank: int, manifest: str, rounds: list[tuple[str, int]], barrier, results) -> None:  # type: ignore[no-untyped-def]
+    """A real separate process (spawned): loads the encoders once, then extracts into each round's
+    cache when its rank is below that round's number of writers; all start together (barrier)."""
     from cache_schema.claims import owner_name
 
-    for cache in caches:
-        barrier.wait(timeout=120)
-        summary = extract_manifest(ExtractConfig(manifest=manifest, cache=cache, torch_threads=1), progress=False)
-        results.put((cache, owner_name(), summary.as_dict(), summary.ids("done")))
-
-
-def _run_trials(n_procs: int, manifest: str, caches: list[str]) -> list[tuple]:
-    ctx = mp.get_context("spawn")
-    barrier, results = ctx.Barrier(n_procs), ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(manifest, caches, barrier, results)) for _ in range(n_procs)]
-    for p in procs:
-        p.start()
-    out = [results.get(timeout=300) for _ in range(n_procs * len(caches))]
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
-    return out
+    for cache, writers in rounds:
+        barrier.wait(timeout=300)
+        if rank < writers:
+            cfg = ExtractConfig(manifest=manifest, cache=cache, torch_threads=1)
+            summary = extract_manifest(cfg, progress=False)
+            results.put((cache, owner_name(), summary.as_dict(), summary.ids("done")))
 
 
 @pytest.mark.slow
 def test_two_and_three_concurrent_extracts(corpus_copy, tmp_path):
-    manifest = str(corpus_copy / "manifest.jsonl")
+    src = (corpus_copy / "manifest.jsonl").read_text().splitlines()
+    manifest = corpus_copy / "three.jsonl"
+    manifest.write_text("\n".join(src[:3]) + "\n")
     solo = str(tmp_path / "solo.zarr")
-    caches = {n: [str(tmp_path / f"c{n}_{t}.zarr") for t in range(TRIALS)] for n in (2, 3)}
-    reference = None
-    for n in (2, 3):
-        results = _run_trials(n, manifest, ([solo] if n == 2 else []) + caches[n])
-        if reference is None:
-            ref = cs.open_cache(solo)
-            reference = {v: ref.read_video(v).features[:] for v in ref.video_ids()}
-            assert len(reference) == 4
-            results = [r for r in results if r[0] != solo]
-        for cache in caches[n]:
-            store = cs.open_cache(cache)
-            assert cs.validate_cache(store).ok, cs.validate_cache(store).problems
-            assert store.video_ids() == sorted(reference)
-            mine = [r for r in results if r[0] == cache]
-            assert len(mine) == n
-            done_by = {}
-            for _, owner, summary, done in mine:
-                assert summary["failed"] == 0 and summary["done"] + summary["skipped"] == 4, summary
-                for vid in done:  # a process reports "done" only for a video it left complete itself
-                    assert vid not in done_by
-                    done_by[vid] = owner
-                    assert store.read_video(vid).completion["writer"] == owner
-            assert sorted(done_by) == sorted(reference)
-            for vid, feats in reference.items():
-                np.testing.assert_array_equal(store.read_video(vid).features[:], feats)
+    rounds = [(solo, 1)] + [(str(tmp_path / f"c{n}_{t}.zarr"), n) for n in (2, 3) for t in range(TRIALS)]
+    ctx = mp.get_context("spawn")
+    barrier, queue = ctx.Barrier(3), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(r, str(manifest), rounds, barrier, queue)) for r in range(3)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=300) for _ in range(sum(n for _, n in rounds))]
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+
+    ref = cs.open_cache(solo)
+    reference = {v: ref.read_video(v).features[:] for v in ref.video_ids()}
+    assert len(reference) == 3
+    for cache, n in rounds[1:]:
+        store = cs.open_cache(cache)
+        assert cs.validate_cache(store).ok, cs.validate_cache(store).problems
+        assert store.video_ids() == sorted(reference)
+        mine = [r for r in results if r[0] == cache]
+        assert len(mine) == n
+        done_by: dict[str, str] = {}
+        for _, owner, summary, done in mine:
+            assert summary["failed"] == 0 and summary["done"] + summary["skipped"] == 3, summary
+            for vid in done:  # a process reports "done" only for a video it left complete itself
+                assert vid not in done_by
+                done_by[vid] = owner
+                assert store.read_video(vid).completion["writer"] == owner
+        assert sorted(done_by) == sorted(reference)
+        for vid, feats in reference.items():
+            np.testing.assert_array_equal(store.read_video(vid).features[:], feats)
 
 
 @pytest.mark.slow
