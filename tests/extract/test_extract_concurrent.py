@@ -28,7 +28,7 @@ def _worker(rank: int, manifest: str, rounds: list[tuple[str, int]], barrier, re
     for cache, writers in rounds:
         barrier.wait(timeout=300)
         if rank < writers:
-            cfg = ExtractConfig(manifest=manifest, cache=cache, torch_threads=1)
+            cfg = ExtractConfig(manifest=manifest, cache=cache, torch_threads=1, isolate_decoder=False)
             summary = extract_manifest(cfg, progress=False)
             results.put((cache, owner_name(), summary.as_dict(), summary.ids("done")))
 
