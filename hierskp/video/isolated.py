@@ -31,9 +31,9 @@ from .records import FrameBatch, VideoInfo
 
 __all__ = ["DEFAULT_STALL_TIMEOUT_S", "IsolatedFrameReader", "VideoStallError"]
 
-# No decoded batch for this long means a stall. Measured (bench/README.md, "decode stall watchdog"):
-# the slowest batch of 32 sampled frames, PyAV decoding a 1280x720 25 fps H.264 file sequentially
-# on one loaded core, takes ~1.5 s; 60 s leaves a 40x margin for slow disks and large frames.
+# No decoded batch for this long means a stall. Measured (bench/README.md, "Decode stall watchdog"):
+# the slowest batch of 32 frames sampled at 1 fps from a 1280x720 25 fps H.264 file (GOP 10 s) took
+# 4.0 s with PyAV and 4.3 s with decord on the shared 2-core box; 60 s leaves a ~14x margin.
 DEFAULT_STALL_TIMEOUT_S = 60.0
 # Set to "module:function" (same signature as iter_frame_batches) to decode with a test double.
 FACTORY_ENV = "HIERSKP_DECODE_FACTORY"
