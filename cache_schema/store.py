@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,7 +26,16 @@ def _open_root(url: str, mode: str, storage_options: dict | None) -> zarr.Group:
     kwargs: dict[str, Any] = {"mode": mode}
     if storage_options:
         kwargs["storage_options"] = storage_options
-    return zarr.open_group(url, **kwargs)
+    if mode == "r":
+        return zarr.open_group(url, **kwargs)
+    for attempt in range(40):  # writers creating one new cache at once race on the root's zarr.json
+        try:
+            return zarr.open_group(url, **kwargs)
+        except (FileExistsError, ValueError, zarr.errors.ContainsGroupError, zarr.errors.ContainsArrayError):
+            if attempt == 39:
+                raise
+            time.sleep(0.05 + 0.01 * attempt)
+    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -205,6 +215,7 @@ def open_cache(
             except Exception:  # noqa: BLE001 - another writer created it first
                 if L.VIDEOS not in root:
                     raise
+        root = _open_root(url, "a", storage_options)  # read back: of two racing creators one fingerprint wins
     info = root.attrs.get(L.ROOT_ATTR)
     if not isinstance(info, dict):
         raise CacheLayoutError(f"{url}: not a hierskp cache (missing root attribute {L.ROOT_ATTR!r})")

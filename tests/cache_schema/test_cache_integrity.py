@@ -121,3 +121,28 @@ def test_annotation_update_keeps_frame_checksums(cache):
     assert marker["arrays"][L.FEATURES] == before and marker["arrays"][L.SEGMENTS]["chunks"] == 0
     assert _problems(cache) == []
     assert json.loads((cache / "videos/v1/zarr.json").read_text())["attributes"]["complete"]["n_frames"] == 600
+
+
+def _open_at(path: str, start: float) -> None:
+    import time
+
+    while time.time() < start:
+        pass
+    cs.open_cache(path, "a", fingerprint_id="fp")
+
+
+def test_writers_creating_one_new_cache_at_once(tmp_path):
+    """Three processes create the same new cache at the same instant (this raised in one of them)."""
+    import multiprocessing as mp
+    import time
+
+    ctx = mp.get_context("spawn")
+    for trial in range(3):
+        path, start = str(tmp_path / f"new{trial}.zarr"), time.time() + 3
+        procs = [ctx.Process(target=_open_at, args=(path, start)) for _ in range(3)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0, 0, 0]
+        assert cs.open_cache(path).fingerprint_id == "fp"

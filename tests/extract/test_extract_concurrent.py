@@ -45,7 +45,17 @@ def test_two_and_three_concurrent_extracts(corpus_copy, tmp_path):
     procs = [ctx.Process(target=_worker, args=(r, str(manifest), rounds, barrier, queue)) for r in range(3)]
     for p in procs:
         p.start()
-    results = [queue.get(timeout=300) for _ in range(sum(n for _, n in rounds))]
+    results: list[tuple] = []
+    deadline = time.monotonic() + 600
+    while len(results) < sum(n for _, n in rounds):
+        try:
+            results.append(queue.get(timeout=1))
+        except Exception:  # noqa: BLE001 - queue.Empty: check the workers are alive
+            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            if dead or time.monotonic() > deadline:
+                for p in procs:
+                    p.kill()
+                pytest.fail(f"a writer process died (exit codes {dead}) after {len(results)} result(s)")
     for p in procs:
         p.join(60)
         assert p.exitcode == 0
