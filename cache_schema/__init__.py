@@ -4,11 +4,11 @@ Both stages go through this package: extraction writes with `CacheStore.begin_vi
 `VideoWriter`, training and evaluation read with `CacheStore.read_video`. See README.md.
 """
 
-from .errors import CacheError, CacheFingerprintMismatch, CacheLayoutError, IncompleteVideoError
+from .errors import CacheError, CacheFingerprintMismatch, CacheLayoutError, CorruptVideoError, IncompleteVideoError
 from .layout import FEATURE_CHUNK_FRAMES, LAYOUT_VERSION
 from .reader import VideoRecord
 from .store import CacheStore, VideoStatus, open_cache
-from .validate import CacheReport, VideoReport, validate_cache, validate_video
+from .validate import CacheReport, VideoReport, require_valid, validate_cache, validate_video
 from .writer import VideoWriter
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "CacheLayoutError",
     "CacheReport",
     "CacheStore",
+    "CorruptVideoError",
     "FEATURE_CHUNK_FRAMES",
     "IncompleteVideoError",
     "LAYOUT_VERSION",
@@ -25,6 +26,7 @@ __all__ = [
     "VideoStatus",
     "VideoWriter",
     "open_cache",
+    "require_valid",
     "validate_cache",
     "validate_video",
 ]

@@ -17,3 +17,8 @@ class CacheLayoutError(CacheError):
 
 class IncompleteVideoError(CacheError):
     """A reader asked for a video whose completion marker is absent."""
+
+
+class CorruptVideoError(CacheError):
+    """A video has a completion marker but its group is not whole (missing chunk, resized array,
+    unreadable metadata); the message names the video, the array and what is wrong."""

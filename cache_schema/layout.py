@@ -13,7 +13,7 @@ CACHE/videos/<video_id>/        group; attrs: "provenance", "annotations", "comp
 
 from __future__ import annotations
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 ROOT_ATTR = "hierskp_cache"
 VIDEOS = "videos"
 

@@ -4,24 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import zarr
 
 from . import layout as L
-from .errors import CacheError, CacheFingerprintMismatch, CacheLayoutError, IncompleteVideoError
+from . import rawstore
+from .errors import CacheError, CacheFingerprintMismatch, CacheLayoutError, CorruptVideoError, IncompleteVideoError
+from .integrity import cheap_problems
 from .reader import VideoRecord
 from .writer import VideoWriter
 
-VideoStatus = Literal["complete", "partial", "absent"]
+# complete: marker present and the cheap check passes; corrupt: marker present but the group is not
+# whole (or its metadata is unreadable); partial: no marker (being written, or a killed writer's).
+VideoStatus = Literal["complete", "corrupt", "partial", "absent"]
 
 
 def _open_root(url: str, mode: str, storage_options: dict | None) -> zarr.Group:
     kwargs: dict[str, Any] = {"mode": mode}
     if storage_options:
         kwargs["storage_options"] = storage_options
-    return zarr.open_group(url, **kwargs)
+    if mode == "r":
+        return zarr.open_group(url, **kwargs)
+    for attempt in range(40):  # writers creating one new cache at once race on the root's zarr.json
+        try:
+            return zarr.open_group(url, **kwargs)
+        except (FileExistsError, ValueError, zarr.errors.ContainsGroupError, zarr.errors.ContainsArrayError):
+            if attempt == 39:
+                raise
+            time.sleep(0.05 + 0.01 * attempt)
+    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -30,6 +44,7 @@ class CacheStore:
 
     url: str
     root: zarr.Group
+    _checked: set[str] = field(default_factory=set, repr=False)  # ids that passed the cheap check here
 
     @property
     def info(self) -> dict[str, Any]:
@@ -43,35 +58,73 @@ class CacheStore:
         return self.root[L.VIDEOS]  # type: ignore[return-value]
 
     def video_ids(self, status: VideoStatus | None = "complete") -> list[str]:
-        """Sorted ids of the videos with the given status (None: every group present)."""
-        ids = sorted(self._videos().group_keys())
+        """Sorted ids of the videos with the given status (None: every group present, even a damaged one)."""
+        ids = [
+            k for k in rawstore.list_dir(self.root, L.VIDEOS) if k != "zarr.json" and re.match(L.VIDEO_ID_PATTERN, k)
+        ]
         if status is None:
             return ids
         return [v for v in ids if self.status(v) == status]
 
-    def video_state(self, video_id: str) -> tuple[VideoStatus, dict[str, Any], dict[str, Any] | None]:
-        """(status, provenance, completion marker) from one read of the group's attributes."""
+    def inspect(self, video_id: str) -> tuple[VideoStatus, dict[str, Any], dict[str, Any] | None, list[str]]:
+        """(status, attributes, completion marker, problems): one attribute read plus the cheap check."""
         try:
             group = self._videos()[video_id]
         except KeyError:
-            return "absent", {}, None
+            if rawstore.list_prefix(self.root, f"{L.VIDEOS}/{video_id}/"):
+                return "corrupt", {}, None, ["group metadata (zarr.json) is missing; the next extract redoes it"]
+            return "absent", {}, None, []
+        except Exception as exc:  # noqa: BLE001 - damaged metadata is a named problem, never a traceback
+            return "corrupt", {}, None, [f"group metadata (zarr.json) is unreadable ({type(exc).__name__}: {exc})"]
         attrs = dict(group.attrs)
         marker = attrs.get(L.COMPLETE)
-        complete = isinstance(marker, dict) and marker.get("n_frames") is not None
-        return ("complete" if complete else "partial"), dict(attrs.get(L.PROVENANCE, {})), marker if complete else None
+        if not (isinstance(marker, dict) and marker.get("n_frames") is not None):
+            return "partial", attrs, None, []
+        problems = cheap_problems(group, marker)  # type: ignore[arg-type]
+        prov = attrs.get(L.PROVENANCE, {})
+        if isinstance(prov, dict) and prov.get("fingerprint_id") != self.fingerprint_id:
+            problems.append(
+                f"provenance fingerprint_id {prov.get('fingerprint_id')!r} != cache {self.fingerprint_id!r}"
+            )
+        return ("corrupt" if problems else "complete"), attrs, marker, problems
+
+    def video_state(self, video_id: str) -> tuple[VideoStatus, dict[str, Any], dict[str, Any] | None]:
+        """(status, provenance, completion marker) from one read of the group's attributes."""
+        status, attrs, marker, _ = self.inspect(video_id)
+        return status, dict(attrs.get(L.PROVENANCE, {})), marker if status == "complete" else None
 
     def status(self, video_id: str) -> VideoStatus:
-        return self.video_state(video_id)[0]
+        return self.inspect(video_id)[0]
+
+    def require_intact(self, video_ids: list[str] | None = None) -> list[str]:
+        """Complete video ids; raises CorruptVideoError naming every video that has a marker but fails
+        the cheap check (what a reader must never train or evaluate on)."""
+        ids = self.video_ids(status=None) if video_ids is None else video_ids
+        bad, good = [], []
+        for vid in ids:
+            status, _, _, problems = self.inspect(vid)
+            if status == "corrupt":
+                bad += [f"{vid}: {p}" for p in problems]
+            elif status == "complete":
+                good.append(vid)
+        if bad:
+            raise CorruptVideoError(
+                f"{self.url}: {len(bad)} problem(s); rerun extract to repair:\n  " + "\n  ".join(bad)
+            )
+        return good
 
     def provenance(self, video_id: str) -> dict[str, Any]:
         return dict(self._videos()[video_id].attrs.get(L.PROVENANCE, {}))
 
     def read_video(self, video_id: str, allow_partial: bool = False) -> VideoRecord:
         """Lazy view of one video; refuses partial videos unless `allow_partial` (for inspection)."""
-        if not allow_partial and self.status(video_id) != "complete":
-            raise IncompleteVideoError(
-                f"{self.url}: video {video_id!r} is not complete (status {self.status(video_id)})"
-            )
+        if not allow_partial and video_id not in self._checked:
+            status, _, _, problems = self.inspect(video_id)
+            if status == "corrupt":
+                raise CorruptVideoError(f"{self.url}: video {video_id!r} is damaged: " + "; ".join(problems))
+            if status != "complete":
+                raise IncompleteVideoError(f"{self.url}: video {video_id!r} is not complete (status {status})")
+            self._checked.add(video_id)
         return VideoRecord(video_id=video_id, group=self._videos()[video_id])  # type: ignore[arg-type]
 
     def begin_video(self, video_id: str, provenance: dict[str, Any], annotations: dict[str, Any]) -> VideoWriter:
@@ -95,23 +148,30 @@ class CacheStore:
         if self.status(video_id) != "complete":
             raise IncompleteVideoError(f"{self.url}: video {video_id!r} is not complete; extract it instead")
         group = self._videos()[video_id]
+        frame_entries = dict(group.attrs[L.COMPLETE].get("arrays", {}))
         del group.attrs[L.COMPLETE]
+        self._checked.discard(video_id)
         for name in ("text", "annotations"):
             if name in group:
                 del group[name]
         prov = {**dict(group.attrs.get(L.PROVENANCE, {})), **provenance}
         group.attrs.update({L.PROVENANCE: prov, L.ANNOTATIONS: annotations})
-        return VideoWriter.resume(video_id, group)  # type: ignore[arg-type]
+        return VideoWriter.resume(video_id, group, frame_entries)  # type: ignore[arg-type]
 
     def delete_video(self, video_id: str) -> None:
         """The marker goes first: a recursive delete is not atomic (object stores), and a half-deleted
         group must never read as complete."""
-        videos = self._videos()
-        if video_id in videos:
-            group = videos[video_id]
+        self._checked.discard(video_id)
+        prefix = f"{L.VIDEOS}/{video_id}"
+        try:
+            group = self._videos()[video_id]
             if L.COMPLETE in group.attrs:
                 del group.attrs[L.COMPLETE]
-            del videos[video_id]
+        except KeyError:
+            pass
+        except Exception:  # noqa: BLE001 - unreadable group metadata: removing the whole prefix repairs it
+            rawstore.delete_key(self.root, f"{prefix}/zarr.json")
+        rawstore.delete_prefix(self.root, prefix)
 
 
 def open_cache(
@@ -146,7 +206,12 @@ def open_cache(
                 "created_at": dt.datetime.now(dt.UTC).isoformat(),
             }
         if L.VIDEOS not in root:
-            root.create_group(L.VIDEOS)
+            try:
+                root.create_group(L.VIDEOS)
+            except Exception:  # noqa: BLE001 - another writer created it first
+                if L.VIDEOS not in root:
+                    raise
+        root = _open_root(url, "a", storage_options)  # read back: of two racing creators one fingerprint wins
     info = root.attrs.get(L.ROOT_ATTR)
     if not isinstance(info, dict):
         raise CacheLayoutError(f"{url}: not a hierskp cache (missing root attribute {L.ROOT_ATTR!r})")

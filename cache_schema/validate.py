@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import layout as L
+from .errors import CorruptVideoError
+from .integrity import deep_problems
 from .store import CacheStore
 
 
@@ -54,21 +57,17 @@ def _check_rows(group: Any, name: str, rows: int, problems: list[str], dim: int 
 
 
 def validate_video(store: CacheStore, video_id: str, deep: bool = True) -> VideoReport:
-    status = store.status(video_id)
-    report = VideoReport(video_id=video_id, status=status)
-    if status != "complete":
+    status, attrs, marker, problems = store.inspect(video_id)
+    report = VideoReport(video_id=video_id, status=status, problems=list(problems))
+    if status == "partial":
         report.problems.append("partial: no completion marker (the next extract redoes it)")
         return report
+    if status != "complete" or marker is None:
+        return report
     rec = store.read_video(video_id)
-    group, marker, problems = rec.group, rec.completion or {}, report.problems
-    prov = rec.provenance
-    if prov.get("fingerprint_id") != store.fingerprint_id:
-        problems.append(f"provenance fingerprint_id {prov.get('fingerprint_id')!r} != cache {store.fingerprint_id!r}")
+    group, problems = rec.group, report.problems
     n = int(marker["n_frames"])
     report.n_frames, report.feature_dim = n, marker.get("feature_dim")
-    if L.FEATURES not in group or L.TIMESTAMPS not in group:
-        problems.append("missing frames/features or frames/timestamps")
-        return report
     feats = rec.features
     if feats.shape != (n, marker.get("feature_dim")):
         problems.append(f"frames/features shape {feats.shape} != marker ({n}, {marker.get('feature_dim')})")
@@ -89,19 +88,39 @@ def validate_video(store: CacheStore, video_id: str, deep: bool = True) -> Video
     _check_rows(group, L.SEGMENTS, n_ops, problems)
     _check_rows(group, L.NARRATION_TIMES, n_nar, problems)
     if deep and not problems:
+        problems.extend(deep_problems(group, marker))
         step = L.FEATURE_CHUNK_FRAMES * 16
         for start in range(0, n, step):
             if not np.all(np.isfinite(feats[start : start + step])):
                 problems.append(f"non-finite features in rows {start}..{min(n, start + step) - 1}")
                 break
+    if problems:
+        report.status = "corrupt"
     return report
 
 
-def validate_cache(store: CacheStore, deep: bool = True) -> CacheReport:
-    """Check every video group. A cache is consistent when no video reports a problem."""
+def validate_cache(store: CacheStore, deep: bool = True, expected: Iterable[str] | None = None) -> CacheReport:
+    """Check every video group; with `expected` (a manifest's ids) also report the ones missing.
+    A cache is consistent when no video reports a problem."""
     videos = [validate_video(store, v, deep=deep) for v in store.video_ids(status=None)]
+    present = {v.video_id for v in videos}
+    for vid in sorted(set(expected or ()) - present):
+        videos.append(VideoReport(video_id=vid, status="absent", problems=["in the manifest but not in the cache"]))
     dims = {v.feature_dim for v in videos if v.feature_dim is not None}
     if len(dims) > 1:
         for v in videos:
             v.problems.append(f"feature dims differ across videos: {sorted(dims)}")
     return CacheReport(url=store.url, fingerprint_id=store.fingerprint_id, videos=videos)
+
+
+def require_valid(store: CacheStore, deep: bool = True) -> list[str]:
+    """The complete video ids a reader may use; raises CorruptVideoError naming each damaged video
+    (cheap check, fingerprints; with `deep` also checksums and non-finite values)."""
+    ids = store.require_intact()
+    if deep:
+        bad = [f"{v}: {p}" for v in ids for p in validate_video(store, v, deep=True).problems]
+        if bad:
+            raise CorruptVideoError(
+                f"{store.url}: {len(bad)} problem(s); rerun extract to repair:\n  " + "\n  ".join(bad)
+            )
+    return ids

@@ -10,14 +10,18 @@ import numpy as np
 import zarr
 
 from . import layout as L
+from .integrity import ARRAY_CONFIG, RunningHash, array_entry
 
 
-def _create(group: zarr.Group, name: str, data: np.ndarray, dtype: str, chunk_rows: int) -> zarr.Array:
+def _create(group: zarr.Group, name: str, data: np.ndarray, dtype: str, chunk_rows: int) -> tuple[zarr.Array, str]:
     chunks = (max(1, min(chunk_rows, max(1, data.shape[0]))),) + tuple(data.shape[1:])
-    arr = group.create_array(name, shape=data.shape, chunks=chunks, dtype=dtype)
+    arr = group.create_array(name, shape=data.shape, chunks=chunks, dtype=dtype, config=ARRAY_CONFIG)
+    values = np.ascontiguousarray(data.astype(dtype, copy=False))
     if data.size:
-        arr[...] = data.astype(dtype, copy=False)
-    return arr
+        arr[...] = values
+    digest = RunningHash()
+    digest.update(values)
+    return arr, digest.hexdigest()
 
 
 @dataclass
@@ -32,12 +36,19 @@ class VideoWriter:
     _last_time: float = float("-inf")
     _features: zarr.Array | None = None
     _timestamps: zarr.Array | None = None
+    _hashes: dict[str, RunningHash] = field(
+        default_factory=lambda: {L.FEATURES: RunningHash(), L.TIMESTAMPS: RunningHash()}
+    )
+    _entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-array marker entries
 
     @classmethod
-    def resume(cls, video_id: str, group: zarr.Group) -> VideoWriter:
-        """A writer over a group whose frames are already written (texts/annotations to rewrite)."""
+    def resume(cls, video_id: str, group: zarr.Group, frame_entries: dict[str, Any] | None = None) -> VideoWriter:
+        """A writer over a group whose frames are already written (texts/annotations to rewrite);
+        `frame_entries` are the old marker's entries of the frame arrays, kept as they were."""
         writer = cls(video_id=video_id, group=group)
         writer._features, writer._timestamps = group[L.FEATURES], group[L.TIMESTAMPS]  # type: ignore[assignment]
+        writer._hashes = {}
+        writer._entries = {k: v for k, v in (frame_entries or {}).items() if k in (L.FEATURES, L.TIMESTAMPS)}
         return writer
 
     def append_frames(self, features: np.ndarray, timestamps: np.ndarray) -> None:
@@ -50,10 +61,10 @@ class VideoWriter:
         if self._features is None:
             d = features.shape[1]
             self._features = self.group.create_array(
-                L.FEATURES, shape=(0, d), chunks=(L.FEATURE_CHUNK_FRAMES, d), dtype=L.FEATURE_DTYPE
+                L.FEATURES, shape=(0, d), chunks=(L.FEATURE_CHUNK_FRAMES, d), dtype=L.FEATURE_DTYPE, config=ARRAY_CONFIG
             )
             self._timestamps = self.group.create_array(
-                L.TIMESTAMPS, shape=(0,), chunks=(L.FEATURE_CHUNK_FRAMES,), dtype=L.TIME_DTYPE
+                L.TIMESTAMPS, shape=(0,), chunks=(L.FEATURE_CHUNK_FRAMES,), dtype=L.TIME_DTYPE, config=ARRAY_CONFIG
             )
         if timestamps.size:
             self._last_time = float(timestamps[-1])
@@ -72,18 +83,25 @@ class VideoWriter:
         if n:
             self._features.append(feats[:n], axis=0)
             self._timestamps.append(times[:n], axis=0)
+            self._hashes[L.FEATURES].update(feats[:n])
+            self._hashes[L.TIMESTAMPS].update(times[:n])
         self._buf_feat, self._buf_time = [feats[n:]], [times[n:]]
         self._buffered = len(times) - n
 
     def write_texts(self, video: np.ndarray, operations: np.ndarray, narrations: np.ndarray) -> None:
         for name, data in ((L.TEXT_VIDEO, video), (L.TEXT_OPERATIONS, operations), (L.TEXT_NARRATIONS, narrations)):
-            _create(self.group, name, np.asarray(data, dtype=np.float32), L.TEXT_DTYPE, L.TEXT_CHUNK_ROWS)
+            self._record(
+                name, *_create(self.group, name, np.asarray(data, np.float32), L.TEXT_DTYPE, L.TEXT_CHUNK_ROWS)
+            )
 
     def write_annotation_arrays(self, segments: np.ndarray, narration_times: np.ndarray) -> None:
-        _create(
-            self.group, L.SEGMENTS, np.asarray(segments, np.float64).reshape(-1, 2), L.TIME_DTYPE, L.TEXT_CHUNK_ROWS
-        )
-        _create(self.group, L.NARRATION_TIMES, np.asarray(narration_times, np.float64), L.TIME_DTYPE, L.TEXT_CHUNK_ROWS)
+        seg = np.asarray(segments, np.float64).reshape(-1, 2)
+        self._record(L.SEGMENTS, *_create(self.group, L.SEGMENTS, seg, L.TIME_DTYPE, L.TEXT_CHUNK_ROWS))
+        times = np.asarray(narration_times, np.float64)
+        self._record(L.NARRATION_TIMES, *_create(self.group, L.NARRATION_TIMES, times, L.TIME_DTYPE, L.TEXT_CHUNK_ROWS))
+
+    def _record(self, name: str, arr: zarr.Array, sha256: str) -> None:
+        self._entries[name] = array_entry(arr, sha256)
 
     def finalize(self, stats: dict[str, Any] | None = None) -> int:
         """Flush buffered frames, then write the completion marker. Returns the frame count."""
@@ -91,10 +109,14 @@ class VideoWriter:
         if self._features is None:
             raise ValueError(f"{self.video_id}: no frames were written")
         n = int(self._features.shape[0])
+        for name, arr in ((L.FEATURES, self._features), (L.TIMESTAMPS, self._timestamps)):
+            if name in self._hashes:
+                self._record(name, arr, self._hashes[name].hexdigest())  # type: ignore[arg-type]
         marker = {
             "n_frames": n,
             "feature_dim": int(self._features.shape[1]),
             "layout_version": L.LAYOUT_VERSION,
+            "arrays": dict(sorted(self._entries.items())),
             "completed_at": dt.datetime.now(dt.UTC).isoformat(),
             **(stats or {}),
         }

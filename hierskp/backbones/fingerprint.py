@@ -145,3 +145,71 @@ def make_fingerprint(
     }
     fp["fingerprint_id"] = fingerprint_id(fp)
     return fp
+
+
+# --- fingerprints without loading a model -------------------------------------------------------
+# A fingerprint is remembered per load request (kind, model, device...) together with the size and
+# mtime of every file in the model's folder; while they all hold, a rerun reuses it instead of loading
+# the model (which costs seconds: transformers import, weights, a probe forward pass).
+MEMO_FILE = "fingerprints.json"
+
+
+def _memo_path() -> Path:
+    from hierskp.backbones.embedded import hierskp_home
+
+    return hierskp_home() / MEMO_FILE
+
+
+def folder_stats(model_dir: Path) -> dict[str, list[int]]:
+    """{file name: [size, mtime_ns]} of every file in the folder (symlinks followed, as HF snapshots use)."""
+    out = {}
+    for path in sorted(Path(model_dir).iterdir()):
+        if path.is_file():
+            st = path.stat()
+            out[path.name] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def _memo_key(request: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(dict(request)).encode()).hexdigest()[:24]
+
+
+def _read_memo() -> dict[str, Any]:
+    try:
+        data = json.loads(_memo_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def remembered_fingerprint(request: Mapping[str, Any], model_dir: Path) -> dict[str, Any] | None:
+    """The fingerprint stored for this request, if every file of `model_dir` is unchanged since."""
+    entry = _read_memo().get(_memo_key(request))
+    if not isinstance(entry, dict) or entry.get("model_dir") != str(model_dir):
+        return None
+    try:
+        if entry.get("files") != folder_stats(model_dir):
+            return None
+    except OSError:
+        return None
+    fp = entry.get("fingerprint")
+    return fp if isinstance(fp, dict) and fp.get("fingerprint_id") == fingerprint_id(fp) else None
+
+
+def remember_fingerprint(request: Mapping[str, Any], model_dir: Path, fingerprint: Mapping[str, Any]) -> None:
+    """Store (atomically; best effort: a read-only home only costs a model load next time)."""
+    path = _memo_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        memo = _read_memo()
+        memo[_memo_key(request)] = {
+            "request": dict(request),
+            "model_dir": str(model_dir),
+            "files": folder_stats(model_dir),
+            "fingerprint": dict(fingerprint),
+        }
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(memo, indent=1, sort_keys=True))
+        os.replace(tmp, path)
+    except OSError:
+        pass

@@ -16,7 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("video_id", nargs="?")
     val = csub.add_parser("validate", help="check consistency; exit 1 on any problem")
     val.add_argument("cache")
-    val.add_argument("--shallow", action="store_true", help="skip reading every feature value")
+    val.add_argument(
+        "--shallow",
+        action="store_true",
+        help="only the cheap check (shapes, chunk presence, fingerprints); the default also re-reads every "
+        "value and compares the checksums recorded at completion",
+    )
+    val.add_argument("--manifest", default=None, help="also report the manifest's videos missing from the cache")
     exp = csub.add_parser("export", help="write per-video [T, D] features for localization codebases")
     exp.add_argument("cache")
     exp.add_argument("--format", choices=["hdf5", "npy"], required=True)
@@ -27,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _show(store, video_id: str | None) -> dict:  # type: ignore[no-untyped-def]
     if video_id is None:
         return {"url": store.url, **store.info, "videos": {s: len(store.video_ids(s)) for s in ("complete", "partial")}}
+    status, _, _, problems = store.inspect(video_id)
+    if status in ("absent", "corrupt") and problems:
+        return {"video_id": video_id, "status": status, "problems": problems}
     rec = store.read_video(video_id, allow_partial=True)
     arrays = {
         name: {
@@ -63,23 +72,28 @@ def run(args: argparse.Namespace) -> int:
         if args.cache_command == "ls":
             print(f"{'video_id':32s} {'status':9s} {'frames':>7s} {'dim':>5s}  decoder  fingerprint")
             for vid in store.video_ids(status=None):
-                status = store.status(vid)
-                rec = store.read_video(vid, allow_partial=True)
-                marker = rec.completion or {}
+                status, attrs, _, _ = store.inspect(vid)
+                marker, prov = attrs.get("complete") or {}, attrs.get("provenance") or {}
                 print(
                     f"{vid:32s} {status:9s} {marker.get('n_frames', '-')!s:>7s} {marker.get('feature_dim', '-')!s:>5s}"
-                    f"  {marker.get('decoder') or '-':7s}  {rec.provenance.get('fingerprint_id', '-')}"
+                    f"  {marker.get('decoder') or '-':7s}  {prov.get('fingerprint_id', '-')}"
                 )
             return 0
         if args.cache_command == "show":
             print(json.dumps(_show(store, args.video_id), indent=1, default=str))
             return 0
         if args.cache_command == "validate":
-            report = validate_cache(store, deep=not args.shallow)
+            expected = None
+            if args.manifest:
+                from hierskp.data.manifest import load_manifest
+
+                expected = [r.entry.video_id for r in load_manifest(args.manifest).rows]
+            report = validate_cache(store, deep=not args.shallow, expected=expected)
             counts = report.counts()
             print(
                 f"{store.url}: fingerprint {report.fingerprint_id}; "
-                f"{counts.get('complete', 0)} complete, {counts.get('partial', 0)} partial video(s)"
+                f"{counts.get('complete', 0)} complete, {counts.get('partial', 0)} partial, "
+                f"{counts.get('corrupt', 0)} damaged, {counts.get('absent', 0)} missing video(s)"
             )
             for problem in report.problems:
                 print(f"  PROBLEM {problem}")
@@ -90,6 +104,6 @@ def run(args: argparse.Namespace) -> int:
         ids = export_features(store, args.out, args.format)
         print(f"exported {len(ids)} video(s) as {args.format} to {args.out}")
         return 0
-    except (CacheError, KeyError) as exc:
+    except (CacheError, KeyError, ValueError) as exc:
         print(f"hierskp cache: {exc}")
         return 2

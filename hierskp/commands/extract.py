@@ -32,6 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--decoder", default="auto", choices=["auto", "decord", "pyav"])
     p.add_argument("--torch-threads", type=int, default=None, help="CPU threads for the backbone (default: cores - 1)")
     p.add_argument("--video-id", action="append", dest="video_ids", help="only these ids (repeatable)")
+    p.add_argument(
+        "--stall-timeout-s", type=float, default=60.0, help="abandon a video whose decoder yields no frame this long"
+    )
+    p.add_argument(
+        "--lease-s", type=float, default=120.0, help="claim lease per video (taken over after a writer dies)"
+    )
+    p.add_argument(
+        "--allow-outside-dataset",
+        action="store_true",
+        help="accept video paths (after resolving symlinks) outside the manifest's folder",
+    )
     p.add_argument("--summary-json", default=None, help="also write the summary here")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
@@ -58,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
             decoder=args.decoder,
             torch_threads=args.torch_threads,
             video_ids=tuple(args.video_ids) if args.video_ids else None,
+            stall_timeout_s=args.stall_timeout_s,
+            lease_s=args.lease_s,
+            allow_outside_dataset=args.allow_outside_dataset,
         )
         summary = extract_manifest(cfg, progress=not args.no_progress)
     except (ValidationError, ManifestError, CacheError) as exc:

@@ -5,19 +5,23 @@
      "operations": [{"start": s, "end": s, "label": str, "text": str}],
      "frames": [{"time": s, "text": str}]}
 
-Paths are relative to the manifest's folder and may not escape it. Every bad line is reported
-with the manifest path, the line number, the field and the offending value.
+Paths are relative to the manifest's folder and may not escape it, also through a symlink (checked
+after resolving it when the video is opened), unless the line says ``"allow_outside": true`` or the
+caller passes ``allow_outside=True`` (``hierskp extract --allow-outside-dataset``). Every bad line is
+reported with the manifest path, the line number, the field and the offending value; an unknown key
+is an error with a did-you-mean, an empty manifest is an error.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cache_schema.layout import VIDEO_ID_PATTERN
 
@@ -33,7 +37,7 @@ class ManifestError(ValueError):
 
 
 class Operation(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     start: float = Field(ge=0)
     end: float = Field(ge=0)
     label: str = Field(min_length=1)
@@ -47,13 +51,13 @@ class Operation(BaseModel):
 
 
 class Narration(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     time: float = Field(ge=0)
     text: str = Field(min_length=1)
 
 
 class VideoEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     video_id: str = Field(pattern=VIDEO_ID_PATTERN)
     video: str = Field(min_length=1)
     split: Split
@@ -61,18 +65,22 @@ class VideoEntry(BaseModel):
     text: str = Field(min_length=1)
     operations: tuple[Operation, ...] = ()
     frames: tuple[Narration, ...] = ()
+    duration: float | None = Field(default=None, ge=0, description="informational (the decoded duration rules)")
+    allow_outside: bool = Field(default=False, description="the video may live outside the dataset folder")
 
-    @field_validator("video")
-    @classmethod
-    def _relative_inside(cls, value: str) -> str:
-        norm = os.path.normpath(value)
-        if os.path.isabs(value) or norm == ".." or norm.startswith(".." + os.sep):
-            raise ValueError(f"path {value!r} escapes the dataset folder")
-        return value
+    @model_validator(mode="after")
+    def _relative_inside(self) -> VideoEntry:
+        norm = os.path.normpath(self.video)
+        if not self.allow_outside and (os.path.isabs(self.video) or norm == ".." or norm.startswith(".." + os.sep)):
+            raise ValueError(
+                f"field video: path {self.video!r} escapes the dataset folder "
+                '(add "allow_outside": true to the line, or pass --allow-outside-dataset)'
+            )
+        return self
 
     def annotations(self) -> dict[str, Any]:
         """The JSON form stored with the cached features."""
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", exclude={"duration", "allow_outside"})
 
     def times_past(self, duration: float, tolerance: float) -> list[str]:
         """Problems with annotation times past the decoded duration (checked once it is known)."""
@@ -84,6 +92,14 @@ class VideoEntry(BaseModel):
             if nar.time > duration + tolerance:
                 out.append(f"field frames[{i}].time: value {nar.time:g} is past the video's duration {duration:.3f}s")
         return out
+
+
+class ManifestPathError(ValueError):
+    """A video path leaves the dataset folder once symlinks are resolved."""
+
+
+TOP_KEYS = tuple(VideoEntry.model_fields)
+NESTED_KEYS = {"operations": tuple(Operation.model_fields), "frames": tuple(Narration.model_fields)}
 
 
 @dataclass(frozen=True)
@@ -108,12 +124,49 @@ class Manifest:
     def video_path(self, row: ManifestRow) -> Path:
         return self.root / row.entry.video
 
+    def resolved_video_path(self, row: ManifestRow, allow_outside: bool = False) -> Path:
+        """The video's path with symlinks resolved; ManifestPathError when that leaves the dataset folder
+        (unless `allow_outside` or the line's ``allow_outside``)."""
+        target = (self.root / row.entry.video).resolve()
+        root = self.root.resolve()
+        if not (allow_outside or row.entry.allow_outside) and not target.is_relative_to(root):
+            raise ManifestPathError(
+                f"{row.where()}: field video: {row.entry.video!r} resolves to {target}, outside the dataset "
+                f'folder {root} (a symlink?); add "allow_outside": true to the line or pass --allow-outside-dataset'
+            )
+        return target
+
 
 def _describe(err: dict[str, Any]) -> str:
     field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]).replace(".[", "[")
     value = err.get("input")
-    shown = json.dumps(value)[:80] if not isinstance(value, dict) else "{...}"
+    try:
+        shown = json.dumps(value)[:80] if not isinstance(value, dict) else "{...}"
+    except ValueError:
+        shown = f"{str(value)[:40]}..."
+    if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1])
+        known = NESTED_KEYS.get(str(err["loc"][0]), TOP_KEYS) if len(err["loc"]) > 1 else TOP_KEYS
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
+        return f"field {field}: unknown key (value {shown}){hint}"
     return f"field {field or '<line>'}: {err['msg']} (value {shown})"
+
+
+def _parse_line(raw_line: bytes) -> Any:
+    """JSON of one line; ValueError with a reason for bad UTF-8, bad JSON, huge numbers, deep nesting."""
+    try:
+        text = raw_line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not valid UTF-8 (byte 0x{raw_line[exc.start]:02x} at column {exc.start + 1})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise ValueError(f"not valid JSON ({exc})") from None
 
 
 def load_manifest(path: str | Path) -> Manifest:
@@ -124,19 +177,25 @@ def load_manifest(path: str | Path) -> Manifest:
     rows: list[ManifestRow] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as fh:
+    with path.open("rb") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})")
+                raw = _parse_line(line)
+            except ValueError as exc:
+                problems.append(f"line {lineno}: {exc}")
+                continue
+            if not isinstance(raw, dict):
+                problems.append(f"line {lineno}: expected a JSON object, got {type(raw).__name__}")
                 continue
             try:
                 entry = VideoEntry.model_validate(raw)
             except ValidationError as exc:
                 problems.extend(f"line {lineno}: {_describe(e)}" for e in exc.errors())
+                continue
+            except RecursionError:
+                problems.append(f"line {lineno}: nested too deeply")
                 continue
             if entry.video_id in seen:
                 problems.append(
@@ -145,6 +204,8 @@ def load_manifest(path: str | Path) -> Manifest:
                 continue
             seen[entry.video_id] = lineno
             rows.append(ManifestRow(entry=entry, line=lineno, path=path))
+    if not rows and not problems:
+        problems.append("the manifest lists no videos (empty file)")
     if problems:
         raise ManifestError(path, problems)
     return Manifest(path=path, rows=tuple(rows))

@@ -41,3 +41,29 @@ class ExtractConfig(BaseModel):
     )
     video_ids: tuple[str, ...] | None = Field(default=None, description="restrict to these manifest ids")
     storage_options: dict | None = None
+    stall_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=86400,
+        description="a video whose decoder yields no frame for this long is abandoned, retried with PyAV, then "
+        "failed alone (decoding runs in a child process so even a hung native call is stopped); opening a file "
+        "may take 4x this (it scans the container index)",
+    )
+    allow_outside_dataset: bool = Field(
+        default=False,
+        description="accept video paths that resolve (symlinks followed) outside the manifest's folder; "
+        'the manifest line can also say so with "allow_outside": true',
+    )
+    lease_s: float = Field(
+        default=120.0,
+        ge=1,
+        le=86400,
+        description="a writer's claim on a video lasts this long without renewal (renewed every lease_s/4); "
+        "a killed writer's videos are taken over by another writer after it",
+    )
+    claim_poll_s: float = Field(
+        default=0.5, gt=0, le=60, description="how often to look at a video another writer holds"
+    )
+    isolate_decoder: bool = Field(
+        default=True, description="decode in a watched child process (False: in-process, no stall watchdog)"
+    )

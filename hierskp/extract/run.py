@@ -69,11 +69,29 @@ def extract_manifest(
     rows = [r for r in ctx.manifest.rows if cfg.video_ids is None or r.entry.video_id in cfg.video_ids]
     summary = ExtractSummary()
     bar = tqdm(rows, desc="extract", unit="video", disable=not progress)
+    busy = []
     for row in bar:
-        outcome = extract_video(row, ctx)
+        outcome = extract_video(row, ctx, wait=False)
+        if outcome.status == "busy":  # another writer holds it: come back once the others are done
+            busy.append(row)
+            continue
         summary.outcomes.append(outcome)
         bar.set_postfix(failed=len(summary.ids("failed")), frames=summary.sampled_frames)
         if on_outcome:
             on_outcome(outcome)
+    while busy:  # until each is complete (by whoever) or its holder's lease expires and we take over
+        time.sleep(cfg.claim_poll_s)
+        still = []
+        for row in busy:
+            outcome = extract_video(row, ctx, wait=False)
+            if outcome.status == "busy":
+                still.append(row)
+                continue
+            summary.outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+        busy = still
+    order = {r.entry.video_id: i for i, r in enumerate(rows)}
+    summary.outcomes.sort(key=lambda o: order[o.video_id])
     summary.wall_seconds = time.perf_counter() - t0
     return summary

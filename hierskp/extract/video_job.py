@@ -16,15 +16,19 @@ import numpy as np
 
 import hierskp
 from cache_schema import CacheStore
-from hierskp.data.manifest import ManifestRow
-from hierskp.video import VideoDecodeError, iter_frame_batches
+from cache_schema.claims import Claim, owner_name, try_claim
+from cache_schema.claims import holder as claim_holder
+from hierskp.data.manifest import ManifestPathError, ManifestRow
+from hierskp.video import IsolatedFrameReader, VideoDecodeError, iter_frame_batches
 
 from .context import ExtractionContext
 from .prefetch import prefetch
 from .source import annotations_hash, file_identity, relpath_or_str, same_source
 
 log = logging.getLogger(__name__)
-Status = Literal["done", "skipped", "failed"]
+# done: this process left it complete; skipped: complete and up to date, written earlier or by another
+# writer; failed: this process gave up on it; busy (only with wait=False): another writer holds its claim.
+Status = Literal["done", "skipped", "failed", "busy"]
 
 
 class VideoInputError(ValueError):
@@ -94,7 +98,7 @@ def _check_times(row: ManifestRow, duration_s: float, fps: float) -> None:
 
 
 def _update_texts(
-    row: ManifestRow, ctx: ExtractionContext, t0: float, texts: tuple, marker: dict[str, Any]
+    row: ManifestRow, ctx: ExtractionContext, t0: float, texts: tuple, marker: dict[str, Any], claim: Claim
 ) -> VideoOutcome:
     """A text-only manifest edit: re-embed texts and annotations, keep the decoded frames."""
     entry, store = row.entry, ctx.store
@@ -102,7 +106,8 @@ def _update_texts(
     writer = store.begin_annotation_update(entry.video_id, {"annotations_hash": annotations_hash(ann)}, ann)
     _write_texts(writer, entry, texts)
     keep = {k: marker.get(k) for k in ("seconds", "decoder", "fallback_reason", "decode_errors")}
-    n = writer.finalize({**keep, "texts_updated_at": dt.datetime.now(dt.UTC).isoformat()})
+    _check_claim(claim)
+    n = writer.finalize({**keep, "writer": owner_name(), "texts_updated_at": dt.datetime.now(dt.UTC).isoformat()})
     return VideoOutcome(
         entry.video_id,
         "done",
@@ -119,31 +124,65 @@ def _encode_texts(text_encoder: Any, texts: list[str], dim: int) -> np.ndarray:
     return text_encoder.encode(texts).float().cpu().numpy()
 
 
-def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
-    manifest, store, vision, text, cfg = ctx.manifest, ctx.store, ctx.vision, ctx.text, ctx.config
-    entry, t0, began, reader = row.entry, time.perf_counter(), False, None
+def _open_reader(path: Any, cfg: Any) -> Any:
+    kw = {"fps": cfg.fps, "batch_size": cfg.batch_size, "short_side": cfg.short_side, "backend": cfg.decoder}
+    if cfg.isolate_decoder:
+        return IsolatedFrameReader(path, stall_timeout_s=cfg.stall_timeout_s, **kw)
+    return iter_frame_batches(path, **kw)
+
+
+class ClaimLost(RuntimeError):
+    """Another writer took over this video (our lease expired); it is theirs now: touch nothing."""
+
+
+def _check_claim(claim: Claim) -> None:
+    if not claim.held():
+        raise ClaimLost(f"lost the claim on {claim.video_id!r} to another writer")
+
+
+def extract_video(row: ManifestRow, ctx: ExtractionContext, wait: bool = True) -> VideoOutcome:
+    """Extract one video unless it is up to date. While another writer holds the video's claim the
+    outcome is "busy" (`wait=False`) or this waits until that writer finishes or its lease expires."""
+    while True:
+        outcome = _attempt(row, ctx)
+        if outcome.status != "busy" or not wait:
+            return outcome
+        time.sleep(ctx.config.claim_poll_s)
+
+
+def _attempt(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
+    manifest, store, cfg = ctx.manifest, ctx.store, ctx.config
+    entry, t0, began, failed, reader, claim = row.entry, time.perf_counter(), False, False, None, None
     path = manifest.video_path(row)
     try:
+        manifest.resolved_video_path(row, cfg.allow_outside_dataset)  # a symlink may not leave the dataset
         if not path.is_file():
             raise VideoInputError(f"{row.where()}: field video: file not found (value {entry.video!r} -> {path})")
         state = store.video_state(entry.video_id)
-        _, prov, marker = state
-        source = {"path": relpath_or_str(path, manifest.root), **file_identity(path, prov.get("source"))}
+        source = {"path": relpath_or_str(path, manifest.root), **file_identity(path, state[1].get("source"))}
         fresh = freshness(store, row, source, state)
+        if fresh != "up_to_date":
+            claim = try_claim(store.root, entry.video_id, cfg.lease_s)
+            if claim is None:
+                who = (claim_holder(store.root, entry.video_id) or {}).get("owner", "another writer")
+                return VideoOutcome(entry.video_id, "busy", error=f"claimed by {who}", retryable=True)
+            state = store.video_state(entry.video_id)  # under the claim: another writer may have just finished
+            fresh = freshness(store, row, source, state)
+        _, prov, marker = state
         if fresh == "up_to_date":
             return VideoOutcome(entry.video_id, "skipped", n_frames=int(marker["n_frames"]))
+        assert claim is not None
         if fresh == "texts_changed":
             _check_times(row, float(prov.get("duration_s") or 0.0), cfg.fps)
-            texts = _embed_texts(entry, text)
+            texts = _embed_texts(entry, ctx.text)
             began = True  # from here a failure leaves a partial group: remove it
-            return _update_texts(row, ctx, t0, texts, marker)
-        reader = iter_frame_batches(
-            path, fps=cfg.fps, batch_size=cfg.batch_size, short_side=cfg.short_side, backend=cfg.decoder
-        )
+            return _update_texts(row, ctx, t0, texts, marker, claim)
+        reader = _open_reader(path, cfg)
         info = reader.info
         _check_times(row, reader.duration_s, cfg.fps)
-        texts = _embed_texts(entry, text)
+        texts = _embed_texts(entry, ctx.text)
         ann = entry.annotations()
+        _check_claim(claim)
         began = True
         writer = store.begin_video(
             entry.video_id,
@@ -160,6 +199,7 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
             },
             annotations=ann,
         )
+        vision = ctx.vision
         for batch in prefetch(lambda: reader):  # decoding runs in the prefetch thread
             feats = vision.encode(batch.frames)
             writer.append_frames(feats.float().cpu().numpy(), batch.timestamps)
@@ -171,21 +211,34 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
             "decoder": reader.backend,
             "fallback_reason": reader.fallback_reason,
             "decode_errors": reader.decode_errors,
+            "writer": claim.owner,
         }
+        _check_claim(claim)  # commit only while the video is still ours
         n = writer.finalize(stats)
         return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=seconds, decoder=reader.backend)
-    except (VideoDecodeError, VideoInputError) as exc:
-        msg, retryable = (str(exc) if isinstance(exc, VideoInputError) else f"{row.where()}: {exc}"), False
+    except ClaimLost as exc:
+        log.warning("%s: %s", row.where(), exc)
+        return VideoOutcome(entry.video_id, "busy", error=str(exc), retryable=True)
+    except (VideoDecodeError, VideoInputError, ManifestPathError) as exc:
+        msg, retryable = (f"{row.where()}: {exc}" if isinstance(exc, VideoDecodeError) else str(exc)), False
+        failed = True
     except Exception as exc:  # noqa: BLE001 - one broken video never stops a batch; I/O may be transient
         log.exception("failure on %s", entry.video_id)
-        msg, retryable = f"{row.where()}: {type(exc).__name__}: {exc}", True
+        msg, retryable, failed = f"{row.where()}: {type(exc).__name__}: {exc}", True, True
     finally:
         if reader is not None:
             reader.close()
-    if began:  # a partial group never survives a failure; an older complete one is kept otherwise
-        try:
+        if claim is not None and not (failed and began):  # on a failure the cleanup below releases it
+            claim.release()
+    try:
+        # a partial group never survives a failure; an older complete one is kept otherwise. Only a
+        # group this process began, and only while it still holds the claim: never another's work.
+        if began and claim is not None and claim.held():
             store.delete_video(entry.video_id)
-        except Exception as exc:  # noqa: BLE001 - the group has no marker: the next run redoes it
-            log.exception("cleanup of %s failed", entry.video_id)
-            msg += f" (cleanup failed too: {exc}; the partial group is redone next run)"
+    except Exception as exc:  # noqa: BLE001 - the group has no marker: the next run redoes it
+        log.exception("cleanup of %s failed", entry.video_id)
+        msg += f" (cleanup failed too: {exc}; the partial group is redone next run)"
+    finally:
+        if claim is not None:
+            claim.release()
     return VideoOutcome(entry.video_id, "failed", seconds=time.perf_counter() - t0, error=msg, retryable=retryable)

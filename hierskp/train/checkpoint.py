@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from .guards import SHA_KEY, file_sha256
+
 _NAME = re.compile(r"^step_(\d{8})\.json$")
 
 
@@ -120,6 +122,7 @@ def save_checkpoint(
     text = json.dumps(meta)  # fails loudly here (before any file is touched) on a non-JSON value
     base = folder / f"step_{step:08d}"
     _atomic_write(base.with_suffix(".safetensors"), lambda p: save_file(tensors, str(p)))
+    text = json.dumps({**meta, SHA_KEY: file_sha256(base.with_suffix(".safetensors"))})  # checked on resume
     _atomic_write(base.with_suffix(".json"), lambda p: p.write_text(text))
     for old in list_checkpoints(folder)[:-keep]:
         old.with_suffix(".safetensors").unlink(missing_ok=True)

@@ -6,11 +6,12 @@ Every loss term is switchable here so ablations are one override away, e.g.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hierskp.models.heads import ModelConfig
 
@@ -19,16 +20,18 @@ Split = Literal["pretrain", "train", "test"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # lr=inf or nan is refused, naming the field
 
 
 class DataConfig(_Strict):
     train_splits: list[Split] = ["pretrain", "train"]
     eval_split: Split = "test"
-    batch_videos: int = Field(default=8, ge=2, description="videos per batch; all their ops/narrations join it")
-    frame_window: int = Field(default=4, ge=1, description="frames around each narration time")
+    batch_videos: int = Field(
+        default=8, ge=2, le=4096, description="videos per batch; all their ops/narrations join it"
+    )
+    frame_window: int = Field(default=4, ge=1, le=4096, description="frames around each narration time")
     frame_jitter: int = Field(default=1, ge=0, description="random shift of training windows, in frames")
-    max_narrations: int = Field(default=24, ge=1, description="per video and batch (random subset beyond)")
+    max_narrations: int = Field(default=24, ge=1, le=100_000, description="per video and batch (random subset beyond)")
     procedure_batches: bool = Field(
         default=False,
         description="pair videos of one procedure in each batch (more same-procedure negatives); "
@@ -75,7 +78,7 @@ class LossesConfig(_Strict):
 
 
 class OptimConfig(_Strict):
-    lr: float = Field(default=1e-3, gt=0)
+    lr: float = Field(default=1e-3, gt=0, le=10)
     weight_decay: float = Field(default=0.05, ge=0)
     betas: tuple[float, float] = (0.9, 0.98)
     warmup_steps: int = Field(default=20, ge=0)
@@ -86,7 +89,7 @@ class OptimConfig(_Strict):
 class TrainConfig(_Strict):
     cache: str = Field(min_length=1)
     out: str = Field(min_length=1)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**63)
     epochs: int = Field(default=40, ge=1)
     max_steps: int | None = Field(default=None, ge=1, description="overrides epochs when set")
     device: str = "auto"
@@ -101,10 +104,29 @@ class TrainConfig(_Strict):
     keep_checkpoints: int = Field(default=3, ge=1)
     progress: bool = True
     evaluate: bool = True
+    verify_cache: Literal["cheap", "deep"] = Field(
+        default="deep",
+        description="check the cache before training: 'cheap' = shapes, chunk presence and fingerprints of every "
+        "video; 'deep' also re-reads every value against the checksums recorded at completion (and refuses NaN)",
+    )
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     losses: LossesConfig = LossesConfig()
     optim: OptimConfig = OptimConfig()
+
+    @model_validator(mode="after")
+    def _sane_model(self) -> TrainConfig:
+        """Bounds on the `model:` section (defined with the heads) checked here, before anything is written."""
+        m = self.model
+        limits = {"hidden_dim": 16384, "embed_dim": 16384, "heads": 128, "max_clip_len": 4096, "max_video_len": 4096}
+        for name, hi in limits.items():
+            if getattr(m, name) > hi:
+                raise ValueError(f"model.{name}: {getattr(m, name)} is above the sane bound {hi}")
+        if m.hidden_dim % m.heads:
+            raise ValueError(f"model.hidden_dim ({m.hidden_dim}) must be divisible by model.heads ({m.heads})")
+        if not math.isfinite(m.init_temperature) or m.init_temperature > 100:
+            raise ValueError(f"model.init_temperature: {m.init_temperature} must be finite and <= 100")
+        return self
 
 
 def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:

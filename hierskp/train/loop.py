@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from cache_schema import open_cache
+from cache_schema import open_cache, require_valid
 from hierskp.dataset.batch import collate
 from hierskp.dataset.catalog import catalog
 from hierskp.dataset.items import CacheVideoDataset, ItemSpec
@@ -25,7 +25,9 @@ from hierskp.runs.folder import CONFIG, check_cache, heads_dir, read_run_config,
 
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .guards import check_losses, check_weights, last_good_checkpoint
 from .objective import compute_losses
+from .run_lock import run_lock
 from .runlog import MetricsLog, plot_loss_curve
 from .sampling import StepBatchSampler, step_seed, steps_per_epoch
 
@@ -84,10 +86,17 @@ def item_spec(config: TrainConfig) -> ItemSpec:
 
 
 def train(config: TrainConfig, resume: bool = False) -> Path:
-    """Train the heads; with `resume`, continue the run in `config.out` from its last checkpoint
-    (the run's saved config wins) and finish with the same total number of steps."""
+    """Train the heads; with `resume`, continue the run in `config.out` from its last good checkpoint
+    (the run's saved config wins) and finish with the same total number of steps. One process per
+    run folder (a lock); a start that fails before its first checkpoint leaves no files behind."""
+    with run_lock(Path(config.out), fresh=not resume):
+        return _train(config, resume)
+
+
+def _train(config: TrainConfig, resume: bool) -> Path:
     out = Path(config.out)
     store = open_cache(config.cache, "r")
+    require_valid(store, deep=config.verify_cache == "deep")  # before anything is written
     if resume:
         saved = read_run_config(out)
         check_cache(saved["cache_fingerprint_id"], store, out)
@@ -120,8 +129,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     start = 0
     ckpts = list_checkpoints(out / "checkpoints") if resume else []
-    if ckpts:
-        meta = load_checkpoint(ckpts[-1], model, optimizer, scheduler, scaler)
+    good = last_good_checkpoint(ckpts) if ckpts else None  # checksum and finite values, else an older one
+    if good is not None:
+        meta = load_checkpoint(good, model, optimizer, scheduler, scaler)
         start, total_steps = int(meta["step"]), int(meta["total_steps"])
     sampler = StepBatchSampler(
         [e.procedure for e in index],
@@ -150,6 +160,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         gen = torch.Generator(device=device).manual_seed(step_seed(config.seed, step))
         with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
             total, parts = compute_losses(model, batch, config.losses, gen)
+        check_losses(step + 1, total, parts)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(total).backward()
         scaler.unscale_(optimizer)
@@ -158,6 +169,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         scaler.update()
         scheduler.step()
         step += 1
+        check_weights(step, model)
         losses = {"loss/total": float(total.detach()), **{f"loss/{k}": float(v.detach()) for k, v in parts.items()}}
         log.write(
             {

@@ -22,12 +22,16 @@ frame counts); see ``reader.iter_frame_batches``. Errors are ``VideoDecodeError`
 from __future__ import annotations
 
 from .errors import VideoDecodeError, VideoError, VideoTruncatedError
+from .isolated import DEFAULT_STALL_TIMEOUT_S, IsolatedFrameReader, VideoStallError
 from .probe import probe
 from .reader import FrameBatchIterator, iter_frame_batches
 from .records import Backend, FrameBatch, VideoInfo
 from .sampling import sample_times
 
 __all__ = [
+    "DEFAULT_STALL_TIMEOUT_S",
+    "IsolatedFrameReader",
+    "VideoStallError",
     "Backend",
     "FrameBatch",
     "FrameBatchIterator",

@@ -12,7 +12,9 @@ from .errors import VideoDecodeError
 from .records import Backend, DurationSource, VideoInfo
 
 __all__ = [
+    "DECORD_HANGING_CONTAINERS",
     "DECORD_UNSUPPORTED_CODECS",
+    "MAX_DECORD_START_OFFSET_S",
     "check_file",
     "describe_error",
     "open_container",
@@ -22,6 +24,10 @@ __all__ = [
 
 # decord 0.6.0 bundles an FFmpeg without these decoders ("cannot find video stream").
 DECORD_UNSUPPORTED_CODECS = frozenset({"av1", "vvc"})
+# decord 0.6.0 hangs at full CPU in get_batch/seek on an MPEG-TS H.264+AAC file whose clock starts at
+# 10 s (measured; /work/shared/ENVIRONMENT.md): such files go straight to PyAV.
+DECORD_HANGING_CONTAINERS = frozenset({"mpegts", "mpeg", "mpegvideo"})
+MAX_DECORD_START_OFFSET_S = 1.0
 
 
 def check_file(path: str | os.PathLike[str]) -> Path:

@@ -12,7 +12,7 @@ import numpy as np
 from .decord_backend import DecordFailed, DecordSource, DecordUnusable
 from .errors import VideoDecodeError, VideoTruncatedError
 from .frame_index import find_truncation, scan_frame_index
-from .probe import DECORD_UNSUPPORTED_CODECS, probe
+from .probe import DECORD_HANGING_CONTAINERS, DECORD_UNSUPPORTED_CODECS, MAX_DECORD_START_OFFSET_S, probe
 from .pyav_backend import PyAVSource
 from .records import Backend, FrameBatch, VideoInfo
 from .sampling import output_size, sample_times
@@ -87,8 +87,13 @@ class FrameBatchIterator(Iterator[FrameBatch]):
 
     def _open_decord(self, size: tuple[int, int] | None) -> DecordSource | None:
         """decord if it is safe for this file; else None (auto) or an error (forced)."""
+        start_s = float(self._index.start_pts * self._index.time_base)
         if self.info.codec in DECORD_UNSUPPORTED_CODECS:
             reason = f"decord 0.6.0 cannot decode {self.info.codec}"
+        elif self.info.container in DECORD_HANGING_CONTAINERS:
+            reason = f"decord 0.6.0 can hang on {self.info.container} files (PyAV reads them correctly)"
+        elif abs(start_s) > MAX_DECORD_START_OFFSET_S:
+            reason = f"the stream's clock starts at {start_s:.2f} s; decord 0.6.0 can hang on such files"
         elif self.truncated:
             reason = f"the file is truncated ({self.truncated}); decord may hang on it"
         else:

@@ -1,0 +1,68 @@
+"""Key-level access to the store under a cache root: listing, exclusive create, recursive delete.
+
+Zarr's group API cannot list or delete a group whose metadata is damaged, and has no
+create-if-absent; these helpers go to the underlying store (local, fsspec/S3) directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import zarr
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
+
+
+def _key(root: zarr.Group, key: str) -> str:
+    base = root.store_path.path
+    return f"{base}/{key}" if base else key
+
+
+def list_prefix(root: zarr.Group, prefix: str) -> list[str]:
+    """Keys below `prefix` (relative to the root), without the prefix."""
+    full = _key(root, prefix)
+
+    async def run() -> list[str]:
+        return [k async for k in root.store.list_prefix(full)]
+
+    return [k[len(full) :] for k in sync(run())]
+
+
+def list_dir(root: zarr.Group, prefix: str) -> list[str]:
+    full = _key(root, prefix.rstrip("/")) + "/"
+
+    async def run() -> list[str]:
+        return [k.rstrip("/") async for k in root.store.list_dir(full)]
+
+    return sorted(set(sync(run())))
+
+
+def get_bytes(root: zarr.Group, key: str) -> bytes | None:
+    buf = sync(root.store.get(_key(root, key), default_buffer_prototype()))
+    return None if buf is None else buf.to_bytes()
+
+
+def put_bytes(root: zarr.Group, key: str, data: bytes) -> None:
+    sync(root.store.set(_key(root, key), default_buffer_prototype().buffer.from_bytes(data)))
+
+
+def put_if_absent(root: zarr.Group, key: str, data: bytes) -> None:
+    """Create `key` unless it exists (exclusive create on local stores); read it back to see who won."""
+    sync(root.store.set_if_not_exists(_key(root, key), default_buffer_prototype().buffer.from_bytes(data)))
+
+
+def delete_key(root: zarr.Group, key: str) -> None:
+    sync(root.store.delete(_key(root, key)))
+
+
+def delete_prefix(root: zarr.Group, prefix: str) -> None:
+    """Delete every key below `prefix`, whatever state its metadata is in."""
+    sync(root.store.delete_dir(_key(root, prefix.rstrip("/"))))
+
+
+def exists(root: zarr.Group, key: str) -> bool:
+    return bool(sync(root.store.exists(_key(root, key))))
+
+
+def store_of(root: zarr.Group) -> Any:
+    return root.store
