@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import ValidationError
 
 from cache_schema import CacheError, open_cache
+from flows.failures import fails_with_reason
 from hierskp.train import TrainConfig, load_config, train
 
 
@@ -46,6 +47,7 @@ def _last_metrics(run_dir: Path) -> dict[str, Any]:
 
 
 @flow(name="train-hierskp", log_prints=True)
+@fails_with_reason
 def train_hierskp(
     cache: str,
     out: str,
