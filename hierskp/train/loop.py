@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,12 @@ def item_spec(config: TrainConfig) -> ItemSpec:
     )
 
 
-def train(config: TrainConfig, resume: bool = False) -> Path:
+def train(
+    config: TrainConfig, resume: bool = False, on_step: Callable[[int, int, dict[str, float]], None] | None = None
+) -> Path:
     """Train the heads; with `resume`, continue the run in `config.out` from its last checkpoint
-    (the run's saved config wins) and finish with the same total number of steps."""
+    (the run's saved config wins) and finish with the same total number of steps.
+    `on_step(step, total_steps, losses)` is called after each step (e.g. a progress display)."""
     out = Path(config.out)
     store = open_cache(config.cache, "r")
     if resume:
@@ -169,6 +173,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         )
         bar.set_postfix({k[5:]: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
         bar.update()
+        if on_step is not None:
+            on_step(step, total_steps, losses)
         if step % config.checkpoint_every == 0 or step == total_steps:
             save_checkpoint(
                 out / "checkpoints",
