@@ -38,6 +38,7 @@ from hierskp.extract import (
     ExtractOptions,
     ExtractSummary,
     VideoOutcome,
+    consolidate_cache,
     extract_video,
     open_extraction,
     select_rows,
@@ -162,6 +163,7 @@ def extract_videos(cfg: ExtractConfig, runner: str = "threads", retries: int = 1
         outcomes.append(_outcome_of(fut.result(raise_on_failure=False), futures[fut]))
         progress.update(100.0 * len(outcomes) / len(rows))
     progress.update(100.0)
+    consolidate_cache(cfg)
     summary = _summarise(ExtractSummary.of(outcomes, time.perf_counter() - t0), cache, runner)
     _report(summary)
     return summary

@@ -2,7 +2,7 @@
 
 from .config import ExtractConfig, ExtractOptions
 from .context import ExtractionContext, cache_fingerprint, open_extraction
-from .run import ExtractSummary, extract_manifest, select_rows
+from .run import ExtractSummary, consolidate_cache, extract_manifest, select_rows
 from .video_job import VideoInputError, VideoOutcome, extract_video, is_up_to_date
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "VideoInputError",
     "VideoOutcome",
     "cache_fingerprint",
+    "consolidate_cache",
     "extract_manifest",
     "extract_video",
     "is_up_to_date",

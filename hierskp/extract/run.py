@@ -9,6 +9,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from cache_schema import open_cache
 from hierskp.data.manifest import Manifest, ManifestError, ManifestRow
 from hierskp.numfmt import num
 
@@ -86,5 +87,11 @@ def extract_manifest(
         bar.set_postfix(failed=len(summary.ids("failed")), frames=summary.sampled_frames)
         if on_outcome:
             on_outcome(outcome)
+    ctx.store.consolidate()
     summary.wall_seconds = time.perf_counter() - t0
     return summary
+
+
+def consolidate_cache(cfg: ExtractConfig) -> None:
+    """Refresh the cache's consolidated metadata (for xarray); the end of every extraction run."""
+    open_cache(cfg.cache, mode="a", storage_options=cfg.storage_options).consolidate()
