@@ -118,7 +118,7 @@ def _summarise(summary: ExtractSummary, cache: dict[str, Any], runner: str) -> d
 
 
 def _report(summary: dict[str, Any]) -> None:
-    """The outcome table and summary; `publish` also puts them on the launched parent run."""
+    """The outcome table and the summary, on the launched run (`publish`)."""
     publish(
         "table",
         [
