@@ -7,20 +7,29 @@ DEMO   ?= demo_out
 # The CPU torch wheel is pinned and installed first: any unpinned torch (also one pulled in by
 # another package) resolves to a multi-GB CUDA build. GPU users: install your CUDA torch first.
 TORCH  := torch==2.13.0
+# exact versions of every dependency (CPU); `make lock` regenerates it after a pyproject.toml change
+LOCK   := requirements/lock-cpu.txt
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install lint demo test test-fast bench clean
+.PHONY: install lock lint demo test test-fast bench clean
 
-$(STAMP): pyproject.toml
+# torch first (the local CPU wheel), then exactly the locked versions, then hierskp itself without deps
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e ".[test]" $(TORCH)
+	$(BIN)/pip install -q -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
+
+lock:
+	test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/python requirements/compile_lock.py --out $(LOCK)
 
 install: $(STAMP)
 

@@ -30,6 +30,21 @@ PROVENANCE = "provenance"
 ANNOTATIONS = "annotations"
 COMPLETE = "complete"
 
+# dimension names of every array (Zarr v3 `dimension_names`): xarray opens the cache as a DataTree;
+# arrays of one group that share a name share that axis (features and timestamps share "time").
+DIMENSIONS = {
+    FEATURES: ("time", "feature"),
+    TIMESTAMPS: ("time",),
+    TEXT_VIDEO: ("description", "text_feature"),
+    TEXT_OPERATIONS: ("operation", "text_feature"),
+    TEXT_NARRATIONS: ("narration", "text_feature"),
+    SEGMENTS: ("operation", "bound"),
+    NARRATION_TIMES: ("narration",),
+}
+# attributes of the arrays in seconds (CF-style units; xarray keeps them as float attributes)
+TIME_ATTRS = {"units": "s", "long_name": "seconds from the start of the video"}
+TIME_ARRAYS = (TIMESTAMPS, SEGMENTS, NARRATION_TIMES)
+
 FEATURE_DTYPE = "float16"
 TEXT_DTYPE = "float32"
 TIME_DTYPE = "float64"

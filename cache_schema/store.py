@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -23,7 +24,8 @@ VideoStatus = Literal["complete", "corrupt", "partial", "absent"]
 
 
 def _open_root(url: str, mode: str, storage_options: dict | None) -> zarr.Group:
-    kwargs: dict[str, Any] = {"mode": mode}
+    # never through consolidated metadata: it is stale while an extraction adds videos
+    kwargs: dict[str, Any] = {"mode": mode, "use_consolidated": False}
     if storage_options:
         kwargs["storage_options"] = storage_options
     if mode == "r":
@@ -157,6 +159,14 @@ class CacheStore:
         prov = {**dict(group.attrs.get(L.PROVENANCE, {})), **provenance}
         group.attrs.update({L.PROVENANCE: prov, L.ANNOTATIONS: annotations})
         return VideoWriter.resume(video_id, group, frame_entries)  # type: ignore[arg-type]
+
+    def consolidate(self) -> None:
+        """Refresh the consolidated metadata (one document of every group's and array's metadata, for
+        xarray and other readers that list a store once). Extraction calls it at the end of a run;
+        hierskp's own readers never use it, so a stale one (a run killed half-way) misleads nobody here."""
+        with warnings.catch_warnings():  # "not part of the Zarr v3 specification": known, and optional here
+            warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+            zarr.consolidate_metadata(self.root.store)
 
     def delete_video(self, video_id: str) -> None:
         """The marker goes first: a recursive delete is not atomic (object stores), and a half-deleted

@@ -13,9 +13,19 @@ from . import layout as L
 from .integrity import ARRAY_CONFIG, RunningHash, array_entry
 
 
+def _new_array(group: zarr.Group, name: str, shape: tuple[int, ...], chunks: tuple[int, ...], dtype: str) -> zarr.Array:
+    """Every array of a video group: with its dimension names, units on times, and the checksum config."""
+    arr = group.create_array(
+        name, shape=shape, chunks=chunks, dtype=dtype, dimension_names=L.DIMENSIONS[name], config=ARRAY_CONFIG
+    )
+    if name in L.TIME_ARRAYS:
+        arr.attrs.update(L.TIME_ATTRS)
+    return arr
+
+
 def _create(group: zarr.Group, name: str, data: np.ndarray, dtype: str, chunk_rows: int) -> tuple[zarr.Array, str]:
     chunks = (max(1, min(chunk_rows, max(1, data.shape[0]))),) + tuple(data.shape[1:])
-    arr = group.create_array(name, shape=data.shape, chunks=chunks, dtype=dtype, config=ARRAY_CONFIG)
+    arr = _new_array(group, name, data.shape, chunks, dtype)
     values = np.ascontiguousarray(data.astype(dtype, copy=False))
     if data.size:
         arr[...] = values
@@ -60,12 +70,8 @@ class VideoWriter:
             raise ValueError(f"{self.video_id}: timestamps must be strictly increasing")
         if self._features is None:
             d = features.shape[1]
-            self._features = self.group.create_array(
-                L.FEATURES, shape=(0, d), chunks=(L.FEATURE_CHUNK_FRAMES, d), dtype=L.FEATURE_DTYPE, config=ARRAY_CONFIG
-            )
-            self._timestamps = self.group.create_array(
-                L.TIMESTAMPS, shape=(0,), chunks=(L.FEATURE_CHUNK_FRAMES,), dtype=L.TIME_DTYPE, config=ARRAY_CONFIG
-            )
+            self._features = _new_array(self.group, L.FEATURES, (0, d), (L.FEATURE_CHUNK_FRAMES, d), L.FEATURE_DTYPE)
+            self._timestamps = _new_array(self.group, L.TIMESTAMPS, (0,), (L.FEATURE_CHUNK_FRAMES,), L.TIME_DTYPE)
         if timestamps.size:
             self._last_time = float(timestamps[-1])
         self._buf_feat.append(features.astype(np.float16))

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from prefect import flow, task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from cache_schema import CacheError, open_cache
+from flows.artifacts import publish
+from flows.failures import fails_with_reason
 from hierskp.eval.run_faiss import build_run_indices
+from hierskp.numfmt import rounded
 from hierskp.runs.model import load_method
 
 Level = Literal["video", "operation", "frame"]
@@ -29,6 +31,7 @@ def index_run(cache: str, run: str, levels: list[Level], splits: list[Split], ki
 
 
 @flow(name="build-index", log_prints=True)
+@fails_with_reason
 def build_index(
     cache: str,
     run: str,
@@ -44,7 +47,7 @@ def build_index(
     except CacheError as exc:
         raise ValueError(f"build-index: invalid parameters: {exc}") from None
     results = index_run(cache, run, list(levels), list(splits), kind)
-    create_table_artifact(results, key="build-index", description=f"FAISS indices of {run}")
+    publish("table", rounded(results), key="build-index", description=f"FAISS indices of {run}")
     for r in results:
         print(
             f"{r['level']}/{r['side']}: {r['n']} items, {r['kind']} -> {r['path']} "

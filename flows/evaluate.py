@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from cache_schema import CacheError, open_cache
+from flows.artifacts import publish
+from flows.failures import fails_with_reason
 from hierskp.eval.report import as_run_eval, evaluate_runs, headline_metrics
+from hierskp.numfmt import rounded
 from hierskp.runs.folder import write_eval_result
 
 
@@ -29,6 +31,7 @@ def evaluate_run(cache: str, run: str, out: str, split: str) -> dict[str, Any]:
 
 
 @flow(name="evaluate", log_prints=True)
+@fails_with_reason
 def evaluate(cache: str, run: str, out: str | None = None, split: str = "test") -> dict[str, Any]:
     """Score RUN on the SPLIT videos of CACHE; the report goes to OUT (default RUN/report)."""
     if not (Path(run) / "final").is_dir():
@@ -43,12 +46,13 @@ def evaluate(cache: str, run: str, out: str | None = None, split: str = "test") 
     folder = out or str(Path(run) / "report")
     report = evaluate_run(cache, run, folder, split)
     metrics = headline_metrics(report)
-    create_table_artifact(
-        [{"method": name, **table["summary"]} for name, table in report["table"].items()],
+    publish(
+        "table",
+        [{"method": name, **rounded(table["summary"])} for name, table in report["table"].items()],
         key="evaluate-metrics",
         description=f"held-out ({split}) metrics",
     )
     report_md = Path(folder) / "report.md"
-    create_markdown_artifact(report_md.read_text(), key="evaluate-report", description=str(report_md))
+    publish("markdown", report_md.read_text(), key="evaluate-report", description=str(report_md))
     print(f"report: {report_md}")
     return {"report": str(report_md), "run": run, "split": split, "metrics": metrics}

@@ -3,8 +3,10 @@
     prefect deployment run extract-features/local --param manifest=M --param cache=C --watch
 
 Shape, and why:
-* Parameters are validated once, up front (`ExtractConfig`, the manifest, `RunnerOptions`):
-  a bad one fails the run in a second, before any model is loaded.
+* Parameters are two pydantic models (`ExtractOptions`, the same as `hierskp extract`'s options,
+  and `RunnerOptions`) plus the paths: the deployment's schema carries their types, bounds and
+  descriptions, so the server refuses e.g. fps=-1 before a flow run exists. The manifest and the
+  ids are checked up front by the library's own checks, before any model is loaded.
 * `prepare-cache` creates the cache root and checks the backbone fingerprint ONCE, before
   mapping; each mapped `extract-video` task then writes only its own video group, so two
   writers never touch the same Zarr chunk or shard (Zarr has no multi-key transactions).
@@ -19,22 +21,29 @@ Shape, and why:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import time
+from typing import Annotated, Any
 
 from prefect import flow, get_client, get_run_logger, task, unmapped
-from prefect.artifacts import (
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
+from flows.artifacts import Progress, publish
+from flows.failures import fails_with_reason
 from flows.runners import EXTRACT_TAG, RunnerOptions
 from hierskp.data.manifest import Manifest, ManifestError, ManifestRow, load_manifest
-from hierskp.extract import ExtractConfig, extract_video, open_extraction
+from hierskp.extract import (
+    ExtractConfig,
+    ExtractOptions,
+    ExtractSummary,
+    VideoOutcome,
+    consolidate_cache,
+    extract_video,
+    open_extraction,
+    select_rows,
+)
+from hierskp.numfmt import num
 
 
 class VideoFailed(RuntimeError):
@@ -93,37 +102,34 @@ def _outcome_of(result: Any, video_id: str) -> dict[str, Any]:
     if isinstance(result, VideoFailed):
         return result.outcome
     if isinstance(result, BaseException):  # crashed worker, cache unreachable, ...
-        return {
-            "video_id": video_id,
-            "status": "failed",
-            "n_frames": 0,
-            "seconds": 0.0,
-            "decoder": None,
-            "error": f"{type(result).__name__}: {result}",
-        }
+        return VideoOutcome(video_id, "failed", error=f"{type(result).__name__}: {result}").as_dict()
     return result
 
 
-def _summarise(outcomes: list[dict[str, Any]], cache: dict[str, Any], runner: str) -> dict[str, Any]:
-    count = {s: sum(o["status"] == s for o in outcomes) for s in ("done", "skipped", "failed")}
-    done = [o for o in outcomes if o["status"] == "done"]
-    seconds = sum(o["seconds"] for o in done)
+def _summarise(summary: ExtractSummary, cache: dict[str, Any], runner: str) -> dict[str, Any]:
+    """The library's summary plus where it ran; `outcomes` per video (dicts, sorted by id)."""
     return {
-        **count,
+        **summary.as_dict(),
         "cache": cache["url"],
         "fingerprint_id": cache["fingerprint_id"],
         "runner": runner,
-        "frames": sum(o["n_frames"] for o in done),
-        "video_seconds": round(seconds, 3),
-        "mean_seconds_per_video": round(seconds / len(done), 3) if done else None,
-        "outcomes": sorted(outcomes, key=lambda o: o["video_id"]),
+        "outcomes": [o.as_dict() for o in summary.outcomes],
     }
 
 
 def _report(summary: dict[str, Any]) -> None:
-    create_table_artifact(
+    """The outcome table and the summary, on the launched run (`publish`)."""
+    publish(
+        "table",
         [
-            {k: o[k] for k in ("video_id", "status", "n_frames", "seconds", "decoder", "error")}
+            {
+                "video_id": o["video_id"],
+                "status": o["status"],
+                "frames": o["n_frames"],
+                "seconds": num(o["seconds"]),
+                "decoder": o["decoder"],
+                "error": o["error"],
+            }
             for o in summary["outcomes"]
         ],
         key="extract-outcomes",
@@ -134,92 +140,85 @@ def _report(summary: dict[str, Any]) -> None:
         "",
         f"* cache: `{summary['cache']}` (fingerprint `{summary['fingerprint_id']}`)",
         f"* runner: {summary['runner']}",
-        f"* extracted frames: {summary['frames']}; task time {summary['video_seconds']}s "
-        f"(mean {summary['mean_seconds_per_video']}s per extracted video)",
+        f"* extracted frames: {num(summary['sampled_frames'])} in {num(summary['wall_seconds'])} s "
+        f"({num(summary['frames_per_second'])} sampled frames/s)",
     ]
-    lines += [f"* FAILED `{o['video_id']}`: {o['error']}" for o in summary["outcomes"] if o["status"] == "failed"]
-    create_markdown_artifact("\n".join(lines), key="extract-summary", description="extraction summary")
+    lines += [f"* FAILED `{vid}`: {err}" for vid, err in summary["errors"].items()]
+    publish("markdown", "\n".join(lines), key="extract-summary", description="extraction summary")
 
 
 @flow(name="extract-videos", log_prints=True)
+@fails_with_reason
 def extract_videos(cfg: ExtractConfig, runner: str = "threads", retries: int = 1) -> dict[str, Any]:
     """The mapped part; runs as a subflow so its task runner can be chosen per run."""
-    rows = [r for r in load_manifest(cfg.manifest).rows if cfg.video_ids is None or r.entry.video_id in cfg.video_ids]
+    t0 = time.perf_counter()
+    rows = select_rows(load_manifest(cfg.manifest), cfg.video_ids)
     cache = prepare_cache.submit(cfg).result()
-    progress = create_progress_artifact(0.0, key="extract-progress", description=f"{len(rows)} video(s)")
+    progress = Progress(key="extract-progress", description=f"{len(rows)} video(s)")
     futures = {
         f: r.entry.video_id for f, r in zip(extract_one.with_options(retries=retries).map(unmapped(cfg), rows), rows)
     }
     outcomes: list[dict[str, Any]] = []
     for fut in as_completed(list(futures)):
         outcomes.append(_outcome_of(fut.result(raise_on_failure=False), futures[fut]))
-        update_progress_artifact(progress, 100.0 * len(outcomes) / len(rows))
-    if not rows:
-        update_progress_artifact(progress, 100.0)
-    summary = _summarise(outcomes, cache, runner)
+        progress.update(100.0 * len(outcomes) / len(rows))
+    progress.update(100.0)
+    consolidate_cache(cfg)
+    summary = _summarise(ExtractSummary.of(outcomes, time.perf_counter() - t0), cache, runner)
     _report(summary)
     return summary
 
 
-def validate_params(params: dict[str, Any]) -> tuple[ExtractConfig, RunnerOptions]:
-    """All parameter checks in one place; raises ValueError naming every problem."""
-    runner_keys = set(RunnerOptions.model_fields)
+def validate_params(
+    manifest: str,
+    cache: str,
+    extraction: ExtractOptions | None = None,
+    video_ids: list[str] | None = None,
+    storage_options: dict[str, Any] | None = None,
+    runner: RunnerOptions | dict[str, Any] | None = None,
+) -> tuple[ExtractConfig, RunnerOptions]:
+    """All parameter checks in one place (the library's own): raises ValueError naming every problem."""
     try:
-        opts = RunnerOptions(**{k: v for k, v in params.items() if k in runner_keys})
-        cfg = ExtractConfig(**{k: v for k, v in params.items() if k not in runner_keys})
-        manifest = load_manifest(cfg.manifest)
+        opts = RunnerOptions.model_validate(runner or {})
+        cfg = ExtractConfig.of(
+            manifest,
+            cache,
+            ExtractOptions.model_validate(extraction or {}),
+            video_ids=tuple(video_ids) if video_ids is not None else None,
+            storage_options=storage_options,
+        )
+        select_rows(load_manifest(cfg.manifest), cfg.video_ids)
     except (ValidationError, ManifestError) as exc:
         raise ValueError(f"extract-features: invalid parameters: {exc}") from None
-    unknown = sorted(set(cfg.video_ids or ()) - {r.entry.video_id for r in manifest.rows})
-    if unknown:
-        raise ValueError(f"extract-features: video_ids not in {cfg.manifest}: {unknown}")
     return cfg, opts
 
 
 @flow(name="extract-features", log_prints=True)
+@fails_with_reason
 def extract_features(
-    manifest: str,
-    cache: str,
-    backbone: str = "embedded",
-    text_backbone: str = "default",
-    fps: float = 1.0,
-    batch_size: int = 32,
-    short_side: int | None = None,
-    device: str = "auto",
-    decoder: Literal["auto", "decord", "pyav"] = "auto",
+    manifest: Annotated[str, Field(min_length=1)],
+    cache: Annotated[str, Field(min_length=1)],
+    extraction: ExtractOptions = ExtractOptions(),
     video_ids: list[str] | None = None,
     storage_options: dict[str, Any] | None = None,
-    max_workers: int = 2,
-    dask_address: str | None = None,
-    dask_cluster_kwargs: dict[str, Any] | None = None,
-    retries: int = 1,
+    runner: RunnerOptions = RunnerOptions(),
+    retries: Annotated[int, Field(ge=0, le=10)] = 1,
     fail_on_error: bool = True,
 ) -> dict[str, Any]:
     """Extract a manifest's videos into the cache; fails (after finishing the others) if any failed.
 
-    Put object-store credentials in the worker's environment (AWS_* variables), not in
-    `storage_options`: flow parameters are stored by the server and shown in the UI.
+    Args:
+        manifest: absolute path of the manifest.jsonl to extract
+        cache: local path or fsspec URL (s3://...) of the Zarr cache
+        extraction: backbones, sampling, batching and decoding (the options of `hierskp extract`)
+        video_ids: only these manifest ids (default: all)
+        storage_options: fsspec options of the cache URL, e.g. {"endpoint_url": ...}; put credentials
+            in the worker's environment (AWS_* variables), not here: parameters are stored and shown in the UI
+        runner: where the per-video tasks run: threads in the flow process, or a Dask cluster
+        retries: retries of a failed video (I/O errors and crashes only)
+        fail_on_error: end the run Failed when a video failed (after the others finished)
     """
-    if not 0 <= retries <= 10:
-        raise ValueError(f"extract-features: retries must be in 0..10, got {retries}")
-    cfg, opts = validate_params(
-        {
-            "manifest": manifest,
-            "cache": cache,
-            "backbone": backbone,
-            "text_backbone": text_backbone,
-            "fps": fps,
-            "batch_size": batch_size,
-            "short_side": short_side,
-            "device": device,
-            "decoder": decoder,
-            "video_ids": tuple(video_ids) if video_ids is not None else None,
-            "storage_options": storage_options,
-            "max_workers": max_workers,
-            "dask_address": dask_address,
-            "dask_cluster_kwargs": dask_cluster_kwargs,
-        }
-    )
+    cfg, opts = validate_params(manifest, cache, extraction, video_ids, storage_options, runner)
     print(
         f"extracting {len(cfg.video_ids) if cfg.video_ids is not None else 'all'} video(s) of {cfg.manifest} "
         f"into {cfg.cache} on {opts.describe()}"
@@ -229,7 +228,7 @@ def extract_features(
     summary = extract_videos.with_options(task_runner=opts.build(api_url))(cfg, runner=opts.describe(), retries=retries)
     print(f"extract-features: {summary['done']} done, {summary['skipped']} skipped, {summary['failed']} failed")
     if summary["failed"] and fail_on_error:
-        failed = [o["video_id"] for o in summary["outcomes"] if o["status"] == "failed"]
+        failed = sorted(summary["errors"])
         raise RuntimeError(f"extract-features: {len(failed)} video(s) failed: {failed} (see artifact extract-summary)")
     return summary
 

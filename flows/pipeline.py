@@ -13,26 +13,27 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
 
+from flows.artifacts import publish
 from flows.build_index import build_index
 from flows.evaluate import evaluate
 from flows.extract_features import extract_features
+from flows.failures import fails_with_reason
+from flows.runners import RunnerOptions
 from flows.train import train_hierskp
+from hierskp.extract.config import ExtractOptions
 from hierskp.runs.promotion import RunRegistry
 
 
 @flow(name="hierskp-pipeline", log_prints=True)
+@fails_with_reason
 def hierskp_pipeline(
     manifest: str,
     cache: str,
     runs: str = "runs",
-    backbone: str = "embedded",
-    text_backbone: str = "default",
-    fps: float = 1.0,
+    extraction: ExtractOptions = ExtractOptions(),
     storage_options: dict[str, Any] | None = None,
-    max_workers: int = 2,
-    dask_address: str | None = None,
+    runner: RunnerOptions = RunnerOptions(),
     train_config: str | None = None,
     overrides: list[str] | None = None,
     seed: int = 0,
@@ -44,12 +45,9 @@ def hierskp_pipeline(
     extracted = extract_features(
         manifest=manifest,
         cache=cache,
-        backbone=backbone,
-        text_backbone=text_backbone,
-        fps=fps,
+        extraction=extraction,
         storage_options=storage_options,
-        max_workers=max_workers,
-        dask_address=dask_address,
+        runner=runner,
     )
     registry = RunRegistry(runs)
     run_dir = train_hierskp(
@@ -65,7 +63,8 @@ def hierskp_pipeline(
     indices = build_index(cache=cache, run=run_dir)
     evaluated = evaluate(cache=cache, run=run_dir, out=report or str(Path(run_dir) / "report"))
     index_list = ", ".join(f"{i['level']} ({i['n']} items)" for i in indices)
-    create_markdown_artifact(
+    publish(
+        "markdown",
         f"# hierskp-pipeline\n\n* extract: {extracted['done']} done, {extracted['skipped']} skipped\n"
         f"* run: `{run_dir}`\n* indices: {index_list}\n"
         f"* report: `{evaluated['report']}`",

@@ -17,13 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.artifacts import publish
 from flows.evaluate import evaluate
 from flows.extract_features import extract_features
+from flows.failures import fails_with_reason
+from flows.runners import RunnerOptions
 from flows.train import train_hierskp
 from hierskp.corpus_diff import CorpusDiff, diff_corpus
+from hierskp.extract.config import ExtractOptions
+from hierskp.numfmt import num
 from hierskp.runs.promotion import Decision, RunRegistry
 
 HEADS = "heads/"
@@ -68,23 +72,19 @@ def _report(decision: Decision, diff: CorpusDiff, extracted: dict[str, Any] | No
     if decision.candidate_metrics:
         lines += ["", "| metric | candidate | current |", "|---|---:|---:|"]
         inc = decision.incumbent_metrics or {}
-        lines += [
-            f"| {k} | {v:.2f} | {inc.get(k, float('nan')):.2f} |" for k, v in sorted(decision.candidate_metrics.items())
-        ]
-    create_markdown_artifact("\n".join(lines), key="retrain-decision", description=verdict)
+        lines += [f"| {k} | {num(v)} | {num(inc.get(k))} |" for k, v in sorted(decision.candidate_metrics.items())]
+    publish("markdown", "\n".join(lines), key="retrain-decision", description=verdict)
 
 
 @flow(name="retrain", log_prints=True)
+@fails_with_reason
 def retrain(
     manifest: str,
     cache: str,
     runs: str = "runs",
-    backbone: str = "embedded",
-    text_backbone: str = "default",
-    fps: float = 1.0,
+    extraction: ExtractOptions = ExtractOptions(),
     storage_options: dict[str, Any] | None = None,
-    max_workers: int = 2,
-    dask_address: str | None = None,
+    runner: RunnerOptions = RunnerOptions(),
     train_config: str | None = None,
     overrides: list[str] | None = None,
     seed: int = 0,
@@ -113,13 +113,10 @@ def retrain(
         extracted = extract_features(
             manifest=manifest,
             cache=cache,
-            backbone=backbone,
-            text_backbone=text_backbone,
-            fps=fps,
+            extraction=extraction,
             storage_options=storage_options,
             video_ids=list(diff.to_extract),
-            max_workers=max_workers,
-            dask_address=dask_address,
+            runner=runner,
             fail_on_error=False,
         )
     run_id = registry.new_run_id("retrain")

@@ -26,9 +26,18 @@ class RunnerOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_workers: int = Field(default=2, ge=1, le=256)
-    dask_address: str | None = Field(default=None, min_length=1)
-    dask_cluster_kwargs: dict[str, Any] | None = None
+    max_workers: int = Field(
+        default=2, ge=1, le=256, description="videos extracted at once (threads, or LocalCluster worker processes)"
+    )
+    dask_address: str | None = Field(
+        default=None,
+        min_length=1,
+        description="unset: threads in the flow process; 'local': a temporary Dask LocalCluster; "
+        "'tcp://host:8786': a running Dask scheduler",
+    )
+    dask_cluster_kwargs: dict[str, Any] | None = Field(
+        default=None, description="extra LocalCluster arguments (only with dask_address='local')"
+    )
 
     @model_validator(mode="after")
     def _kwargs_only_for_local(self) -> RunnerOptions:

@@ -9,16 +9,19 @@ retry would restart it, `resume=True` continues a run folder from its last check
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import ValidationError
 
 from cache_schema import CacheError, open_cache
+from flows.artifacts import Progress, publish
+from flows.failures import fails_with_reason
 from hierskp.experiment import train_and_evaluate
+from hierskp.numfmt import num
 from hierskp.train import TrainConfig, load_config
 
 
@@ -36,9 +39,22 @@ def validate_params(
     return cfg
 
 
+class _StepProgress:
+    """`train(on_step=...)` -> the `train-progress` artifact, updated at most every 2 s (and at the end)."""
+
+    def __init__(self, progress: Progress, every_s: float = 2.0):
+        self.progress, self.every_s, self.last = progress, every_s, 0.0
+
+    def __call__(self, step: int, total: int, losses: dict[str, float]) -> None:
+        now = time.monotonic()
+        if step >= total or now - self.last >= self.every_s:
+            self.progress.update(100.0 * step / max(1, total))
+            self.last = now
+
+
 @task(name="train-heads", cache_policy=NO_CACHE, persist_result=False)
-def train_heads(cfg: TrainConfig, resume: bool) -> str:
-    return str(train_and_evaluate(cfg, resume=resume))
+def train_heads(cfg: TrainConfig, resume: bool, progress: Progress | None = None) -> str:
+    return str(train_and_evaluate(cfg, resume=resume, on_step=_StepProgress(progress) if progress else None))
 
 
 def _last_metrics(run_dir: Path) -> dict[str, Any]:
@@ -47,6 +63,7 @@ def _last_metrics(run_dir: Path) -> dict[str, Any]:
 
 
 @flow(name="train-hierskp", log_prints=True)
+@fails_with_reason
 def train_hierskp(
     cache: str,
     out: str,
@@ -64,12 +81,15 @@ def train_hierskp(
         cache, out, config, overrides, seed=seed, epochs=epochs, max_steps=max_steps, device=device, evaluate=evaluate
     )
     print(f"training on {cfg.cache} into {cfg.out} ({cfg.max_steps or f'{cfg.epochs} epochs'} steps)")
-    run_dir = Path(train_heads(cfg, resume))
+    progress = Progress(key="train-progress", description=f"training {cfg.out}")
+    run_dir = Path(train_heads(cfg, resume, progress))
+    progress.update(100.0)
     last = _last_metrics(run_dir)
-    create_markdown_artifact(
+    publish(
+        "markdown",
         f"# train-hierskp\n\n* run folder: `{run_dir}`\n* cache: `{cfg.cache}`\n"
-        f"* steps: {last.get('step')}, final loss {last.get('loss/total', float('nan')):.4f}, "
-        f"{last.get('seconds')}s\n* loss curve: `{run_dir / 'loss_curve.png'}`",
+        f"* steps: {num(last.get('step'))}, final loss {num(last.get('loss/total'))}, "
+        f"{num(last.get('seconds'))} s\n* loss curve: `{run_dir / 'loss_curve.png'}`",
         key="train-summary",
         description="training run",
     )
@@ -77,8 +97,9 @@ def train_hierskp(
         from hierskp.eval.heldout import headline
 
         metrics = headline(json.loads((run_dir / "eval.json").read_text()))
-        create_table_artifact(
-            [{"metric": k, "value": round(v, 3)} for k, v in metrics.items()],
+        publish(
+            "table",
+            [{"metric": k, "value": num(v)} for k, v in metrics.items()],
             key="train-eval",
             description="held-out metrics at the end of training",
         )

@@ -8,14 +8,36 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+import hierskp
 
 COMMAND_MODULES = ("synth", "manifest", "extract", "cache", "train", "eval", "evaluate")
 
+DESCRIPTION = """\
+Learn surgical video representations from your videos and their annotations.
+
+  1. describe your videos in a manifest         hierskp manifest validate M.jsonl
+     (or make a synthetic corpus to try it)     hierskp synth --out data/corpus
+  2. turn the videos into cached features       hierskp extract --manifest M.jsonl --cache C.zarr
+     and look at them                           hierskp cache ls|show|validate|plot C.zarr
+  3. train the hierarchical heads on them       hierskp train --cache C.zarr --out runs/r1
+  4. measure them against the frozen features   hierskp evaluate --cache C.zarr --run runs/r1 --out report/
+"""
+
+EPILOG = """\
+`hierskp COMMAND --help` shows each command's options and their defaults.
+The same stages run as Prefect flows (deploy/README.md); `make demo` runs all of them once.
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hierskp", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="hierskp", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"hierskp {hierskp.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(f"hierskp.commands.{name}")
@@ -29,7 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away (`hierskp cache show C | head`): stop quietly, as other tools do;
+        # stdout is pointed at devnull so the interpreter's final flush cannot raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return code
 
 
 if __name__ == "__main__":

@@ -14,12 +14,13 @@ from hierskp.eval.heldout import evaluate_run
 from hierskp.runs.folder import read_run_config
 from hierskp.runs.model import load_run
 from hierskp.train import TrainConfig, train
+from hierskp.train.loop import OnStep
 
 
-def train_and_evaluate(config: TrainConfig, resume: bool = False) -> Path:
-    """`train(config, resume)`, then RUN/eval.json when the run's config says `evaluate` (a resumed
+def train_and_evaluate(config: TrainConfig, resume: bool = False, on_step: OnStep | None = None) -> Path:
+    """`train(config, resume, on_step)`, then RUN/eval.json when the run's config says `evaluate` (a resumed
     run's saved config wins, as in training)."""
-    run_dir = train(config, resume=resume)
+    run_dir = train(config, resume=resume, on_step=on_step)
     saved: dict[str, Any] = read_run_config(run_dir)["config"]
     if saved.get("evaluate", True):
         split = saved.get("data", {}).get("eval_split", "test")

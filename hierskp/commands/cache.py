@@ -1,4 +1,4 @@
-"""`hierskp cache ls|show|validate|export`: inspect a feature cache."""
+"""`hierskp cache ls|show|validate|plot|export`: inspect a feature cache."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("cache", help="inspect, validate and export a feature cache")
-    csub = p.add_subparsers(dest="cache_command", required=True)
-    ls = csub.add_parser("ls", help="one line per video: status, frames, dim")
-    ls.add_argument("cache")
-    show = csub.add_parser("show", help="everything about the cache or one video, as JSON")
-    show.add_argument("cache")
-    show.add_argument("video_id", nargs="?")
-    val = csub.add_parser("validate", help="check consistency; exit 1 on any problem")
-    val.add_argument("cache")
+    p = sub.add_parser(
+        "cache",
+        help="look into a feature cache: list, show, validate, plot, export",
+        description="Inspect a feature cache written by `hierskp extract` (a local path or an fsspec URL).",
+    )
+    csub = p.add_subparsers(dest="cache_command", required=True, metavar="{ls,show,validate,plot,export}")
+    ls = csub.add_parser("ls", help="one line per video: status, frames, feature size, decoder, fingerprint")
+    ls.add_argument("cache", help="cache path or URL")
+    show = csub.add_parser("show", help="everything about the cache, or about one video, as JSON")
+    show.add_argument("cache", help="cache path or URL")
+    show.add_argument("video_id", nargs="?", help="one video (default: the whole cache)")
+    val = csub.add_parser("validate", help="check that every video is complete and consistent; exit 1 if not")
+    val.add_argument("cache", help="cache path or URL")
     val.add_argument(
         "--shallow",
         action="store_true",
@@ -23,10 +27,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "value and compares the checksums recorded at completion",
     )
     val.add_argument("--manifest", default=None, help="also report the manifest's videos missing from the cache")
-    exp = csub.add_parser("export", help="write per-video [T, D] features for localization codebases")
-    exp.add_argument("cache")
-    exp.add_argument("--format", choices=["hdf5", "npy"], required=True)
-    exp.add_argument("--out", required=True)
+    plot = csub.add_parser(
+        "plot",
+        help="one PNG of a video: features over time, its operations, frame self-similarity",
+        description="Draw one video of the cache: its features over time as a colour strip (3 principal "
+        "components as RGB), the annotated operations and narrations underneath on the same time axis, and "
+        "the frame self-similarity matrix with the operation boundaries.",
+    )
+    plot.add_argument("cache", help="cache path or URL")
+    plot.add_argument("video_id", help="the video to draw (see `hierskp cache ls`)")
+    plot.add_argument("--out", required=True, help="PNG file to write")
+    exp = csub.add_parser("export", help="write per-video [T, D] features for localization codebases (ActionFormer)")
+    exp.add_argument("cache", help="cache path or URL")
+    exp.add_argument("--format", choices=["hdf5", "npy"], required=True, help="one features.h5, or one .npy per video")
+    exp.add_argument("--out", required=True, help="output folder (created if missing)")
     p.set_defaults(func=run)
 
 
@@ -99,6 +113,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  PROBLEM {problem}")
             print("cache is consistent" if report.ok else f"cache has {len(report.problems)} problem(s)")
             return 0 if report.ok else 1
+        if args.cache_command == "plot":
+            from hierskp.cache_plot import plot_video
+
+            print(f"wrote {plot_video(store, args.video_id, args.out)}")
+            return 0
         from hierskp.export import export_features
 
         ids = export_features(store, args.out, args.format)

@@ -27,29 +27,38 @@ def _duration(text: str) -> tuple[float, float]:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "synth",
-        help="generate the embedded synthetic corpus (videos + hierarchical annotations)",
-        description="Write DIR/videos/*.mp4, DIR/manifest.jsonl and DIR/annotations_activitynet.json.",
+        help="generate a synthetic corpus of surgical-style videos with annotations, to try everything",
+        description="Write OUT/videos/*.mp4 (H.264), OUT/manifest.jsonl and OUT/annotations_activitynet.json: "
+        "procedure-structured videos with operation and narration annotations. Same seed, same corpus.",
     )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--videos", type=int, default=None, help="number of videos (default: 6 tiny, 48 demo, 8 bench)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--preset", choices=sorted(DEFAULT_VIDEOS), default="demo")
-    p.add_argument("--size", type=_size, default=None, metavar="WxH", help="override frame size (even numbers)")
-    p.add_argument("--fps", type=float, default=None, help="override frame rate")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the corpus (default: 0)")
+    p.add_argument(
+        "--preset",
+        choices=sorted(DEFAULT_VIDEOS),
+        default="demo",
+        help="tiny: 64x48 short clips for tests; demo: 128x96 at 10 fps, 40-120 s; bench: 320x240 at 25 fps, "
+        "60-180 s (default: demo)",
+    )
+    p.add_argument(
+        "--size", type=_size, default=None, metavar="WxH", help="frame size, even numbers (default: the preset's)"
+    )
+    p.add_argument("--fps", type=float, default=None, help="frame rate (default: the preset's)")
     p.add_argument(
         "--duration",
         type=_duration,
         default=None,
         metavar="MIN-MAX",
-        help="override video duration range in seconds (or one value)",
+        help="video duration range in seconds, or one value (default: the preset's)",
     )
     p.add_argument(
         "--workers",
         type=int,
         default=min(2, os.cpu_count() or 1),
-        help="parallel encoder processes (output does not depend on it)",
+        help="parallel encoder processes; the output does not depend on it (default: %(default)s)",
     )
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar (default: shown)")
     p.set_defaults(func=run)
 
 

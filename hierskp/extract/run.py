@@ -9,7 +9,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from hierskp.data.manifest import ManifestError
+from cache_schema import open_cache
+from hierskp.data.manifest import Manifest, ManifestError, ManifestRow
+from hierskp.numfmt import num
 
 from .config import ExtractConfig
 from .context import open_extraction
@@ -36,6 +38,11 @@ class ExtractSummary:
     def ok(self) -> bool:
         return not self.ids("failed")
 
+    @classmethod
+    def of(cls, outcomes: list[dict[str, Any]], wall_seconds: float) -> ExtractSummary:
+        """From outcome dicts (`VideoOutcome.as_dict()`, as the flow's tasks return them)."""
+        return cls([VideoOutcome(**o) for o in sorted(outcomes, key=lambda o: o["video_id"])], wall_seconds)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "done": len(self.ids("done")),
@@ -51,10 +58,18 @@ class ExtractSummary:
         d = self.as_dict()
         lines = [
             f"extract: {d['done']} done, {d['skipped']} skipped, {d['failed']} failed; "
-            f"{d['sampled_frames']} frames in {d['wall_seconds']:.1f}s ({d['frames_per_second']:.1f} sampled frames/s)"
+            f"{d['sampled_frames']} frames in {num(d['wall_seconds'])}s ({num(d['frames_per_second'])} sampled frames/s)"
         ]
         lines += [f"  FAILED {vid}: {err}" for vid, err in d["errors"].items()]
         return "\n".join(lines)
+
+
+def select_rows(manifest: Manifest, video_ids: tuple[str, ...] | list[str] | None) -> list[ManifestRow]:
+    """The manifest rows of `video_ids` (all rows when None); an id the manifest lacks is an error."""
+    unknown = sorted(set(video_ids or ()) - {r.entry.video_id for r in manifest.rows})
+    if unknown:
+        raise ManifestError(manifest.path, [f"field video_id: not in the manifest (value {v!r})" for v in unknown])
+    return [r for r in manifest.rows if video_ids is None or r.entry.video_id in video_ids]
 
 
 def extract_manifest(
@@ -63,10 +78,7 @@ def extract_manifest(
     """Extract every (selected) manifest video; failures are collected, never raised."""
     t0 = time.perf_counter()
     ctx = open_extraction(cfg)
-    unknown = sorted(set(cfg.video_ids or ()) - {r.entry.video_id for r in ctx.manifest.rows})
-    if unknown:
-        raise ManifestError(ctx.manifest.path, [f"field video_id: not in the manifest (value {v!r})" for v in unknown])
-    rows = [r for r in ctx.manifest.rows if cfg.video_ids is None or r.entry.video_id in cfg.video_ids]
+    rows = select_rows(ctx.manifest, cfg.video_ids)
     summary = ExtractSummary()
     bar = tqdm(rows, desc="extract", unit="video", disable=not progress)
     busy = []
@@ -93,5 +105,11 @@ def extract_manifest(
         busy = still
     order = {r.entry.video_id: i for i, r in enumerate(rows)}
     summary.outcomes.sort(key=lambda o: order[o.video_id])
+    ctx.store.consolidate()
     summary.wall_seconds = time.perf_counter() - t0
     return summary
+
+
+def consolidate_cache(cfg: ExtractConfig) -> None:
+    """Refresh the cache's consolidated metadata (for xarray); the end of every extraction run."""
+    open_cache(cfg.cache, mode="a", storage_options=cfg.storage_options).consolidate()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,15 +86,19 @@ def item_spec(config: TrainConfig) -> ItemSpec:
     )
 
 
-def train(config: TrainConfig, resume: bool = False) -> Path:
+OnStep = Callable[[int, int, dict[str, float]], None]
+
+
+def train(config: TrainConfig, resume: bool = False, on_step: OnStep | None = None) -> Path:
     """Train the heads; with `resume`, continue the run in `config.out` from its last good checkpoint
     (the run's saved config wins) and finish with the same total number of steps. One process per
-    run folder (a lock); a start that fails before its first checkpoint leaves no files behind."""
+    run folder (a lock); a start that fails before its first checkpoint leaves no files behind.
+    `on_step(step, total_steps, losses)` is called after each step (e.g. a progress display)."""
     with run_lock(Path(config.out), fresh=not resume):
-        return _train(config, resume)
+        return _train(config, resume, on_step)
 
 
-def _train(config: TrainConfig, resume: bool) -> Path:
+def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
     out = Path(config.out)
     store = open_cache(config.cache, "r")
     require_valid(store, deep=config.verify_cache == "deep")  # before anything is written
@@ -184,6 +189,8 @@ def _train(config: TrainConfig, resume: bool) -> Path:
         )
         bar.set_postfix({k[5:]: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
         bar.update()
+        if on_step is not None:
+            on_step(step, total_steps, losses)
         if step % config.checkpoint_every == 0 or step == total_steps:
             save_checkpoint(
                 out / "checkpoints",

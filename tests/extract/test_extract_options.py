@@ -1,5 +1,5 @@
 """Extraction options: --dtype is recorded in the cache fingerprint (a cache continues only with the
-dtype it was started with); --encoder-batch-size is the forward-pass size; encode copies once."""
+dtype it was started with); --batch-size is the forward-pass size; encode copies once."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_cli_dtype_and_encoder_batch_size(corpus_copy, tmp_path):
     vid = load_manifest(manifest).rows[0].entry.video_id
     cache = str(tmp_path / "cache.zarr")
     args = ["extract", "--manifest", str(manifest), "--cache", cache, "--no-progress", "--video-id", vid]
-    proc = run_cli(*args, "--dtype", "float32", "--encoder-batch-size", "5", "--device", "cpu")
+    proc = run_cli(*args, "--dtype", "float32", "--batch-size", "5", "--device", "cpu")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert cs.open_cache(cache).info["backbone"]["dtype"] == "float32"
     bad = run_cli(*args, "--dtype", "float64")

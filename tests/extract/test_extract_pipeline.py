@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+import zarr
 
 import cache_schema as cs
 from hierskp.data.manifest import load_manifest
@@ -25,6 +26,8 @@ def test_extract_validate_and_skip(corpus_copy, tmp_path):
 
     store = cs.open_cache(str(cache))
     assert cs.validate_cache(store).ok
+    consolidated = zarr.open_group(str(cache), mode="r", use_consolidated=True)  # refreshed at the end of the run
+    assert sorted(consolidated["videos"].group_keys()) == store.video_ids()
     manifest = load_manifest(corpus_copy / "manifest.jsonl")
     for row in manifest.rows:
         rec = store.read_video(row.entry.video_id)
@@ -147,8 +150,21 @@ def test_cache_cli_inspect_and_export(corpus_copy, tmp_path):
     np.testing.assert_array_equal(exported, cs.open_cache(cache).read_video(vid).features[:].astype(np.float32))
     import h5py
 
+    store = cs.open_cache(cache)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "export_npy" / "timestamps" / f"{vid}.npy"), store.read_video(vid).timestamps()
+    )
     with h5py.File(tmp_path / "export_hdf5" / "features.h5") as h5:
         np.testing.assert_array_equal(h5[vid][:], exported)
+        assert h5.attrs["fingerprint_id"] == store.fingerprint_id and h5.attrs["fps"] == 1.0
+        assert h5.attrs["backbone"] == store.info["backbone"]["model"]
+    assert ann["provenance"]["fingerprint_id"] == store.fingerprint_id
+
+    png = tmp_path / "plot" / f"{vid}.png"
+    plotted = run_cli("cache", "plot", cache, vid, "--out", str(png))
+    assert plotted.returncode == 0, plotted.stdout + plotted.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    assert run_cli("cache", "plot", cache, "no-such-video", "--out", str(png)).returncode == 2
 
 
 def test_unknown_video_id_is_an_error(corpus_copy, tmp_path):

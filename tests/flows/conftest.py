@@ -117,15 +117,18 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fix
         shutil.copy(template, home / "prefect.db")
     port, log = free_port(), home / "server.log"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    # started as deploy/README.md says: host and port through the environment (so the UI, also
+    # served, calls its API on this port), the scheduler on (retrain/nightly's cron is tested)
     env.update(
         PREFECT_HOME=str(home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
-        PREFECT_SERVER_UI_ENABLED="false",
+        PREFECT_SERVER_API_HOST="127.0.0.1",
+        PREFECT_SERVER_API_PORT=str(port),
+        PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS="2",
     )
     with log.open("w") as fh:
         proc = subprocess.Popen(
-            [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+            [*PREFECT, "server", "start"],
             env=env,
             stdout=fh,
             stderr=subprocess.STDOUT,

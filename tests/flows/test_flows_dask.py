@@ -18,8 +18,10 @@ def test_dask_runner_extracts_the_same_features(prefect_api, flow_corpus, refere
     summary = extract_features(
         manifest=str(flow_corpus),
         cache=cache,
-        dask_address="local",
-        dask_cluster_kwargs={"processes": False, "n_workers": 1, "threads_per_worker": 2},
+        runner={
+            "dask_address": "local",
+            "dask_cluster_kwargs": {"processes": False, "n_workers": 1, "threads_per_worker": 2},
+        },
     )
     assert summary["done"] == 3 and summary["failed"] == 0
     assert summary["runner"].startswith("Dask LocalCluster")
@@ -53,7 +55,9 @@ def test_server_side_tag_limit_is_honoured(prefect_api, flow_corpus, reference_c
     with get_client(sync_client=True) as client:
         client.create_concurrency_limit(tag=EXTRACT_TAG, concurrency_limit=1)
         try:
-            summary = extract_features(manifest=str(flow_corpus), cache=reference_cache["cache"], max_workers=2)
+            summary = extract_features(
+                manifest=str(flow_corpus), cache=reference_cache["cache"], runner={"max_workers": 2}
+            )
         finally:
             client.delete_concurrency_limit_by_tag(EXTRACT_TAG)
     assert summary["skipped"] == 3

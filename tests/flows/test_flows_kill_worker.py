@@ -43,7 +43,7 @@ def test_sigkilled_worker_then_rerun_completes_the_cache(deployed, prefect_api, 
                 "--param",
                 f"cache={cache}",
                 "--param",
-                "max_workers=1",
+                'runner={"max_workers": 1}',
             ],
             deployed.env(),
         )

@@ -17,10 +17,11 @@ from .conftest import REPO
     "change, message",
     [
         ({"manifest": "/nonexistent/manifest.jsonl"}, "manifest file not found"),
-        ({"fps": 0}, "fps"),
-        ({"max_workers": 0}, "max_workers"),
-        ({"video_ids": ["nope"]}, "video_ids not in"),
-        ({"dask_cluster_kwargs": {"n_workers": 2}}, "dask_cluster_kwargs only applies"),
+        ({"extraction": {"fps": 0}}, "fps"),
+        ({"extraction": {"fsp": 2}}, "fsp"),
+        ({"runner": {"max_workers": 0}}, "max_workers"),
+        ({"video_ids": ["nope"]}, "video_id: not in the manifest"),
+        ({"runner": {"dask_cluster_kwargs": {"n_workers": 2}}}, "dask_cluster_kwargs only applies"),
     ],
 )
 def test_bad_parameters_are_rejected_before_any_work(flow_corpus, tmp_path, change, message):
@@ -28,7 +29,7 @@ def test_bad_parameters_are_rejected_before_any_work(flow_corpus, tmp_path, chan
 
     params = {"manifest": str(flow_corpus), "cache": str(tmp_path / "c.zarr"), **change}
     with pytest.raises(ValueError, match=message):
-        validate_params(params)
+        validate_params(**params)
     assert not (tmp_path / "c.zarr").exists()
 
 

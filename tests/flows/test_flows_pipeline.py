@@ -13,9 +13,14 @@ def test_pipeline_chains_the_four_stages(prefect_api, flow_corpus, reference_cac
     from flows.build_index import build_index
     from flows.pipeline import hierskp_pipeline
 
-    result = hierskp_pipeline(
-        manifest=str(flow_corpus), cache=reference_cache["cache"], runs=str(tmp_path / "runs"), max_steps=2
+    state = hierskp_pipeline(
+        manifest=str(flow_corpus),
+        cache=reference_cache["cache"],
+        runs=str(tmp_path / "runs"),
+        max_steps=2,
+        return_state=True,
     )
+    result = state.result()
     assert result["extract"]["skipped"] == 3 and result["extract"]["done"] == 0
     run = Path(result["run"])
     assert (run / "final").is_dir() and run.parent == tmp_path / "runs"
@@ -25,5 +30,22 @@ def test_pipeline_chains_the_four_stages(prefect_api, flow_corpus, reference_cac
     report = Path(result["evaluate"]["report"])
     assert report.exists() and "| method |" in report.read_text()
     assert any(k.startswith("heads/") for k in result["evaluate"]["metrics"])
+    _assert_artifacts_on_the_launched_run(state.state_details.flow_run_id)
     again = build_index(cache=reference_cache["cache"], run=str(run))  # fingerprinted: loaded, not rebuilt
     assert not any(i["rebuilt"] for i in again)
+
+
+def _assert_artifacts_on_the_launched_run(run_id) -> None:  # noqa: ANN001
+    """Every stage ran as a subflow; their artifacts sit on the pipeline run the user launched."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+    by_key = {a.key: a for a in found}
+    expected = {"extract-progress", "extract-outcomes", "extract-summary", "train-progress", "train-summary"}
+    assert expected | {"build-index", "evaluate-metrics", "evaluate-report", "pipeline-summary"} <= set(by_key)
+    assert by_key["train-progress"].data == 100.0 and by_key["extract-progress"].data == 100.0
+    assert "nan" not in str(by_key["extract-summary"].data) and "None" not in str(by_key["extract-summary"].data)
