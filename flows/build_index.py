@@ -16,12 +16,12 @@ from prefect.cache_policies import NO_CACHE
 from cache_schema import CacheError, open_cache
 from flows.artifacts import publish
 from flows.failures import fails_with_reason
+from hierskp.data.manifest import Split
 from hierskp.eval.run_faiss import build_run_indices
 from hierskp.numfmt import rounded
 from hierskp.runs.model import load_method
 
 Level = Literal["video", "operation", "frame"]
-Split = Literal["pretrain", "train", "test"]
 
 
 @task(name="index-run", cache_policy=NO_CACHE, persist_result=False)
@@ -36,7 +36,7 @@ def build_index(
     cache: str,
     run: str,
     levels: list[Level] = ["video", "operation", "frame"],  # noqa: B006 - Prefect copies parameters per run
-    splits: list[Split] = ["pretrain", "train", "test"],  # noqa: B006
+    splits: list[Split] = ["pretrain", "train", "val", "test"],  # noqa: B006
     kind: Literal["flat", "ivf", "hnsw", "auto"] = "auto",
 ) -> list[dict[str, Any]]:
     """Build (or load, when up to date) RUN/index/<splits>/<level>.<side>.faiss over the SPLITS videos."""

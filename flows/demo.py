@@ -1,6 +1,6 @@
 """`make demo`: the whole HierSKP DAG on the embedded synthetic corpus, on this machine.
 
-    python -m flows.demo --out demo_out [--videos 48] [--seed 0]
+    python -m flows.demo --out demo_out [--videos 112] [--seed 0]
 
 1. writes the demo corpus (`hierskp synth --preset demo`) to OUT/corpus (kept across reruns);
 2. runs the `hierskp-pipeline` flow locally: extract -> train -> build-index -> evaluate.
@@ -81,7 +81,9 @@ def metrics_table(metrics: dict[str, float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Run the HierSKP pipeline on the embedded synthetic corpus.")
     ap.add_argument("--out", required=True, help="output folder (corpus, cache.zarr, runs/, report/)")
-    ap.add_argument("--videos", type=int, default=48, help="corpus size (default 48: a few minutes on 2 cores)")
+    ap.add_argument(
+        "--videos", type=int, default=112, help="corpus size (default 112: 45 test videos, 22 of twin procedures)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=None, help="cap training steps (default: the config's epochs)")
     args = ap.parse_args(argv)

@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from cache_schema import CacheError, open_cache
 from flows.artifacts import publish
 from flows.failures import fails_with_reason
+from hierskp.data.manifest import SPLITS
 from hierskp.eval.report import as_run_eval, evaluate_runs, headline_metrics
 from hierskp.numfmt import rounded
 from hierskp.runs.folder import write_eval_result
@@ -40,8 +41,8 @@ def evaluate(cache: str, run: str, out: str | None = None, split: str = "test") 
         n = len(open_cache(cache, mode="r").video_ids())
     except CacheError as exc:
         raise ValueError(f"evaluate: invalid parameters: {exc}") from None
-    if split not in ("pretrain", "train", "test"):
-        raise ValueError(f"evaluate: split must be pretrain, train or test, got {split!r}")
+    if split not in SPLITS:
+        raise ValueError(f"evaluate: split must be one of {', '.join(SPLITS)}, got {split!r}")
     print(f"evaluating {run} on the {split!r} videos of {cache} ({n} complete videos in the cache)")
     folder = out or str(Path(run) / "report")
     report = evaluate_run(cache, run, folder, split)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from hierskp.data.manifest import SPLITS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -24,9 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", required=True, help="report folder: report.json, report.md, PNGs, detection JSON (required)"
     )
-    p.add_argument(
-        "--split", default="test", choices=("pretrain", "train", "test"), help="held-out split to score (default: test)"
-    )
+    p.add_argument("--split", default="test", choices=SPLITS, help="held-out split to score (default: test)")
     p.add_argument(
         "--name",
         action="append",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 
-DEFAULT_VIDEOS = {"tiny": 6, "demo": 48, "bench": 8}
+from hierskp.data.manifest import SPLITS
+
+DEFAULT_VIDEOS = {"tiny": 6, "demo": 112, "bench": 8}
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = generate_corpus(args.out, n, args.seed, cfg, workers=args.workers, progress=not args.no_progress)
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]
     total = sum(r["duration"] for r in rows)
-    splits = {s: sum(r["split"] == s for r in rows) for s in ("pretrain", "train", "test")}
+    splits = {s: sum(r["split"] == s for r in rows) for s in SPLITS}
     print(
         f"wrote {manifest} ({len(rows)} videos, {total / 60:.1f} min of video, {cfg.width}x{cfg.height} "
         f"@ {cfg.fps:g} fps, splits {splits}) in {time.perf_counter() - start:.1f}s"

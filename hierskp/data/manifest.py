@@ -1,6 +1,6 @@
 """The user's dataset description: JSON Lines, one video per line, validated once at the edge.
 
-    {"video_id": str, "video": "videos/x.mp4", "split": "pretrain"|"train"|"test",
+    {"video_id": str, "video": "videos/x.mp4", "split": "pretrain"|"train"|"val"|"test",
      "procedure": str, "text": str,
      "operations": [{"start": s, "end": s, "label": str, "text": str}],
      "frames": [{"time": s, "text": str}]}
@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cache_schema.layout import VIDEO_ID_PATTERN
 
-Split = Literal["pretrain", "train", "test"]
+# pretrain/train: training; val: choosing defaults and checkpoints; test: reported numbers only
+SPLITS: tuple[str, ...] = ("pretrain", "train", "val", "test")
+Split = Literal["pretrain", "train", "val", "test"]
 
 
 class ManifestError(ValueError):

@@ -27,7 +27,8 @@ class SynthConfig:
     narration_spacing: float = 4.0  # about one frame narration per this many seconds
     min_narrations: int = 2
     max_narrations: int = 6
-    split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)  # pretrain/train/test
+    # pretrain/train/val/test; test takes one video per procedure type first, so twins reach it
+    split_fractions: tuple[float, float, float, float] = (0.3, 0.15, 0.15, 0.4)
     nuisance: float = 1.0  # scale of per-video brightness/colour/noise/camera nuisance
     heldout_fraction: float = 0.25  # share of synonym combinations reserved for test texts
     world_seed: int = 0
@@ -43,8 +44,10 @@ class SynthConfig:
             raise ValueError("fps must be positive")
         if not 0 < self.min_duration <= self.max_duration:
             raise ValueError("need 0 < min_duration <= max_duration")
+        if len(self.split_fractions) != 4:
+            raise ValueError(f"split_fractions: need 4 values (pretrain, train, val, test), got {self.split_fractions}")
         if abs(sum(self.split_fractions) - 1.0) > 1e-6 or min(self.split_fractions) < 0:
-            raise ValueError("split_fractions must be >= 0 and sum to 1")
+            raise ValueError(f"split_fractions must be >= 0 and sum to 1, got {self.split_fractions}")
         if self.ops_range is not None and not 1 <= self.ops_range[0] <= self.ops_range[1]:
             raise ValueError("ops_range must be (lo, hi) with 1 <= lo <= hi")
 
@@ -66,9 +69,10 @@ PRESETS: dict[str, SynthConfig] = {
         crossfade=0.5,
         narration_spacing=2.0,
         max_narrations=4,
+        split_fractions=(0.6, 0.2, 0.0, 0.2),
     ),
-    # The walkthrough corpus: full procedures, 40-120 s, small enough for 2 CPU cores.
-    "demo": SynthConfig(),
+    # The walkthrough corpus: full procedures, 36-90 s, small enough for 2 CPU cores at 112 videos.
+    "demo": SynthConfig(min_duration=36.0, max_duration=90.0),
     # Throughput benchmarks: larger frames, a real-ish frame rate, longer videos.
     "bench": SynthConfig(width=320, height=240, fps=25.0, min_duration=60.0, max_duration=180.0),
 }

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from hierskp.data.manifest import SPLITS
 from hierskp.synth.appearance import WorldLook, sample_nuisance, world_look
 from hierskp.synth.config import SynthConfig, get_config
 from hierskp.synth.grammar import OPERATIONS, PROCEDURE_TYPES, ProcedureInstance, sample_instance
 from hierskp.synth.render import VideoRenderer
 from hierskp.synth.texts import TextSampler
 from hierskp.synth.writer import write_mp4
-
-SPLITS = ("pretrain", "train", "test")
 
 
 @dataclass(frozen=True)
@@ -44,13 +43,16 @@ def assign_procedures(rng: np.random.Generator, n: int) -> list[str]:
     return out[:n]
 
 
-def assign_splits(rng: np.random.Generator, procedures: list[str], fractions: tuple[float, float, float]) -> list[str]:
-    """Test first takes one video of each procedure type (when there are enough test slots),
-    then train, then pretrain gets the rest."""
+def assign_splits(rng: np.random.Generator, procedures: list[str], fractions: tuple[float, ...]) -> list[str]:
+    """Round-robin over procedure types: test first takes one video of each type (when there are
+    enough test slots), then val, then train; pretrain gets the rest. `fractions`: pretrain, train,
+    val, test."""
     n = len(procedures)
-    n_test, n_train = round(n * fractions[2]), round(n * fractions[1])
+    n_test, n_val, n_train = (round(n * f) for f in (fractions[3], fractions[2], fractions[1]))
     if n >= 3:
-        n_test, n_train = max(n_test, fractions[2] > 0), max(n_train, fractions[1] > 0)
+        n_test, n_val, n_train = (
+            max(k, f > 0) for k, f in ((n_test, fractions[3]), (n_val, fractions[2]), (n_train, fractions[1]))
+        )
     seen: dict[str, int] = {}
     rank = []
     for p in procedures:
@@ -59,7 +61,15 @@ def assign_splits(rng: np.random.Generator, procedures: list[str], fractions: tu
     order = sorted(range(n), key=lambda i: (rank[i], rng.random()))
     split = ["pretrain"] * n
     for pos, i in enumerate(order):
-        split[i] = "test" if pos < n_test else "train" if pos < n_test + n_train else "pretrain"
+        split[i] = (
+            "test"
+            if pos < n_test
+            else "val"
+            if pos < n_test + n_val
+            else "train"
+            if pos < n_test + n_val + n_train
+            else "pretrain"
+        )
     return split
 
 
@@ -75,7 +85,7 @@ def plan_corpus(n_videos: int, seed: int, cfg: SynthConfig) -> list[VideoPlan]:
     for i, (proc, split) in enumerate(zip(procedures, splits)):
         vrng = np.random.default_rng([seed, 1, i])
         inst = sample_instance(vrng, proc, cfg)
-        held = split == "test"
+        held = split in ("val", "test")  # held-out phrasings: val chooses defaults as test would score them
         video_id = f"synth_s{seed}_{i:05d}"
         ops = [s.op for s in inst.segments]
         record = {

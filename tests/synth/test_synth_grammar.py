@@ -56,9 +56,11 @@ def test_splits_cover_every_procedure_in_test_and_follow_fractions() -> None:
     procs = assign_procedures(rng, 50)
     counts = [procs.count(p) for p in PROCEDURE_TYPES]
     assert max(counts) - min(counts) <= 1
-    splits = assign_splits(rng, procs, (0.6, 0.2, 0.2))
-    assert [splits.count(s) for s in ("pretrain", "train", "test")] == [30, 10, 10]
+    splits = assign_splits(rng, procs, (0.3, 0.15, 0.15, 0.4))
+    assert [splits.count(s) for s in ("pretrain", "train", "val", "test")] == [14, 8, 8, 20]
     assert {p for p, s in zip(procs, splits) if s == "test"} == set(PROCEDURE_TYPES)
+    with pytest.raises(ValueError, match="4 values"):
+        get_config("demo", split_fractions=(0.6, 0.2, 0.2))
 
 
 def test_plan_is_deterministic_and_seed_dependent() -> None:
@@ -68,13 +70,13 @@ def test_plan_is_deterministic_and_seed_dependent() -> None:
     assert a != [p.record for p in plan_corpus(12, 6, cfg)]
 
 
-def test_test_split_texts_use_held_out_phrasings() -> None:
+def test_val_and_test_split_texts_use_held_out_phrasings() -> None:
     sampler = TextSampler(get_config("demo").heldout_fraction)
     plans = plan_corpus(40, 0, get_config("demo"))
     seen, test = set(), []
     for p in plans:
         texts = [o["text"] for o in p.record["operations"]] + [f["text"] for f in p.record["frames"]]
-        if p.split == "test":
+        if p.split in ("val", "test"):
             test += texts
         else:
             assert not any(sampler.is_heldout(t) for t in texts)
