@@ -50,6 +50,9 @@ class OrderVideo:
     n_tokens: int
     steps_raw: torch.Tensor  # [K, Dt] cached operation-text embeddings, in order
     steps: torch.Tensor  # [K, E] the same through the text head
+    procedure: str = ""
+    clip_features: torch.Tensor | None = None  # [L, C, Dv] the model's video input (the controls re-embed it)
+    clip_mask: torch.Tensor | None = None  # [L, C]
 
 
 @dataclass
@@ -104,6 +107,9 @@ def embed_split(
                         int(batch.video_mask[b].sum()),
                         seq.cpu(),
                         embedder.text(seq).cpu(),
+                        e.procedure,
+                        batch.video[b].cpu(),
+                        batch.video_clip_mask[b].cpu(),
                     )
                 )
         out["video"]["text"].append(embedder.text(batch.t_video).cpu())

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from cache_schema import CacheStore
+from hierskp.dataset.catalog import catalog
 from hierskp.eval.embed import LEVELS, LevelEmbeddings, embed_split, level_retrieval_metrics
 from hierskp.eval.order import order_retrieval
+from hierskp.eval.order_controls import SCORERS, order_controls
 from hierskp.runs.folder import write_eval_result
 from hierskp.runs.model import RunModel, frozen_baseline
 
@@ -21,7 +23,13 @@ def split_metrics(store: CacheStore, model: RunModel, split: str, emb: LevelEmbe
     out: dict[str, Any] = {lvl: level_retrieval_metrics(emb.levels[lvl]) for lvl in LEVELS}
     out["operation_by_label"] = level_retrieval_metrics(emb.levels["operation"], relevance="labels")
     out["order"] = order_retrieval(model.embedder, emb)
+    out["order_controls"] = order_controls(model.embedder, emb, annotated_orders(store))
     return out
+
+
+def annotated_orders(store: CacheStore) -> list[tuple[str, tuple[str, ...]]]:
+    """(procedure, operation labels in order) of every complete video of the cache: where twins are found."""
+    return [(v.procedure, v.op_labels) for v in catalog(store)]
 
 
 def run_eval_result(split: str, fingerprint_id: str, heads: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
@@ -56,4 +64,11 @@ def headline(result: dict[str, Any]) -> dict[str, float]:
                 out[f"{method}/order_{scorer}/acc"] = m["order"][scorer]["order_accuracy"]
                 out[f"{method}/order_{scorer}/pairwise"] = m["order"][scorer]["pairwise_accuracy"]
                 out[f"{method}/order_{scorer}/R@1"] = m["order"][scorer]["R@1"]
+        oc = m.get("order_controls", {})
+        if "twin" in oc:
+            for scorer in SCORERS:
+                out[f"{method}/twin_{scorer}/acc"] = oc["twin"]["canonical"][scorer]["acc"]
+                out[f"{method}/twin_own_text_{scorer}/acc"] = oc["twin"]["own_text"][scorer]["acc"]
+                out[f"{method}/mean_video_twin_{scorer}/acc"] = oc["mean_video_twin"]["canonical"][scorer]["acc"]
+                out[f"{method}/time_shuffled_{scorer}/acc"] = oc["time_shuffled"][scorer]["acc"]
     return out
