@@ -34,8 +34,11 @@ HEADLINE = (
     "operation/R@1",
     "frame/R@1",
     "operation_by_label/R@1",
+    "twin_dtw/acc",
+    "twin_global/acc",
+    "time_shuffled_dtw/acc",
+    "mean_video_twin_dtw/acc",
     "order_dtw/acc",
-    "order_global/acc",
     "ZS frame Acc",
     "LP frame Acc",
     "TAL ZS avg mAP",
@@ -111,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"report:    {ev['report']}")
     print(f"\nheld-out ({ev['split']}) metrics, percent (R@1, step order, recognition accuracy, TAL average mAP):")
     print(metrics_table(ev["metrics"]))
+    print(
+        "twin: own step order vs a twin procedure's order of the same steps (chance 50); time_shuffled: original "
+        "vs block-shuffled clips (chance 50); mean_video_twin: the twin test with the mean video, must stay near "
+        "50; order_*: wrong orders of the query's own steps (passable from text alone). n and 95% intervals: "
+        "report.md"
+    )
     return 0
 
 

@@ -144,7 +144,7 @@ def headline_metrics(report: dict[str, Any], run: int = 0) -> dict[str, float]:
             {
                 f"{prefix}/{c}": v
                 for c, v in report["table"][m["name"]]["summary"].items()
-                if v is not None and "R@1" not in c and "order" not in c
+                if v is not None and not any(k in c for k in ("R@1", "order", "twin", "ctrl"))
             }
         )
     return out

@@ -15,7 +15,12 @@ from hierskp.eval.embed import LEVELS
 
 PROTOCOL = (
     "Protocol. Retrieval: exact cosine over each level's distinct texts (identical texts are equally relevant), "
-    "R@K in percent. Order: true step order vs the reversed and 4 shuffled orders and the other videos' sequences. "
+    "R@K in percent. Order retrieval: true step order vs the reversed and 4 shuffled orders and the other videos' "
+    "sequences (passable from the text side alone: a wrong order of the query's own steps is often implausible). "
+    "Order controls: twin discrimination = own order vs a twin procedure's order of the same labels (canonical: "
+    "the same label-mean step texts on both sides, so only the video decides; own text: the video's annotation "
+    "texts); time-shuffled = original vs block-shuffled clips on the true steps; mean video = the twin test with "
+    "the split's mean video as every query (chance: 50). Ties count one half; n and 95% bootstrap intervals below. "
     "Recognition: zero-shot = argmax cosine to one prompt per class (the mean embedded training-split operation "
     "text of the class); LP = logistic regression fitted on the train split; frame labels from the annotated "
     "segments; Acc/F1 in percent. TAL: per-frame class posteriors (zero-shot: softmax at a temperature "
@@ -30,7 +35,9 @@ def _sections() -> list[tuple[str, str, list[tuple[str, tuple[str, ...], float]]
     recognition and mAP are fractions shown in percent."""
     r = ("retrieval",)
     summary = [(f"{lvl} R@1", r + (lvl, "mean_R@1"), 1.0) for lvl in LEVELS] + [
-        ("order acc (dtw)", r + ("order", "dtw", "order_accuracy"), 1.0),
+        ("twin acc (dtw)", r + ("order_controls", "twin", "canonical", "dtw", "acc"), 1.0),
+        ("shuffled ctrl (dtw)", r + ("order_controls", "time_shuffled", "dtw", "acc"), 1.0),
+        ("mean-video ctrl (dtw)", r + ("order_controls", "mean_video_twin", "canonical", "dtw", "acc"), 1.0),
         ("ZS frame Acc", ("recognition", "zero_shot", "frame", "video_accuracy"), 100.0),
         ("LP frame Acc", ("recognition", "linear_probe", "frame", "video_accuracy"), 100.0),
         ("TAL ZS avg mAP", ("localization", "zero_shot", "average_mAP"), 100.0),
@@ -48,12 +55,23 @@ def _sections() -> list[tuple[str, str, list[tuple[str, tuple[str, ...], float]]
     out.append(
         (
             "order",
-            "Order-sensitive retrieval (true step order vs reversed/shuffled orders and other videos)",
+            "Order retrieval, text-passable (true step order vs reversed/shuffled orders and other videos)",
             [
                 (f"{s} {h}", r + ("order", s, k), 1.0)
                 for s in ("global", "dtw")
                 for h, k in (("order acc", "order_accuracy"), ("pairwise", "pairwise_accuracy"), ("R@1", "R@1"))
             ],
+        )
+    )
+    oc = r + ("order_controls",)
+    out.append(
+        (
+            "order_controls",
+            "Order controls (video-side; twin and mean video chance = 50)",
+            [(f"twin {s}", oc + ("twin", "canonical", s, "acc"), 1.0) for s in ("dtw", "global")]
+            + [(f"twin own-text {s}", oc + ("twin", "own_text", s, "acc"), 1.0) for s in ("dtw", "global")]
+            + [(f"shuffled {s}", oc + ("time_shuffled", s, "acc"), 1.0) for s in ("dtw", "global")]
+            + [(f"mean-video {s}", oc + ("mean_video_twin", "canonical", s, "acc"), 1.0) for s in ("dtw", "global")],
         )
     )
     for avg, key in (("per-video mean", "video_"), ("pooled", "")):
@@ -97,6 +115,37 @@ def _paired(methods: list[dict[str, Any]]) -> list[str]:
             cells.append(f"{k} {d.mean():+.1f} ± {se:.1f} (n={len(d)})" if len(d) else f"{k} -")
         lines.append(f"* {_cell(m['name'])}: " + ", ".join(cells))
     return lines if len(methods) > 1 else []
+
+
+def _order_control_lines(methods: list[dict[str, Any]]) -> list[str]:
+    """The controls with their n and 95% bootstrap intervals, one line per method and scorer."""
+    lines = ["", "With n (videos) and 95% bootstrap intervals:", ""]
+    for m in methods:
+        oc = m["result"].get("retrieval", {}).get("order_controls", {})
+        if "twin" not in oc:
+            continue
+        for s in ("dtw", "global"):
+            parts = [
+                (name, node)
+                for name, node in (
+                    ("twin", oc["twin"]["canonical"][s]),
+                    ("twin own-text", oc["twin"]["own_text"][s]),
+                    ("shuffled", oc["time_shuffled"][s]),
+                    ("mean video", oc["mean_video_twin"]["canonical"][s]),
+                )
+            ]
+            cells = [f"{n} {v['acc']:.1f} [{v['ci95'][0]:.1f}, {v['ci95'][1]:.1f}] (n={v['n']})" for n, v in parts]
+            lines.append(f"* {_cell(m['name'])}, {s}: " + "; ".join(cells))
+    procs = sorted(
+        {
+            p
+            for m in methods
+            for p in m["result"].get("retrieval", {}).get("order_controls", {}).get("twin_procedures", [])
+        }
+    )
+    if procs:
+        lines.append(f"* twin procedures found in the annotations: {', '.join(procs)}")
+    return lines
 
 
 def _cell(text: str) -> str:
@@ -146,6 +195,8 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
             lines.append(f"| {_cell(m['name'])} | " + " | ".join(cells) + " |")
         if key == "summary":
             lines += _paired(methods)
+        if key == "order_controls":
+            lines += _order_control_lines(methods)
     lines += [
         "",
         "### FAISS index vs exact search (top-10 agreement, ties interchangeable)",

@@ -96,7 +96,9 @@ def test_markdown_is_side_by_side(report):
     md = (out / "report.md").read_text()
     for title in (
         "Text-video retrieval: video level",
-        "Order-sensitive retrieval",
+        "Order retrieval, text-passable",
+        "Order controls (video-side",
+        "With n (videos) and 95% bootstrap intervals",
         "Operation recognition",
         "Temporal action localization",
         "FAISS index vs exact search",
