@@ -10,6 +10,11 @@
     tell them apart, and a constant query (the mean video) is at chance by construction;
   - ``own_text``: the video's own annotation texts, reordered. Those sentences may name the
     procedure, so a text-side prior can pass part of this test without looking at the video.
+Three scorers: ``clip_dtw`` (recommended: soft-DTW of the position-free clip embeddings against the
+step texts, so the alignment can only follow content), ``dtw`` (the same on the clip tokens in video
+context, which carry learned positions) and ``global`` (video embedding vs the step-sequence
+embedding).
+
 * **Time-shuffled control.** The same video features with their clips block-shuffled, scored
   against the true step sequence: success = the original scores higher (a tie: one half).
 * **Mean-video control.** The twin test with every query replaced by the split's mean video
@@ -32,7 +37,7 @@ from hierskp.eval.embed import LevelEmbeddings, OrderVideo
 from hierskp.losses import dtw_order_scores
 from hierskp.models.embedders import Embedder
 
-SCORERS: tuple[str, ...] = ("dtw", "global")
+SCORERS: tuple[str, ...] = ("clip_dtw", "dtw", "global")
 TEXT_VARIANTS: tuple[str, ...] = ("canonical", "own_text")
 CHANCE = 50.0
 
@@ -81,21 +86,20 @@ class _Scorer:
     def __init__(self, embedder: Embedder, gamma: float, temperature: float):
         self.embedder, self.gamma, self.temperature = embedder, gamma, temperature
 
-    def embed_video(self, clips: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def embed_video(self, clips: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
         emb, tok = self.embedder.video(clips[None], mask[None])
-        return emb[0], tok[0], int(mask.any(-1).sum())
+        return emb[0], tok[0], self.embedder.video_clips(clips[None], mask[None])[0], int(mask.any(-1).sum())
 
-    def scores(
-        self, query: tuple[torch.Tensor, torch.Tensor, int], seqs_raw: list[torch.Tensor]
-    ) -> dict[str, np.ndarray]:
-        emb, tok, n_tok = query
+    def scores(self, query: tuple[torch.Tensor, ...], seqs_raw: list[torch.Tensor]) -> dict[str, np.ndarray]:
+        emb, tok, clip_emb, n_tok = query
         glob = [
             float(self.embedder.sequence(s[None], torch.ones(1, s.shape[0], dtype=torch.bool))[0] @ emb)
             for s in seqs_raw
         ]
         steps = [self.embedder.text(s) for s in seqs_raw]
         dtw = dtw_order_scores(tok, n_tok, steps, self.gamma, self.temperature).numpy()
-        return {"global": np.asarray(glob), "dtw": dtw}
+        clip_dtw = dtw_order_scores(clip_emb, n_tok, steps, self.gamma, self.temperature).numpy()
+        return {"global": np.asarray(glob), "dtw": dtw, "clip_dtw": clip_dtw}
 
 
 def _wins(scores: np.ndarray) -> float:
@@ -165,7 +169,7 @@ def order_controls(
                     sc = scorer.scores(q, [seq, seq[perm]])
                     for s in SCORERS:
                         target[variant][s].append(_wins(sc[s]))
-        n_valid = query[2]
+        n_valid = int(query[-1])
         if n_valid >= 2:
             per: dict[str, list[float]] = {s: [] for s in SCORERS}
             sc_true = scorer.scores(query, [o.steps_raw])

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from hierskp.eval.embed import LEVELS
+from hierskp.eval.order_controls import SCORERS
 
 PROTOCOL = (
     "Protocol. Retrieval: exact cosine over each level's distinct texts (identical texts are equally relevant), "
@@ -35,9 +36,9 @@ def _sections() -> list[tuple[str, str, list[tuple[str, tuple[str, ...], float]]
     recognition and mAP are fractions shown in percent."""
     r = ("retrieval",)
     summary = [(f"{lvl} R@1", r + (lvl, "mean_R@1"), 1.0) for lvl in LEVELS] + [
-        ("twin acc (dtw)", r + ("order_controls", "twin", "canonical", "dtw", "acc"), 1.0),
-        ("shuffled ctrl (dtw)", r + ("order_controls", "time_shuffled", "dtw", "acc"), 1.0),
-        ("mean-video ctrl (dtw)", r + ("order_controls", "mean_video_twin", "canonical", "dtw", "acc"), 1.0),
+        ("twin acc (clip-dtw)", r + ("order_controls", "twin", "canonical", "clip_dtw", "acc"), 1.0),
+        ("shuffled ctrl (clip-dtw)", r + ("order_controls", "time_shuffled", "clip_dtw", "acc"), 1.0),
+        ("mean-video ctrl (clip-dtw)", r + ("order_controls", "mean_video_twin", "canonical", "clip_dtw", "acc"), 1.0),
         ("ZS frame Acc", ("recognition", "zero_shot", "frame", "video_accuracy"), 100.0),
         ("LP frame Acc", ("recognition", "linear_probe", "frame", "video_accuracy"), 100.0),
         ("TAL ZS avg mAP", ("localization", "zero_shot", "average_mAP"), 100.0),
@@ -68,10 +69,10 @@ def _sections() -> list[tuple[str, str, list[tuple[str, tuple[str, ...], float]]
         (
             "order_controls",
             "Order controls (video-side; twin and mean video chance = 50)",
-            [(f"twin {s}", oc + ("twin", "canonical", s, "acc"), 1.0) for s in ("dtw", "global")]
-            + [(f"twin own-text {s}", oc + ("twin", "own_text", s, "acc"), 1.0) for s in ("dtw", "global")]
-            + [(f"shuffled {s}", oc + ("time_shuffled", s, "acc"), 1.0) for s in ("dtw", "global")]
-            + [(f"mean-video {s}", oc + ("mean_video_twin", "canonical", s, "acc"), 1.0) for s in ("dtw", "global")],
+            [(f"twin {s}", oc + ("twin", "canonical", s, "acc"), 1.0) for s in SCORERS]
+            + [(f"twin own-text {s}", oc + ("twin", "own_text", s, "acc"), 1.0) for s in SCORERS]
+            + [(f"shuffled {s}", oc + ("time_shuffled", s, "acc"), 1.0) for s in SCORERS]
+            + [(f"mean-video {s}", oc + ("mean_video_twin", "canonical", s, "acc"), 1.0) for s in SCORERS],
         )
     )
     for avg, key in (("per-video mean", "video_"), ("pooled", "")):
@@ -124,7 +125,7 @@ def _order_control_lines(methods: list[dict[str, Any]]) -> list[str]:
         oc = m["result"].get("retrieval", {}).get("order_controls", {})
         if "twin" not in oc:
             continue
-        for s in ("dtw", "global"):
+        for s in SCORERS:
             parts = [
                 (name, node)
                 for name, node in (

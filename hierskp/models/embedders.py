@@ -22,6 +22,7 @@ class Embedder(Protocol):
 
     def clips(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
     def video(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def video_clips(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
     def text(self, t: torch.Tensor) -> torch.Tensor: ...
     def sequence(self, t: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
 
@@ -37,6 +38,9 @@ class HeadsEmbedder:
 
     def video(self, x, mask):  # type: ignore[no-untyped-def]
         return self.model.encode_video(x, mask)
+
+    def video_clips(self, x, mask):  # type: ignore[no-untyped-def]
+        return self.model.encode_video_clips(x, mask)
 
     def text(self, t):  # type: ignore[no-untyped-def]
         return self.model.encode_text(t)
@@ -71,6 +75,9 @@ class FrozenEmbedder:
         b, n, c, d = x.shape
         flat = self.clips(x.reshape(b, n * c, d), mask.reshape(b, n * c))
         return flat, self.clips(x.reshape(b * n, c, d), mask.reshape(b * n, c)).reshape(b, n, -1)
+
+    def video_clips(self, x, mask):  # type: ignore[no-untyped-def]
+        return self.video(x, mask)[1]
 
     def text(self, t):  # type: ignore[no-untyped-def]
         return F.normalize(t @ self.pt, dim=-1)

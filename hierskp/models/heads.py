@@ -114,6 +114,13 @@ class HierSKPHeads(nn.Module):
         pooled, tokens = self.video_agg(sem, valid)
         return F.normalize(self.video_out(pooled), dim=-1), F.normalize(self.video_out(tokens), dim=-1)
 
+    def encode_video_clips(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """[B, L, C, Dv] -> [B, L, E]: each video clip on its own, through the clip encoder that frame
+        windows and operations share. Free of video-level position embeddings, so an alignment of
+        these to step texts (clip-DTW) can only follow content."""
+        b, n, c, d = x.shape
+        return self.encode_clips(x.reshape(b * n, c, d), mask.reshape(b * n, c)).reshape(b, n, -1)
+
     def encode_text(self, t: torch.Tensor) -> torch.Tensor:
         """[..., Dt] cached sentence embeddings -> [..., E]."""
         return F.normalize(self.text_proj(t), dim=-1)

@@ -63,6 +63,9 @@ class _ConstantVideo:
         emb, tok = self.inner.video(torch.ones_like(x), mask)
         return emb, tok
 
+    def video_clips(self, x, mask):
+        return self.inner.video_clips(torch.ones_like(x), mask)
+
     def text(self, t):
         return self.inner.text(t)
 
@@ -83,7 +86,7 @@ def test_controls_on_a_real_cache_carry_n_and_a_blind_video_side_is_at_chance(tw
     # the mean video is one query for all: with the same neutral texts for both twins, the
     # twin test cannot be passed (every row of one multiset flips the same comparison)
     blind = order_controls(_ConstantVideo(base.embedder), emb, orders)
-    for scorer in ("dtw", "global"):
+    for scorer in ("clip_dtw", "dtw", "global"):
         assert abs(blind["twin"]["canonical"][scorer]["acc"] - 50.0) <= 100.0 / n_twin + 1e-9
         assert blind["time_shuffled"][scorer]["acc"] == pytest.approx(50.0)  # shuffling nothing changes nothing
 
