@@ -101,25 +101,36 @@ class HierSKPHeads(nn.Module):
         """[B, L, C, Dv] a video as L clips of C frames (mask [B, L, C]) -> ([B, E] video embedding,
         [B, L, E] clip embeddings in video context). Clips go through the same clip encoder as frame
         windows and operations, so the video level composes what the lower levels learned."""
+        seq, valid, _ = self.video_inputs(x, mask)
+        return self.aggregate_video(seq, valid)
+
+    def video_inputs(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[B, L, C, Dv] -> (the clip sequence the video aggregator reads [B, L, H or E], valid clips
+        [B, L], position-free clip embeddings [B, L, E]). Centering is a mean over the valid clips, so
+        reordering the sequence's valid prefix and aggregating equals encoding the reordered video."""
         b, n, c, d = x.shape
         clips, _ = self.clip_agg(self.vis_in(x.reshape(b * n, c, d)), mask.reshape(b * n, c))
-        if self.cfg.video_input == "hidden":
-            pooled, tokens = self.video_agg(clips.reshape(b, n, -1), mask.any(-1))
-            return F.normalize(self.vis_proj(pooled), dim=-1), F.normalize(self.vis_proj(tokens), dim=-1)
         sem = F.normalize(self.vis_proj(clips), dim=-1).reshape(b, n, -1)
         valid = mask.any(-1)
+        if self.cfg.video_input == "hidden":
+            return clips.reshape(b, n, -1), valid, sem
+        seq = sem
         if self.cfg.video_centering:
             w = valid.to(sem.dtype).unsqueeze(-1)
-            sem = sem - (sem * w).sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp_min(1)
-        pooled, tokens = self.video_agg(sem, valid)
-        return F.normalize(self.video_out(pooled), dim=-1), F.normalize(self.video_out(tokens), dim=-1)
+            seq = sem - (sem * w).sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp_min(1)
+        return seq, valid, sem
+
+    def aggregate_video(self, seq: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`video_inputs`' clip sequence -> ([B, E] video embedding, [B, L, E] tokens in context)."""
+        pooled, tokens = self.video_agg(seq, valid)
+        out = self.vis_proj if self.cfg.video_input == "hidden" else self.video_out
+        return F.normalize(out(pooled), dim=-1), F.normalize(out(tokens), dim=-1)
 
     def encode_video_clips(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """[B, L, C, Dv] -> [B, L, E]: each video clip on its own, through the clip encoder that frame
         windows and operations share. Free of video-level position embeddings, so an alignment of
         these to step texts (clip-DTW) can only follow content."""
-        b, n, c, d = x.shape
-        return self.encode_clips(x.reshape(b * n, c, d), mask.reshape(b * n, c)).reshape(b, n, -1)
+        return self.video_inputs(x, mask)[2]
 
     def encode_text(self, t: torch.Tensor) -> torch.Tensor:
         """[..., Dt] cached sentence embeddings -> [..., E]."""

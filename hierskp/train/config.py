@@ -69,12 +69,31 @@ class DTWConfig(_Strict):
     margin: float = Field(default=0.5, ge=0, description="per video position")
     order_weight: float = Field(default=0.5, ge=0, description="PeskaVLP uses 0.5")
     shuffles: int = Field(default=1, ge=0)
+    inputs: Literal["tokens", "clips", "both"] = Field(
+        default="both",
+        description="what is aligned to the step texts: the clip tokens in video context (learned positions), "
+        "the position-free clip embeddings (PeskaVLP; alignment can only follow content), or both",
+    )
+
+
+class VideoOrderConfig(_Strict):
+    """Video-side hard negatives: the video's own clips reversed / block-shuffled vs its true steps."""
+
+    enabled: bool = True
+    weight: float = Field(default=0.5, ge=0)
+    blocks: int = Field(default=4, ge=2, description="contiguous clip blocks a shuffle moves")
+    shuffles: int = Field(default=2, ge=0, description="block-shuffled copies per video (plus the reversed one)")
+    reverse: bool = True
+    margin: float = Field(default=0.2, ge=0, description="cosine margin of the global hinge")
+    dtw_weight: float = Field(default=1.0, ge=0, description="weight of the token soft-DTW hinge")
+    dtw_margin: float = Field(default=0.5, ge=0, description="per video position")
 
 
 class LossesConfig(_Strict):
     contrastive: ContrastiveConfig = ContrastiveConfig()
     hard_negatives: HardNegativesConfig = HardNegativesConfig()
     dtw: DTWConfig = DTWConfig()
+    video_order: VideoOrderConfig = VideoOrderConfig()
 
 
 class OptimConfig(_Strict):

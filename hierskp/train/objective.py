@@ -25,6 +25,7 @@ from hierskp.losses import (
 from hierskp.models.heads import HierSKPHeads
 
 from .config import DTWConfig, HardNegativesConfig, LossesConfig
+from .order_terms import video_order_loss
 
 
 def _same(x: Tensor) -> Tensor:
@@ -154,7 +155,7 @@ def compute_losses(
     model: HierSKPHeads, batch: Batch, cfg: LossesConfig, generator: torch.Generator | None = None
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """Weighted total and the named parts (for logging); parts of disabled terms are absent."""
-    c, hn, dtw = cfg.contrastive, cfg.hard_negatives, cfg.dtw
+    c, hn, dtw, vo = cfg.contrastive, cfg.hard_negatives, cfg.dtw, cfg.video_order
     boost = hn.same_procedure_boost if hn.enabled else 1.0
     parts: dict[str, Tensor] = {}
     weights: dict[str, float] = {}
@@ -164,9 +165,10 @@ def compute_losses(
             parts[name], weights[name] = value, weight
 
     use_seq = c.cross_level and c.video_sequence_weight > 0
-    v_emb = v_tok = None
-    if batch.video is not None and ("video" in c.levels or use_seq or dtw.enabled):
-        v_emb, v_tok = model.encode_video(batch.video, batch.video_clip_mask)
+    v_emb = v_tok = clip_emb = None
+    if batch.video is not None and ("video" in c.levels or use_seq or dtw.enabled or vo.enabled):
+        v_seq, v_valid, clip_emb = model.video_inputs(batch.video, batch.video_clip_mask)
+        v_emb, v_tok = model.aggregate_video(v_seq, v_valid)
     tn = model.encode_text(batch.t_narr) if batch.t_narr is not None else None
     if "frame" in c.levels and batch.windows is not None and batch.windows.shape[0] >= 2 and tn is not None:
         f = model.encode_clips(batch.windows, batch.windows_mask)
@@ -208,6 +210,13 @@ def compute_losses(
                 sequence_margin_loss(v_emb, s, batch, keep, hn.margin, hard, hard_mask),
                 hn.margin_weight,
             )
-    if dtw.enabled and v_tok is not None:
-        add("dtw", dtw_loss(model, v_tok, batch, dtw, generator), dtw.weight)
+    if dtw.enabled and v_tok is not None and clip_emb is not None:
+        if dtw.inputs in ("tokens", "both"):
+            add("dtw", dtw_loss(model, v_tok, batch, dtw, generator), dtw.weight)
+        if dtw.inputs in ("clips", "both"):
+            add("clip_dtw", dtw_loss(model, clip_emb, batch, dtw, generator), dtw.weight)
+    if vo.enabled and vo.weight > 0 and v_emb is not None and v_tok is not None:
+        s_all = s if s is not None else model.encode_sequence(batch.seq, batch.seq_mask)
+        order = video_order_loss(model, batch, v_seq, v_valid, v_emb, v_tok, s_all, vo, dtw, generator)
+        add("video_order", order, vo.weight)
     return weighted_total(parts, weights), parts
