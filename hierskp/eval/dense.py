@@ -18,8 +18,9 @@ import torch
 from tqdm.auto import tqdm
 
 from cache_schema import FEATURE_CHUNK_FRAMES, CacheStore
+from hierskp.dataset.batch import pad_videos
 from hierskp.dataset.catalog import catalog
-from hierskp.dataset.items import ItemSpec, pool_rows, window_start
+from hierskp.dataset.items import ItemSpec, pool_rows, video_clips, window_start
 from hierskp.models.embedders import Embedder
 from hierskp.runs.model import RunModel
 
@@ -36,12 +37,20 @@ class DenseSplit:
     labels: list[np.ndarray]  # [T_i] operation label per frame, BACKGROUND outside operations
     method: str = ""
     meta: dict[str, object] = field(default_factory=dict)
+    # [T_i, E] what supervised heads (linear probe, localization head) read: for a run, each frame's
+    # window embedding plus the video-context token of the clip it falls in; None: `embeddings`
+    context: list[np.ndarray] | None = None
 
-    def stacked(self, drop_background: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(embeddings [N, E], labels [N], video ids [N]) of all frames, pooled over videos."""
+    def probe_inputs(self) -> list[np.ndarray]:
+        return self.context if self.context is not None else self.embeddings
+
+    def stacked(self, drop_background: bool = True, probe: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(embeddings [N, E], labels [N], video ids [N]) of all frames, pooled over videos
+        (`probe`: the supervised heads' inputs, `probe_inputs`)."""
         keep = [lab != BACKGROUND if drop_background else np.ones(len(lab), bool) for lab in self.labels]
-        e_dim = self.embeddings[0].shape[1] if self.embeddings else 0
-        emb = np.concatenate([e[k] for e, k in zip(self.embeddings, keep)]) if keep else np.zeros((0, e_dim))
+        rows = self.probe_inputs() if probe else self.embeddings
+        e_dim = rows[0].shape[1] if rows else 0
+        emb = np.concatenate([e[k] for e, k in zip(rows, keep)]) if keep else np.zeros((0, e_dim))
         labels = np.concatenate([lab[k] for lab, k in zip(self.labels, keep)]) if keep else np.zeros(0, str)
         vids = np.concatenate([np.full(int(k.sum()), v) for v, k in zip(self.video_ids, keep)]) if keep else labels
         return emb.astype(np.float32), labels, vids
@@ -86,6 +95,21 @@ def embed_frames(embedder: Embedder, features: Any, spec: ItemSpec, batch_frames
     return np.concatenate(out).astype(np.float32)
 
 
+@torch.no_grad()
+def context_frames(embedder: Embedder, features: Any, spec: ItemSpec, frames: np.ndarray) -> np.ndarray:
+    """[T, E]: unit-norm sum of each frame's window embedding (`frames`) and the video-context token
+    of the video clip containing it. The tokens come from the video aggregator, which sees the whole
+    procedure: where in it a frame sits is what tells apart operations that look alike."""
+    x = np.asarray(features[:], dtype=np.float32)
+    clips = video_clips(x, spec.max_video_len, spec.video_clip_len)
+    video, mask = pad_videos([clips], x.shape[1])
+    _, tokens = embedder.video(video, mask)
+    n, k = x.shape[0], len(clips)
+    clip_of = np.searchsorted((np.arange(k + 1) * n) // k, np.arange(n), side="right") - 1
+    out = frames + tokens[0].float().cpu().numpy()[clip_of]
+    return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
 def dense_split(
     store: CacheStore, model: RunModel, split: str = "test", batch_frames: int = 1024, progress: bool = True
 ) -> DenseSplit:
@@ -94,11 +118,15 @@ def dense_split(
     embedder, spec = model.embedder, model.spec
     index = catalog(store, [split])
     out = DenseSplit([], [], [], [], method=embedder.method, meta={"frame_window": spec.frame_window})
+    context = model.heads is not None  # the frozen baseline's probes read its mean-pooled features
+    out.context = [] if context else None
     for entry in tqdm(index, desc=f"dense {split}", unit="video", disable=not progress, leave=False):
         rec = store.read_video(entry.video_id)
         ts = rec.timestamps()
         out.video_ids.append(entry.video_id)
         out.embeddings.append(embed_frames(embedder, rec.features, spec, batch_frames))
+        if out.context is not None:
+            out.context.append(context_frames(embedder, rec.features, spec, out.embeddings[-1]))
         out.timestamps.append(ts)
         out.labels.append(frame_labels(ts, entry.op_times, entry.op_labels))
     return out

@@ -130,7 +130,7 @@ def localization_eval(
     probe = probe or fit_frame_probe(inputs.train)
     detectors = [("zero_shot", zs, list(inputs.classes))]
     if probe is not None:  # columns: probe.classes
-        detectors.append(("probe", [softmax(probe.logits(e)) for e in inputs.test.embeddings], list(probe.classes)))
+        detectors.append(("probe", [softmax(probe.logits(e)) for e in inputs.test.probe_inputs()], list(probe.classes)))
     out: dict[str, Any] = {
         "temperature": {"calibrated": calibrated, "used": temperature, "learned": inputs.temperature},
         "smooth_frames": smooth_frames,

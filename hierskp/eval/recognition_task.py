@@ -100,7 +100,7 @@ def fit_probe(x: np.ndarray, y: np.ndarray, **probe_kwargs: Any) -> LinearProbe 
 
 def fit_frame_probe(train: DenseSplit, **probe_kwargs: Any) -> LinearProbe | None:
     """The per-frame probe (also the localization head) on the train split's labelled frames."""
-    x, y, _ = train.stacked()
+    x, y, _ = train.stacked(probe=True)
     return fit_probe(x, y, **probe_kwargs)
 
 
@@ -130,6 +130,7 @@ def recognition_eval(
     Frames outside every annotated operation are not scored.
     """
     x, y, v = inputs.test.stacked()
+    xp = inputs.test.stacked(probe=True)[0]
     probe = probe or fit_frame_probe(inputs.train)
     seg_probe = fit_probe(inputs.seg_train.video, np.asarray(inputs.seg_train.labels))
     seg = inputs.seg_test
@@ -139,7 +140,7 @@ def recognition_eval(
             "segment": safe_metrics(seg.labels, _zero_shot(seg.video, inputs), seg.video_ids),
         },
         "linear_probe": {
-            "frame": safe_metrics(y, probe.predict(x) if probe else None, v),
+            "frame": safe_metrics(y, probe.predict(xp) if probe else None, v),
             "segment": safe_metrics(seg.labels, seg_probe.predict(seg.video) if seg_probe else None, seg.video_ids),
         },
         "classes": inputs.classes,
@@ -151,6 +152,6 @@ def recognition_eval(
     }
     preds = {
         "zero_shot": [_zero_shot(e, inputs) for e in inputs.test.embeddings],
-        "linear_probe": [probe.predict(e) for e in inputs.test.embeddings] if probe else [],
+        "linear_probe": [probe.predict(e) for e in inputs.test.probe_inputs()] if probe else [],
     }
     return metrics, preds
