@@ -1,6 +1,12 @@
-"""Seeds x loss ablations on one cache, summarised as mean +- std of the held-out metrics.
+"""Seeds x loss ablations, scored on the training cache's val and test splits and on unseen corpora,
+summarised as mean +- std over seeds of the held-out metrics (order controls included).
 
-python -m hierskp.ablation --cache demo.zarr --out runs/ablation --seeds 0 1 2
+python -m hierskp.ablation --cache demo.zarr --out runs/ablation --seeds 0 1 2 [--unseen other.zarr]
+
+Every run is trained once (`RUN/`), then scored per evaluation set into `RUN/ablation_metrics.json`;
+`ablation.json` / `ablation.md` in OUT gather all runs found there, so variants can be trained by
+several processes (`--variants a b` in one, `--variants c d` in another) and summarised with
+`--summarize`. Choose defaults on `val`; `test` and the unseen corpora are for reporting.
 """
 
 from __future__ import annotations
@@ -14,17 +20,56 @@ from typing import Any
 
 import numpy as np
 
-from hierskp.eval.heldout import headline
-from hierskp.experiment import train_and_evaluate
-from hierskp.runs.folder import read_eval_result
-from hierskp.train import load_config
+from cache_schema import open_cache
+from hierskp.eval.heldout import headline, split_metrics
+from hierskp.runs.model import frozen_baseline, load_run
+from hierskp.train import load_config, train
 
 VARIANTS: dict[str, list[str]] = {
     "full": [],
     "no_dtw": ["losses.dtw.enabled=false"],
     "no_hard_negatives": ["losses.hard_negatives.enabled=false"],
+    "no_video_order": ["losses.video_order.enabled=false"],
+    "token_dtw_only": ["losses.dtw.inputs=tokens", "losses.video_order.enabled=false"],  # the objective before
+    "no_order_terms": [
+        "losses.dtw.enabled=false",
+        "losses.hard_negatives.enabled=false",
+        "losses.video_order.enabled=false",
+    ],
+    "no_operation_level": ["losses.contrastive.levels=[frame,video]"],
     "no_cross_level": ["losses.contrastive.cross_level=false"],
 }
+TABLE_METRICS = (
+    "twin_clip_dtw/acc",
+    "twin_dtw/acc",
+    "twin_global/acc",
+    "time_shuffled_clip_dtw/acc",
+    "mean_video_twin_clip_dtw/acc",
+    "order_dtw/acc",
+    "order_global/acc",
+    "video/R@1",
+    "operation/R@1",
+    "frame/R@1",
+)
+METRICS_FILE = "ablation_metrics.json"
+
+
+def eval_sets(cache: str, unseen: list[str]) -> list[tuple[str, str, str]]:
+    """(name, cache, split): the training cache's val and test splits, then each unseen cache's test split."""
+    sets = [("val", cache, "val"), ("test", cache, "test")]
+    return sets + [(f"unseen:{Path(u).stem}", u, "test") for u in unseen]
+
+
+def score_run(run: Path, sets: list[tuple[str, str, str]], baselines: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`headline` of the run (and of the frozen baseline) on every evaluation set."""
+    out: dict[str, Any] = {}
+    for name, cache, split in sets:
+        store = open_cache(cache, "r")
+        if name not in baselines:
+            baselines[name] = split_metrics(store, frozen_baseline(store), split)
+        heads = split_metrics(store, load_run(run), split)
+        out[name] = headline({"heads": heads, "frozen_baseline": baselines[name]})
+    return out
 
 
 def run_ablation(
@@ -33,63 +78,96 @@ def run_ablation(
     seeds: list[int],
     variants: dict[str, list[str]] | None = None,
     extra: list[str] | None = None,
+    unseen: list[str] | None = None,
 ) -> dict[str, Any]:
     variants = variants or VARIANTS
     out = Path(out)
-    rows: dict[str, list[dict[str, float]]] = {}
-    seconds: dict[str, list[float]] = {}
+    sets = eval_sets(cache, unseen or [])
+    baselines: dict[str, dict[str, Any]] = {}
     for name, overrides in variants.items():
         for seed in seeds:
             run = out / f"{name}_seed{seed}"
             shutil.rmtree(run, ignore_errors=True)
             cfg = load_config(None, overrides + (extra or []), cache=cache, out=str(run), seed=seed, progress=False)
             t0 = time.perf_counter()
-            train_and_evaluate(cfg)
-            seconds.setdefault(name, []).append(time.perf_counter() - t0)
-            rows.setdefault(name, []).append(headline(read_eval_result(run)))
-    summary = {
-        name: {k: [float(np.mean([r[k] for r in rs])), float(np.std([r[k] for r in rs]))] for k in rs[0]}
-        for name, rs in rows.items()
-    }
+            train(cfg.model_copy(update={"evaluate": False}))
+            seconds = time.perf_counter() - t0
+            scores = score_run(run, sets, baselines)
+            record = {"variant": name, "seed": seed, "overrides": overrides, "train_seconds": seconds, "scores": scores}
+            (run / METRICS_FILE).write_text(json.dumps(record, indent=1))
+            print(
+                f"{name} seed {seed}: {seconds:.0f} s, test twin (clip-dtw) {scores['test'].get('heads/twin_clip_dtw/acc')}"
+            )
+    return summarize(out)
+
+
+def summarize(out: str | Path) -> dict[str, Any]:
+    """Gather every run's `ablation_metrics.json` under OUT into ablation.json and ablation.md."""
+    out = Path(out)
+    records = [json.loads(p.read_text()) for p in sorted(out.glob(f"*/{METRICS_FILE}"))]
+    if not records:
+        raise ValueError(f"{out}: no run with {METRICS_FILE} found")
+    by_variant: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_variant.setdefault(r["variant"], []).append(r)
+    summary: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for variant, recs in by_variant.items():
+        summary[variant] = {}
+        for set_name in recs[0]["scores"]:
+            keys = recs[0]["scores"][set_name]
+            summary[variant][set_name] = {
+                k: [float(np.mean(v := [r["scores"][set_name][k] for r in recs])), float(np.std(v))] for k in keys
+            }
+        summary[variant]["train_seconds"] = {"mean": [float(np.mean([r["train_seconds"] for r in recs])), 0.0]}
     result = {
-        "cache": cache,
-        "seeds": seeds,
-        "variants": variants,
+        "variants": {v: recs[0]["overrides"] for v, recs in by_variant.items()},
+        "seeds": {v: sorted(r["seed"] for r in recs) for v, recs in by_variant.items()},
         "summary": summary,
-        "runs": rows,
-        "train_seconds": seconds,
     }
-    out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.json").write_text(json.dumps(result, indent=1))
-    (out / "ablation.md").write_text(markdown(summary))
+    (out / "ablation.md").write_text(markdown(summary, result["seeds"]))
     return result
 
 
-def markdown(summary: dict[str, dict[str, list[float]]]) -> str:
-    """One row per metric, one column per variant (frozen baseline metrics from the first variant)."""
+def markdown(summary: dict[str, dict[str, dict[str, list[float]]]], seeds: dict[str, list[int]]) -> str:
+    """Per evaluation set: one row per metric, one column per variant, mean ± std over seeds."""
     names = list(summary)
-    first = summary[names[0]]
-    metrics = [k.split("/", 1)[1] for k in first if k.startswith("heads/")]
-    lines = ["| metric | frozen baseline | " + " | ".join(names) + " |", "|---" * (len(names) + 2) + "|"]
-    for m in metrics:
-        base = first.get(f"frozen_baseline/{m}")
-        cells = [f"{summary[n][f'heads/{m}'][0]:.1f} ± {summary[n][f'heads/{m}'][1]:.1f}" for n in names]
-        lines.append(
-            f"| {m} | " + (f"{base[0]:.1f} ± {base[1]:.1f}" if base else "-") + " | " + " | ".join(cells) + " |"
-        )
+    sets = [s for s in summary[names[0]] if s != "train_seconds"]
+    lines = [f"Seeds: {', '.join(f'{n} {seeds[n]}' for n in names)}. Percent; chance of twin/shuffled/mean-video = 50."]
+    for set_name in sets:
+        first = summary[names[0]][set_name]
+        lines += ["", f"### {set_name}", "", "| metric | frozen baseline | " + " | ".join(names) + " |"]
+        lines.append("|---" * (len(names) + 2) + "|")
+        for m in TABLE_METRICS:
+            base = first.get(f"frozen_baseline/{m}")
+            cells = []
+            for n in names:
+                v = summary[n].get(set_name, {}).get(f"heads/{m}")
+                cells.append(f"{v[0]:.1f} ± {v[1]:.1f}" if v else "-")
+            lines.append(f"| {m} | " + (f"{base[0]:.1f}" if base else "-") + " | " + " | ".join(cells) + " |")
+    secs = " | ".join(f"{summary[n]['train_seconds']['mean'][0]:.0f}" for n in names)
+    lines += ["", "| train seconds | - | " + secs + " |"]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cache", required=True)
+    ap.add_argument("--cache", help="the training cache (val and test splits are scored)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--unseen", action="append", default=[], help="another cache, same backbone (its test split)")
     ap.add_argument("--set", action="append", dest="overrides", default=[])
+    ap.add_argument("--summarize", action="store_true", help="only gather the runs already in --out")
     args = ap.parse_args()
-    res = run_ablation(args.cache, args.out, args.seeds, {v: VARIANTS[v] for v in args.variants}, args.overrides)
-    print(markdown(res["summary"]))
+    if args.summarize:
+        res = summarize(args.out)
+    else:
+        if not args.cache:
+            ap.error("--cache is required unless --summarize")
+        variants = {v: VARIANTS[v] for v in args.variants}
+        res = run_ablation(args.cache, args.out, args.seeds, variants, args.overrides, args.unseen)
+    print(markdown(res["summary"], res["seeds"]))
 
 
 if __name__ == "__main__":
