@@ -15,7 +15,7 @@ encoder whose fingerprint differs from the recorded one is refused.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -101,12 +101,14 @@ class HierSKPModel:
             )
         return x
 
-    def _video_tokens(self, features: Any) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def _video_tokens(self, features: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        """(video embedding, clip tokens in context, position-free clip embeddings, valid clips)."""
         x = self._features(features)
         clips = video_clips(x, self.spec.max_video_len, self.spec.video_clip_len)
         video, mask = pad_videos([clips], x.shape[1])
-        emb, tokens = self.heads.encode_video(video, mask)
-        return emb[0], tokens[0], int(mask.any(-1).sum())
+        seq, valid, clip_emb = self.heads.video_inputs(video, mask)
+        emb, tokens = self.heads.aggregate_video(seq, valid)
+        return emb[0], tokens[0], clip_emb[0], int(valid.sum())
 
     @torch.no_grad()
     def embed_video(self, features: Any) -> np.ndarray:
@@ -121,14 +123,26 @@ class HierSKPModel:
         return self.heads.encode_clips(t, torch.ones(t.shape[:2], dtype=torch.bool))[0].numpy().astype(np.float32)
 
     @torch.no_grad()
-    def order_score(self, features: Any, steps: list[str], gamma: float = 0.1, temperature: float = 0.1) -> float:
-        """The evaluation's DTW order scorer: -softDTW per video position between the video's clip
-        tokens and the step texts in the given order. Higher = the video follows these steps in order."""
+    def order_score(
+        self,
+        features: Any,
+        steps: list[str],
+        scorer: Literal["clip_dtw", "dtw"] = "clip_dtw",
+        gamma: float = 0.1,
+        temperature: float = 0.1,
+    ) -> float:
+        """The evaluation's order scorer: -softDTW per video position between the video's clips and
+        the step texts in the given order; higher = the video follows these steps in this order.
+        "clip_dtw" (recommended, the twin-discrimination scorer of the report) aligns the
+        position-free clip embeddings, "dtw" the clip tokens in video context."""
         if not steps:
             raise ValueError("order_score needs at least one step")
-        _, tokens, n = self._video_tokens(features)
+        if scorer not in ("clip_dtw", "dtw"):
+            raise ValueError(f"order_score: scorer must be 'clip_dtw' or 'dtw', got {scorer!r}")
+        _, tokens, clip_emb, n = self._video_tokens(features)
         step_emb = torch.from_numpy(self.embed_texts(list(steps)))
-        return float(dtw_order_scores(tokens, n, [step_emb], gamma, temperature)[0])
+        seq = clip_emb if scorer == "clip_dtw" else tokens
+        return float(dtw_order_scores(seq, n, [step_emb], gamma, temperature)[0])
 
 
 def load_model(run_dir: str | Path, text_encoder: Any | None = None) -> HierSKPModel:

@@ -51,8 +51,13 @@ def test_embeddings_match_the_evaluation_path_on_another_corpus(corpora):
     np.testing.assert_allclose(t, emb.levels["operation"].text[: len(texts)], atol=1e-5)  # cached rows, same encoder
     o = emb.order[0]
     expected = float(dtw_order_scores(o.tokens, o.n_tokens, [o.steps], 0.1, 0.1)[0])
-    assert model.order_score(feats, texts) == pytest.approx(expected, abs=1e-5)
+    assert model.order_score(feats, texts, scorer="dtw") == pytest.approx(expected, abs=1e-5)
+    clips = load_run(run).embedder.video_clips(o.clip_features[None], o.clip_mask[None])[0]
+    expected = float(dtw_order_scores(clips, o.n_tokens, [o.steps], 0.1, 0.1)[0])
+    assert model.order_score(feats, texts) == pytest.approx(expected, abs=1e-5)  # clip-DTW, the default
     assert model.order_score(feats, texts[::-1]) != pytest.approx(expected, abs=1e-6)  # order matters
+    with pytest.raises(ValueError, match="scorer"):
+        model.order_score(feats, texts, scorer="global")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="16"):
         model.embed_video(np.zeros((5, 8), np.float32))
 
