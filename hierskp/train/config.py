@@ -69,6 +69,9 @@ class DTWConfig(_Strict):
     margin: float = Field(default=0.5, ge=0, description="per video position")
     order_weight: float = Field(default=0.5, ge=0, description="PeskaVLP uses 0.5")
     shuffles: int = Field(default=1, ge=0)
+    softmax_over: Literal["y", "x"] = Field(
+        default="y", description="axis of the cost's -log softmax: the step texts (y) or the video (x, PeskaVLP's code)"
+    )
     inputs: Literal["tokens", "clips", "both"] = Field(
         default="both",
         description="what is aligned to the step texts: the clip tokens in video context (learned positions), "

@@ -140,6 +140,7 @@ def dtw_loss(
         order_weight=dtw.order_weight,
         kinds=negative_kinds(True, dtw.shuffles),
         generator=generator,
+        softmax_over=dtw.softmax_over,
     )
     return res.loss / scale
 
