@@ -2,6 +2,7 @@
 summarised as mean +- std over seeds of the held-out metrics (order controls included).
 
 python -m hierskp.ablation --cache demo.zarr --out runs/ablation --seeds 0 1 2 [--unseen other.zarr]
+python -m hierskp.ablation ... --variants full hecvl peskavlp clip_single_level   # the anchors (configs/*.yaml)
 
 Every run is trained once (`RUN/`), then scored per evaluation set into `RUN/ablation_metrics.json`;
 `ablation.json` / `ablation.md` in OUT gather all runs found there, so variants can be trained by
@@ -39,6 +40,9 @@ VARIANTS: dict[str, list[str]] = {
     "no_operation_level": ["losses.contrastive.levels=[frame,video]"],
     "no_cross_level": ["losses.contrastive.cross_level=false"],
 }
+# the anchors as named training configurations (same heads, same step budget): configs/*.yaml
+CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
+ANCHORS: dict[str, str] = {"hecvl": "hecvl.yaml", "peskavlp": "peskavlp.yaml", "clip_single_level": "clip.yaml"}
 TABLE_METRICS = (
     "twin_clip_dtw/acc",
     "twin_dtw/acc",
@@ -88,12 +92,20 @@ def run_ablation(
         for seed in seeds:
             run = out / f"{name}_seed{seed}"
             shutil.rmtree(run, ignore_errors=True)
-            cfg = load_config(None, overrides + (extra or []), cache=cache, out=str(run), seed=seed, progress=False)
+            path = CONFIGS_DIR / ANCHORS[name] if name in ANCHORS else None
+            cfg = load_config(path, overrides + (extra or []), cache=cache, out=str(run), seed=seed, progress=False)
             t0 = time.perf_counter()
             train(cfg.model_copy(update={"evaluate": False}))
             seconds = time.perf_counter() - t0
             scores = score_run(run, sets, baselines)
-            record = {"variant": name, "seed": seed, "overrides": overrides, "train_seconds": seconds, "scores": scores}
+            record = {
+                "variant": name,
+                "seed": seed,
+                "config": None if path is None else str(path.name),
+                "overrides": overrides,
+                "train_seconds": seconds,
+                "scores": scores,
+            }
             (run / METRICS_FILE).write_text(json.dumps(record, indent=1))
             print(
                 f"{name} seed {seed}: {seconds:.0f} s, test twin (clip-dtw) {scores['test'].get('heads/twin_clip_dtw/acc')}"
@@ -155,7 +167,7 @@ def main() -> None:
     ap.add_argument("--cache", help="the training cache (val and test splits are scored)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=[*VARIANTS, *ANCHORS])
     ap.add_argument("--unseen", action="append", default=[], help="another cache, same backbone (its test split)")
     ap.add_argument("--set", action="append", dest="overrides", default=[])
     ap.add_argument("--summarize", action="store_true", help="only gather the runs already in --out")
@@ -165,7 +177,7 @@ def main() -> None:
     else:
         if not args.cache:
             ap.error("--cache is required unless --summarize")
-        variants = {v: VARIANTS[v] for v in args.variants}
+        variants = {v: VARIANTS.get(v, []) for v in args.variants}
         res = run_ablation(args.cache, args.out, args.seeds, variants, args.overrides, args.unseen)
     print(markdown(res["summary"], res["seeds"]))
 

@@ -12,7 +12,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-PositionKind = Literal["learned", "sinusoidal"]
+PositionKind = Literal["learned", "sinusoidal", "none"]  # none: order-blind (permutation-equivariant)
 
 
 def sinusoidal_positions(max_len: int, dim: int) -> torch.Tensor:
@@ -62,6 +62,8 @@ class TemporalAggregator(nn.Module):
         self.max_len = max_len
         if positions == "learned":
             self.pos = nn.Parameter(torch.randn(max_len, dim) * 0.02)
+        elif positions == "none":
+            self.register_buffer("pos", torch.zeros(max_len, dim), persistent=False)
         else:
             self.register_buffer("pos", sinusoidal_positions(max_len, dim), persistent=False)
         layer = nn.TransformerEncoderLayer(
