@@ -26,7 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="only the cheap check (shapes, chunk presence, fingerprints); the default also re-reads every "
         "value and compares the checksums recorded at completion",
     )
-    val.add_argument("--manifest", default=None, help="also report the manifest's videos missing from the cache (default: unset, no manifest check)")
+    val.add_argument(
+        "--manifest",
+        default=None,
+        help="also report the manifest's videos missing from the cache (default: unset, no manifest check)",
+    )
     plot = csub.add_parser(
         "plot",
         help="one PNG of a video: features over time, its operations, frame self-similarity",
