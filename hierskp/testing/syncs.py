@@ -39,16 +39,23 @@ _INDEXING = {_aten.index.Tensor, _aten.index_put.default, _aten.index_put_.defau
 _HOST_READS = {torch.Tensor.numpy, torch.Tensor.tolist}
 
 
+_SKIP = (__name__, "torch.utils._python_dispatch", "torch.overrides", "torch._ops")
+
+
 def _where(packages: tuple[str, ...]) -> str:
+    """The innermost frame of `packages`, and the innermost frame below it when that is elsewhere
+    (e.g. ``hierskp.train.step:train_step:73 via torch.optim.adamw:_multi_tensor_adamw``)."""
     frame = sys._getframe(2)
-    first = None
+    inner = None
     while frame is not None:
         name = frame.f_globals.get("__name__", "")
         if name.split(".")[0] in packages and name != __name__:
-            return f"{name}:{frame.f_code.co_name}:{frame.f_lineno}"
-        first = first or (name if name != __name__ and not name.startswith("torch") else None)
+            here = f"{name}:{frame.f_code.co_name}:{frame.f_lineno}"
+            return here if inner is None or inner.startswith(name + ":") else f"{here} via {inner}"
+        if inner is None and not name.startswith(_SKIP) and not name.startswith("torch._"):
+            inner = f"{name}:{frame.f_code.co_name}"
         frame = frame.f_back
-    return first or "?"
+    return inner or "?"
 
 
 def _is_sync(func: Any, args: tuple, kwargs: dict) -> bool:
