@@ -165,7 +165,8 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
         """Read the pending steps' numbers (one device-to-host copy), check them, log them."""
         records = pending.flush()
         for rec in records:
-            check_losses(rec["step"], rec["loss/total"], {k[5:]: v for k, v in rec.items() if k[:5] == "loss/"})
+            terms = {k[5:]: v for k, v in rec.items() if k[:5] == "loss/" and k != "loss/total"}
+            check_losses(rec["step"], rec["loss/total"], terms)
         check_weights(step, model)
         for rec in records:
             log.write(rec)
@@ -178,7 +179,7 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
     model.train()
     step, t0 = start, time.perf_counter()
     for batch in loader:
-        batch = batch.to(device, non_blocking=True)  # from pinned memory on CUDA: overlaps the copy
+        batch = batch.to(device, non_blocking=True)  # from pinned memory on CUDA: the host does not wait
         gen = torch.Generator(device=device).manual_seed(step_seed(config.seed, step))
         res = train_step(model, batch, config.losses, optimizer, scaler, o.grad_clip, gen, amp_dtype, scheduler)
         step += 1
