@@ -103,3 +103,36 @@ def test_pending_steps_read_back_once_per_flush():
         {"step": 4, "loss/other": 2.0},
     ]
     assert pending.flush() == [] and len(pending) == 0
+
+
+def test_forward_backward_runs_clean_under_the_device_guard(setup):
+    """The other detector (tags device-resident tensors): no stray host tensor, no sync, no host read."""
+    from hierskp.testing.device_guard import DeviceGuard
+
+    model, batch, cfg = setup
+    model.zero_grad(set_to_none=True)
+    with DeviceGuard() as guard:
+        guard.put(model)
+        res = forward_backward(model, batch.to("cpu"), cfg.losses, torch.Generator().manual_seed(0))
+        assert guard.redirected == [] and guard.syncs == []
+        assert guard.is_device(res.total)
+
+
+def test_loop_logs_every_step_and_checks_before_each_checkpoint(tiny_cache, tmp_path):
+    from hierskp.train import train
+    from hierskp.train.runlog import read_metrics
+
+    from .conftest import FAST
+
+    seen = []
+    over = FAST + ["max_steps=7", "log_every=3", "checkpoint_every=5", "evaluate=false"]
+    out = train(
+        load_config(None, over, cache=tiny_cache, out=str(tmp_path / "run"), progress=False),
+        on_step=lambda step, total, losses: seen.append((step, total, "loss/total" in losses)),
+    )
+    rows = read_metrics(out / "metrics.jsonl")
+    assert [r["step"] for r in rows] == list(range(1, 8)) and seen == [(s, 7, True) for s in range(1, 8)]
+    assert all(isinstance(r["loss/total"], float) and isinstance(r["grad_norm"], float) for r in rows)
+    assert [p.stem for p in sorted((out / "checkpoints").glob("*.json"))] == ["step_00000005", "step_00000007"]
+    with pytest.raises(ValueError, match="log_every"):
+        load_config(None, ["log_every=0"], cache=tiny_cache, out="o")
