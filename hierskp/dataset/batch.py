@@ -39,13 +39,18 @@ class Batch:
     narr_video: torch.Tensor | None = None
     narr_op: torch.Tensor | None = None  # [N_f] row in the op tensors, -1 outside any operation
 
-    def to(self, device: torch.device | str) -> Batch:
+    def _map(self, fn: Any) -> Batch:
         return Batch(
-            **{
-                f.name: (v.to(device) if isinstance(v := getattr(self, f.name), torch.Tensor) else v)
-                for f in fields(self)
-            }
+            **{f.name: (fn(v) if isinstance(v := getattr(self, f.name), torch.Tensor) else v) for f in fields(self)}
         )
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
+        """Every tensor field on `device`; `non_blocking` overlaps the copy when the batch is pinned."""
+        return self._map(lambda t: t.to(device, non_blocking=non_blocking))
+
+    def pin_memory(self) -> Batch:
+        """Page-locked copies of every tensor field (torch's DataLoader calls this with pin_memory=True)."""
+        return self._map(lambda t: t.pin_memory())
 
 
 def pad_sequences(seqs: list[np.ndarray], dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,8 +68,8 @@ def pad_videos(videos: list[list[np.ndarray]], dim: int) -> tuple[torch.Tensor, 
     """Videos as lists of [C_i, dim] clips -> ([B, L, C, dim] zero padded, [B, L, C] bool mask)."""
     clips, clip_mask = pad_sequences([c for v in videos for c in v], dim)  # [sum L, C, D]
     n_pos = [len(v) for v in videos]
-    video = torch.zeros(len(videos), max(n_pos), clips.shape[1], dim)
-    video_clip_mask = torch.zeros(video.shape[:3], dtype=torch.bool)
+    video = torch.from_numpy(np.zeros((len(videos), max(n_pos), clips.shape[1], dim), np.float32))
+    video_clip_mask = torch.from_numpy(np.zeros(video.shape[:3], dtype=bool))  # host tensors, built from numpy
     start = 0
     for b, n in enumerate(n_pos):
         video[b, :n], video_clip_mask[b, :n] = clips[start : start + n], clip_mask[start : start + n]
@@ -78,6 +83,10 @@ def _cat(arrays: list[np.ndarray], dtype: Any, width: int | None = None) -> torc
     return torch.from_numpy(np.concatenate(parts) if parts else np.zeros(shape, dtype=dtype))
 
 
+def _longs(values: list[int]) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(values, dtype=np.int64))
+
+
 def collate(items: list[dict[str, Any]]) -> Batch:
     dt = int(items[0]["t_video"].shape[0])
     n_ops = [len(it["op_keys"]) for it in items]
@@ -87,14 +96,14 @@ def collate(items: list[dict[str, Any]]) -> Batch:
     for b, it in enumerate(items):
         label_keys[b, : n_ops[b]] = it["op_label_keys"]
     batch = Batch(
-        index=torch.tensor([it["index"] for it in items], dtype=torch.long),
+        index=_longs([it["index"] for it in items]),
         t_video=torch.from_numpy(np.stack([it["t_video"] for it in items])),
-        video_key=torch.tensor([it["video_key"] for it in items], dtype=torch.long),
-        proc_key=torch.tensor([it["proc_key"] for it in items], dtype=torch.long),
+        video_key=_longs([it["video_key"] for it in items]),
+        proc_key=_longs([it["proc_key"] for it in items]),
         seq=seq,
         seq_mask=seq_mask,
         seq_label_keys=torch.from_numpy(label_keys),
-        seq_key=torch.tensor([text_key(",".join(map(str, it["op_keys"].tolist()))) for it in items], dtype=torch.long),
+        seq_key=_longs([text_key(",".join(map(str, it["op_keys"].tolist()))) for it in items]),
         t_ops=_cat([it["t_ops"] for it in items], np.float32, dt),
         op_key=_cat([it["op_keys"] for it in items], np.int64),
         op_video=torch.from_numpy(np.repeat(np.arange(len(items)), n_ops).astype(np.int64)),

@@ -77,35 +77,56 @@ def _l(arrs: list[torch.Tensor], e: int) -> np.ndarray:
     return torch.cat(arrs).numpy().astype(np.float32) if arrs else np.zeros((0, e), np.float32)
 
 
+def resolve_embed_device(model: RunModel, device: str | torch.device | None = None) -> torch.device:
+    """`device` when given, else where the run's heads are (the frozen baseline: the CPU)."""
+    if device is not None:
+        return torch.device(device)
+    param = None if model.heads is None else next(model.heads.parameters(), None)
+    return torch.device("cpu") if param is None else param.device
+
+
 @torch.no_grad()
 def embed_split(
-    store: CacheStore, model: RunModel, split: str = "test", batch_videos: int = 8, device: str = "cpu"
+    store: CacheStore,
+    model: RunModel,
+    split: str = "test",
+    batch_videos: int = 8,
+    device: str | torch.device | None = None,
 ) -> LevelEmbeddings:
     """Embeddings of every complete video of `split` at the video, operation and frame levels
-    (refusing a cache of another fingerprint than the run's)."""
+    (refusing a cache of another fingerprint than the run's).
+
+    The device is resolved once (`resolve_embed_device`; heads elsewhere are moved there): each
+    batch is collated on the host, moved there explicitly, and every output comes back with one
+    `.cpu()`. Sizes and ids are read from the host copy of the batch, never from the device."""
     model.check_cache(store)
+    dev = resolve_embed_device(model, device)
+    if model.heads is not None:
+        model.heads.to(dev)
     embedder, spec = model.embedder, model.spec
     index = catalog(store, [split])
     order: list[OrderVideo] = []
     out = {k: {"video": [], "text": []} for k in LEVELS}
     meta: dict[str, dict[str, list[Any]]] = {k: {"ids": [], "texts": [], "labels": [], "times": []} for k in LEVELS}
-    for batch in iter_batches(store, index, spec, batch_videos):
-        batch = batch.to(device)
-        entries = [index[int(i)] for i in batch.index]
+    for host in iter_batches(store, index, spec, batch_videos):
+        batch = host.to(dev)
+        entries = [index[i] for i in host.index.tolist()]
+        assert host.video_mask is not None
+        n_steps, n_tokens = host.seq_mask.sum(1).tolist(), host.video_mask.sum(1).tolist()
         v_emb, v_tok = embedder.video(batch.video, batch.video_clip_mask)
-        out["video"]["video"].append(v_emb.cpu())
+        v_emb_host, v_tok_host = v_emb.cpu(), v_tok.cpu()
+        out["video"]["video"].append(v_emb_host)
         for b, e in enumerate(entries):
             if e.n_ops >= 2:
-                k = int(batch.seq_mask[b].sum())
-                seq = batch.seq[b, :k]
+                seq = batch.seq[b, : n_steps[b]]
                 order.append(
                     OrderVideo(
                         e.video_id,
                         list(e.op_labels),
-                        v_emb[b].cpu(),
-                        v_tok[b].cpu(),
-                        int(batch.video_mask[b].sum()),
-                        seq.cpu(),
+                        v_emb_host[b],
+                        v_tok_host[b],
+                        int(n_tokens[b]),
+                        host.seq[b, : n_steps[b]],
                         embedder.text(seq).cpu(),
                         e.procedure,
                         batch.video[b].cpu(),

@@ -31,6 +31,7 @@ def info_nce(
     hard_mask: Tensor | None = None,
     *,
     symmetric: bool = True,
+    valid: Tensor | None = None,
 ) -> Tensor:
     """Symmetric InfoNCE over matched rows of ``a [N, E]`` and ``b [N, E]`` (both L2-normalised),
     logits ``a @ b.T / temperature``.
@@ -42,6 +43,10 @@ def info_nce(
     * ``hard [N, K, E]`` are extra a->b candidates per row (e.g. the steps in a wrong order),
       ``hard_mask [N, K]`` (True = use) allows a variable number per row; with ``hard_pairs``
       and ``boost > 1`` they are boosted too.
+
+    * ``valid [N]`` (bool): only these rows take part, as if the others had been indexed away
+      (``info_nce(a[valid], b[valid], ...)``) but without a data-dependent shape, so no host sync;
+      0 when no row is valid.
 
     Returns the mean of the a->b and b->a cross-entropies (only a->b if not ``symmetric``).
     Logits are computed in fp32 under autocast (at temperature 0.01 they reach 100, a bf16 step 0.5).
@@ -55,6 +60,8 @@ def info_nce(
         logits = logits.masked_fill((keys[:, None] == keys[None, :]) & ~eye, float("-inf"))
     if hard_pairs is not None and boost > 1.0:
         logits = logits + (hard_pairs & ~eye).to(logits.dtype) * math.log(boost)
+    if valid is not None:  # invalid rows and columns leave every denominator; their own diagonal stays finite
+        logits = logits.masked_fill(~(valid[:, None] & valid[None, :]) & ~eye, float("-inf"))
     target = torch.arange(n, device=a.device)
     ab = logits
     if hard is not None and hard.shape[1] > 0:
@@ -66,9 +73,16 @@ def info_nce(
         if hard_mask is not None:
             extra = extra.masked_fill(~hard_mask, float("-inf"))
         ab = torch.cat([logits, extra], dim=1)
-    loss = F.cross_entropy(ab, target)
+    if valid is None:
+        loss = F.cross_entropy(ab, target)
+        if symmetric:
+            loss = 0.5 * (loss + F.cross_entropy(logits.T, target))
+        return loss
+    w = valid.to(ab.dtype)
+    count = w.sum().clamp_min(1.0)
+    loss = (F.cross_entropy(ab, target, reduction="none") * w).sum() / count
     if symmetric:
-        loss = 0.5 * (loss + F.cross_entropy(logits.T, target))
+        loss = 0.5 * (loss + (F.cross_entropy(logits.T, target, reduction="none") * w).sum() / count)
     return loss
 
 

@@ -34,11 +34,13 @@ def dtw_alignment_loss(
     *,
     gamma: float = 0.1,
     temperature: float | Tensor = 0.1,
-    margin: float = 0.1,
+    margin: float | Tensor = 0.1,
     order_weight: float = 0.5,
     kinds: Sequence[str] = NEGATIVE_KINDS,
     generator: torch.Generator | None = None,
     softmax_over: Literal["y", "x"] = "y",
+    weights: Tensor | None = None,
+    check_lengths: bool = True,
 ) -> DTWAlignmentLoss:
     """``mean(sdtw(v, t)) + order_weight * mean(relu(sdtw(v, t) - sdtw(v, perm(t)) + margin))``.
 
@@ -48,6 +50,9 @@ def dtw_alignment_loss(
     is equivariant to reordering the text axis, the wrong-order costs are column gathers of the
     true-order cost: all K + 1 soft-DTW problems run as one batch. The hinge is averaged over
     pairs that have a wrong order (``t_lengths >= 2``); ``kinds=()`` disables it.
+    ``weights [B]`` (0/1) keeps only some pairs in both means without indexing (no host sync; the
+    other pairs still need valid lengths); ``check_lengths=False`` skips soft-DTW's host-side check
+    of CPU lengths (for callers whose lengths are valid by construction).
     """
     bsz, n, _ = v.shape
     m = t.shape[1]
@@ -68,10 +73,15 @@ def dtw_alignment_loss(
         neg_cost = cost.unsqueeze(0).expand(k, -1, -1, -1).gather(3, cols)
         cost = torch.cat([cost.unsqueeze(0), neg_cost]).reshape((k + 1) * bsz, n, m)
     rep = lambda lens: None if lens is None else lens.repeat(k + 1)  # noqa: E731
-    sd = soft_dtw(cost, gamma, rep(v_lengths), rep(t_lengths)).view(k + 1, bsz)
+    sd = soft_dtw(cost, gamma, rep(v_lengths), rep(t_lengths), check_lengths=check_lengths).view(k + 1, bsz)
     pos, neg = sd[0], sd[1:]
-    alignment = pos.mean()
-    has_neg = (tl >= 2).to(pos.dtype)
+    if weights is None:
+        alignment = pos.mean()
+        has_neg = (tl >= 2).to(pos.dtype)
+    else:
+        w = weights.to(pos.dtype)
+        alignment = (pos * w).sum() / w.sum().clamp_min(1.0)
+        has_neg = (tl >= 2).to(pos.dtype) * w
     hinge = F.relu(pos.unsqueeze(0) - neg + margin) * has_neg
     order = hinge.sum() / (has_neg.sum() * k).clamp_min(1.0)
     return DTWAlignmentLoss(alignment + order_weight * order, alignment, order)

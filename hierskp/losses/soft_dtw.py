@@ -184,14 +184,14 @@ def resolve_backend(cost: Tensor, backend: Backend = "auto") -> str:
     return backend
 
 
-def _lengths(lengths: Tensor | None, bsz: int, full: int, device: torch.device) -> Tensor:
+def _lengths(lengths: Tensor | None, bsz: int, full: int, device: torch.device, check: bool = True) -> Tensor:
     if lengths is None:
         return torch.full((bsz,), full, dtype=torch.long, device=device)
     lengths = torch.as_tensor(lengths)
     if lengths.shape != (bsz,):
         raise ValueError(f"lengths must have shape ({bsz},), got {tuple(lengths.shape)}")
     # Checked only for host tensors: a check on device lengths would force a sync.
-    if lengths.device.type == "cpu" and bool(((lengths < 1) | (lengths > full)).any()):
+    if check and lengths.device.type == "cpu" and bool(((lengths < 1) | (lengths > full)).any()):
         raise ValueError(f"lengths must lie in [1, {full}]")
     return lengths.to(device=device, dtype=torch.long)
 
@@ -203,12 +203,15 @@ def soft_dtw(
     y_lengths: Tensor | None = None,
     *,
     backend: Backend = "auto",
+    check_lengths: bool = True,
 ) -> Tensor:
     """Soft-DTW value of each cost matrix, ``[B, N, M] -> [B]``.
 
     With lengths, pair b uses ``cost[b, :x_lengths[b], :y_lengths[b]]``; cells past the lengths
     may hold anything (even inf/NaN) and get zero gradient. Differentiable w.r.t. ``cost`` only.
     ``backend``: see the module docstring ("auto" picks by device, dtype and what is installed).
+    ``check_lengths``: host lengths outside ``[1, N]``/``[1, M]`` raise (device lengths are never
+    read back); False skips that read too, for callers whose lengths are valid by construction.
     """
     if cost.dim() != 3 or not cost.is_floating_point():
         raise ValueError("cost must be a floating-point tensor of shape [B, N, M]")
@@ -219,8 +222,8 @@ def soft_dtw(
     bsz, n, m = cost.shape
     if n == 0 or m == 0:
         raise ValueError("empty sequences")
-    xl = _lengths(x_lengths, bsz, n, cost.device)
-    yl = _lengths(y_lengths, bsz, m, cost.device)
+    xl = _lengths(x_lengths, bsz, n, cost.device, check_lengths)
+    yl = _lengths(y_lengths, bsz, m, cost.device, check_lengths)
     if x_lengths is not None or y_lengths is not None:
         valid = (torch.arange(n, device=cost.device)[None, :, None] < xl[:, None, None]) & (
             torch.arange(m, device=cost.device)[None, None, :] < yl[:, None, None]

@@ -69,7 +69,7 @@ class FrozenEmbedder:
 
     def clips(self, x, mask):  # type: ignore[no-untyped-def]
         w = mask.float().unsqueeze(-1)
-        return F.normalize(((x * w).sum(1) / w.sum(1).clamp_min(1)) @ self.pv, dim=-1)
+        return F.normalize(((x * w).sum(1) / w.sum(1).clamp_min(1)) @ self.pv.to(x.device), dim=-1)
 
     def video(self, x, mask):  # type: ignore[no-untyped-def]
         b, n, c, d = x.shape
@@ -80,7 +80,7 @@ class FrozenEmbedder:
         return self.video(x, mask)[1]
 
     def text(self, t):  # type: ignore[no-untyped-def]
-        return F.normalize(t @ self.pt, dim=-1)
+        return F.normalize(t @ self.pt.to(t.device), dim=-1)
 
     def sequence(self, t, mask):  # type: ignore[no-untyped-def]
-        return self.clips(t @ self.pt, mask)  # a bag of steps: blind to order by construction
+        return self.clips(t @ self.pt.to(t.device), mask)  # a bag of steps: blind to order by construction

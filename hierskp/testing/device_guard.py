@@ -144,6 +144,8 @@ class DeviceGuard(TorchFunctionMode):
         if func in _TO_HOST:  # on the CPU .cpu() returns self: hand back an untagged alias
             return out.view_as(out) if self.is_device(out) else out
         moved = func is torch.Tensor.to and _has_device_arg(args[1:], kwargs)
+        if moved and out is args[0] and not self.is_device(out):
+            out = out.view_as(out)  # on the CPU .to(device) returns self: tag an alias, the host copy stays host
         if on_device or moved:
             for t in tree_flatten(out)[0]:
                 if isinstance(t, torch.Tensor):

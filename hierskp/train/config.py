@@ -123,6 +123,12 @@ class TrainConfig(_Strict):
     )
     amp: Literal["auto", "bf16", "fp16", "off"] = "auto"
     checkpoint_every: int = Field(default=50, ge=1)
+    log_every: int = Field(
+        default=10,
+        ge=1,
+        description="steps between reads of the logged numbers from the device (one copy each); the "
+        "non-finite loss/weight checks run then too, naming the step, and always before a checkpoint",
+    )
     keep_checkpoints: int = Field(default=3, ge=1)
     progress: bool = True
     evaluate: bool = True

@@ -21,11 +21,11 @@ class NonFiniteError(ValueError):
     """A loss term or a weight became NaN/inf; the message names the step and what."""
 
 
-def check_losses(step: int, total: torch.Tensor, parts: dict[str, torch.Tensor]) -> None:
-    """Before backward: every loss term and the total must be finite."""
-    bad = {k: float(v.detach()) for k, v in parts.items() if not math.isfinite(float(v.detach()))}
-    if bad or not math.isfinite(float(total.detach())):
-        terms = ", ".join(f"loss term {k!r} = {v}" for k, v in bad.items()) or f"total {float(total.detach())}"
+def check_losses(step: int, total: torch.Tensor | float, parts: dict[str, torch.Tensor] | dict[str, float]) -> None:
+    """Every loss term and the total must be finite (tensors or the host numbers read back for logging)."""
+    bad = {k: float(v) for k, v in parts.items() if not math.isfinite(float(v))}
+    if bad or not math.isfinite(float(total)):
+        terms = ", ".join(f"loss term {k!r} = {v}" for k, v in bad.items()) or f"total {float(total)}"
         raise NonFiniteError(
             f"step {step}: non-finite loss ({terms}); training stopped, no final heads written "
             "(check the cache with `hierskp cache validate`, or lower optim.lr)"
@@ -33,10 +33,14 @@ def check_losses(step: int, total: torch.Tensor, parts: dict[str, torch.Tensor])
 
 
 def check_weights(step: int, model: torch.nn.Module) -> None:
-    """After the optimizer step: every parameter must be finite."""
-    for name, p in model.named_parameters():
-        if not torch.isfinite(p.detach()).all():
-            raise NonFiniteError(f"step {step}: weight {name!r} is no longer finite; training stopped")
+    """After the optimizer step: every parameter must be finite (one host read for all of them)."""
+    named = [(name, p) for name, p in model.named_parameters()]
+    if not named:
+        return
+    finite = torch.stack([torch.isfinite(p.detach()).all() for _, p in named]).cpu()
+    if not bool(finite.all()):
+        name = named[int((~finite).nonzero()[0, 0])][0]
+        raise NonFiniteError(f"step {step}: weight {name!r} is no longer finite; training stopped")
 
 
 def file_sha256(path: Path) -> str:

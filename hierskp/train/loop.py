@@ -27,10 +27,10 @@ from hierskp.runs.folder import CONFIG, check_cache, heads_dir, read_run_config,
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .guards import check_losses, check_weights, last_good_checkpoint
-from .objective import compute_losses
 from .run_lock import run_lock
 from .runlog import MetricsLog, plot_loss_curve
 from .sampling import StepBatchSampler, step_seed, steps_per_epoch
+from .step import PendingSteps, train_step
 
 
 def seed_everything(seed: int) -> None:
@@ -155,43 +155,52 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
         multiprocessing_context=config.data.mp_context if workers else None,
         generator=torch.Generator().manual_seed(config.seed),  # keeps the global torch RNG untouched
         persistent_workers=False,
+        pin_memory=device.type == "cuda",  # Batch.pin_memory(): page-locked host copies, async H2D
     )
     log = MetricsLog(out / "metrics.jsonl", resume_step=start if resume else None)
     bar = tqdm(total=total_steps, initial=start, desc="train", unit="step", disable=not config.progress)
+    pending = PendingSteps(config.log_every)
+
+    def flush(step: int) -> None:
+        """Read the pending steps' numbers (one device-to-host copy), check them, log them."""
+        records = pending.flush()
+        for rec in records:
+            terms = {k[5:]: v for k, v in rec.items() if k[:5] == "loss/" and k != "loss/total"}
+            check_losses(rec["step"], rec["loss/total"], terms)
+        check_weights(step, model)
+        for rec in records:
+            log.write(rec)
+            losses = {k: v for k, v in rec.items() if k.startswith("loss/")}
+            bar.set_postfix({k[5:]: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+            bar.update()
+            if on_step is not None:
+                on_step(rec["step"], total_steps, losses)
+
     model.train()
     step, t0 = start, time.perf_counter()
     for batch in loader:
-        batch = batch.to(device)
+        batch = batch.to(device, non_blocking=True)  # from pinned memory on CUDA: the host does not wait
         gen = torch.Generator(device=device).manual_seed(step_seed(config.seed, step))
-        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-            total, parts = compute_losses(model, batch, config.losses, gen)
-        check_losses(step + 1, total, parts)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(total).backward()
-        scaler.unscale_(optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), o.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        scheduler.step()
+        res = train_step(model, batch, config.losses, optimizer, scaler, o.grad_clip, gen, amp_dtype, scheduler)
         step += 1
-        check_weights(step, model)
-        losses = {"loss/total": float(total.detach()), **{f"loss/{k}": float(v.detach()) for k, v in parts.items()}}
-        log.write(
+        pending.add(
+            step,
             {
-                "step": step,
+                "grad_norm": res.grad_norm,  # type: ignore[dict-item]
+                "loss/total": res.total,
+                **{f"loss/{k}": v for k, v in res.parts.items()},
+                **{f"temp/{k}": model.temperature(k).detach() for k in TEMPERATURE_LEVELS},
+            },
+            {
                 "epoch": (step - 1) // sampler.steps_per_epoch,
                 "lr": scheduler.get_last_lr()[0],
-                "grad_norm": float(grad_norm),
-                **losses,
-                **{f"temp/{k}": float(model.temperature(k).detach()) for k in TEMPERATURE_LEVELS},
                 "seconds": round(time.perf_counter() - t0, 3),
-            }
+            },
         )
-        bar.set_postfix({k[5:]: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
-        bar.update()
-        if on_step is not None:
-            on_step(step, total_steps, losses)
-        if step % config.checkpoint_every == 0 or step == total_steps:
+        checkpoint_due = step % config.checkpoint_every == 0 or step == total_steps
+        if pending.due(step) or checkpoint_due:  # checks run before a checkpoint can keep bad weights
+            flush(step)
+        if checkpoint_due:
             save_checkpoint(
                 out / "checkpoints",
                 step,
@@ -202,6 +211,7 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
                 extra={"total_steps": total_steps},
                 keep=config.keep_checkpoints,
             )
+    flush(step)
     bar.close()
     log.close()
     save_heads(

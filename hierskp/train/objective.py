@@ -5,6 +5,10 @@ One small function per term (`*_loss`), each on already-encoded tensors where it
 `compute_losses` encodes what the active terms share, calls the terms in a fixed order (the
 order fixes the random draws and the float sum) and returns `weighted_total` of the parts.
 All contrastive terms are `hierskp.losses.info_nce`.
+
+No host sync: rows that cannot take part (videos without steps, operations without narrations) are
+masked or weighted out instead of indexed away, and a term that cannot form in a batch (fewer than
+two such rows) is a zero tensor (`_at_least_two`), not a host-side branch. Only shapes are read.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ def _same(x: Tensor) -> Tensor:
     return x[:, None] == x[None, :]
 
 
+def _at_least_two(rows: Tensor) -> Tensor:
+    """1.0 when the bool mask `rows` holds >= 2 rows, else 0.0 (a tensor: no host read)."""
+    return (rows.sum() >= 2).float()
+
+
 def frame_loss(f: Tensor, tn: Tensor, batch: Batch, temperature: Tensor, boost: float) -> Tensor:
     """Frame windows vs their narrations; the other narrations of the same video are boosted negatives."""
     assert batch.narr_key is not None and batch.narr_video is not None
@@ -50,17 +59,15 @@ def operation_margin_loss(o: Tensor, to: Tensor, batch: Batch, margin: float) ->
     return hard_negative_margin_loss(o, to, to[hard_idx], margin, other)
 
 
-def op_narration_loss(o: Tensor, tn: Tensor, batch: Batch, temperature: Tensor) -> Tensor | None:
-    """Cross-level: an operation segment vs the mean of the narrations inside it (None: < 2 such ops)."""
+def op_narration_loss(o: Tensor, tn: Tensor, batch: Batch, temperature: Tensor) -> Tensor:
+    """Cross-level: an operation segment vs the mean of the narrations inside it (0: < 2 such ops)."""
     assert batch.narr_op is not None
     inside = batch.narr_op >= 0
-    if int(inside.sum()) == 0:
-        return None
-    agg = torch.zeros_like(o).index_add_(0, batch.narr_op[inside], tn[inside])
+    # narrations outside any operation add zeros to row 0 instead of being indexed away
+    agg = torch.zeros_like(o).index_add_(0, batch.narr_op.clamp_min(0), tn * inside[:, None].to(tn.dtype))
     has = agg.norm(dim=-1) > 0
-    if int(has.sum()) < 2:
-        return None
-    return info_nce(o[has], F.normalize(agg[has], dim=-1), temperature, batch.op_key[has])
+    loss = info_nce(o, F.normalize(agg, dim=-1), temperature, batch.op_key, valid=has)
+    return loss * _at_least_two(has)
 
 
 def video_loss(v_emb: Tensor, tv: Tensor, batch: Batch, temperature: Tensor, boost: float) -> Tensor:
@@ -69,8 +76,9 @@ def video_loss(v_emb: Tensor, tv: Tensor, batch: Batch, temperature: Tensor, boo
 
 
 def text_sequence_loss(tv: Tensor, s: Tensor, batch: Batch, keep: Tensor, temperature: Tensor) -> Tensor:
-    """The video description vs the embedded step sequence: anchors the video-text projection."""
-    return info_nce(tv, s[keep], temperature, batch.seq_key[keep])
+    """The video description vs the embedded step sequence: anchors the video-text projection.
+    Rows are videos; only those in `keep` (with steps) take part."""
+    return info_nce(tv, s, temperature, batch.seq_key, valid=keep)
 
 
 def order_negatives(
@@ -95,17 +103,8 @@ def video_sequence_loss(
     hard: Tensor | None,
     hard_mask: Tensor | None,
 ) -> Tensor:
-    """A video vs its ordered step sequence, with its wrong orders as extra negatives."""
-    return info_nce(
-        v_emb[keep],
-        s[keep],
-        temperature,
-        batch.seq_key[keep],
-        _same(batch.proc_key)[keep][:, keep],
-        boost,
-        None if hard is None else hard[keep],
-        None if hard_mask is None else hard_mask[keep],
-    )
+    """A video vs its ordered step sequence, with its wrong orders as extra negatives (rows in `keep`)."""
+    return info_nce(v_emb, s, temperature, batch.seq_key, _same(batch.proc_key), boost, hard, hard_mask, valid=keep)
 
 
 def sequence_margin_loss(
@@ -115,34 +114,38 @@ def sequence_margin_loss(
     negs = s.expand(s.shape[0], -1, -1)
     mask = _same(batch.proc_key) & ~_same(batch.seq_key) & keep[None, :] & keep[:, None]
     if hard is not None and hard_mask is not None:
-        negs, mask = torch.cat([negs, hard], 1), torch.cat([mask, hard_mask], 1)
-    return hard_negative_margin_loss(v_emb[keep], s[keep], negs[keep], margin, mask[keep])
+        negs, mask = torch.cat([negs, hard], 1), torch.cat([mask, hard_mask & keep[:, None]], 1)
+    return hard_negative_margin_loss(v_emb, s, negs, margin, mask)
 
 
 def dtw_loss(
     model: HierSKPHeads, v_tok: Tensor, batch: Batch, dtw: DTWConfig, generator: torch.Generator | None
-) -> Tensor | None:
-    """Soft-DTW alignment of clip tokens to the step texts, hinged against wrong orders (None: no steps)."""
-    steps_ok = batch.seq_mask.sum(1) >= 1
-    if int(steps_ok.sum()) < 1:
-        return None
+) -> Tensor:
+    """Soft-DTW alignment of clip tokens to the step texts, hinged against wrong orders (0: no steps).
+
+    Every video enters the batched soft-DTW; those without steps get one (padding) step and weight 0."""
     assert batch.video_mask is not None
-    vl = batch.video_mask.sum(1)[steps_ok]
-    scale = vl.float().mean()
+    n_steps = batch.seq_mask.sum(1)
+    steps_ok = n_steps >= 1
+    w = steps_ok.float()
+    vl = batch.video_mask.sum(1)
+    scale = ((vl.float() * w).sum() / w.sum().clamp_min(1.0)).clamp_min(1.0)  # mean clips of those videos
     res = dtw_alignment_loss(
-        v_tok[steps_ok],
-        model.encode_text(batch.seq[steps_ok]),
+        v_tok,
+        model.encode_text(batch.seq),
         vl,
-        batch.seq_mask.sum(1)[steps_ok],
+        n_steps.clamp_min(1),
         gamma=dtw.gamma,
         temperature=dtw.temperature,
-        margin=float(dtw.margin * scale),
+        margin=dtw.margin * scale,
         order_weight=dtw.order_weight,
         kinds=negative_kinds(True, dtw.shuffles),
         generator=generator,
         softmax_over=dtw.softmax_over,
+        weights=w,
+        check_lengths=False,  # from the masks: in range by construction
     )
-    return res.loss / scale
+    return res.loss / scale * (w.sum() > 0).float()
 
 
 def weighted_total(parts: dict[str, Tensor], weights: dict[str, float]) -> Tensor:
@@ -188,13 +191,14 @@ def compute_losses(
         tv = model.encode_text(batch.t_video)
         add("video", video_loss(v_emb, tv, batch, model.temperature("video"), boost), c.weights.get("video", 1.0))
     keep = batch.seq_mask.any(dim=1)  # videos with at least one step
-    need_seq = c.cross_level and (c.text_sequence_weight > 0 or use_seq) and int(keep.sum()) >= 2
+    need_seq = c.cross_level and (c.text_sequence_weight > 0 or use_seq)
     s = model.encode_sequence(batch.seq, batch.seq_mask) if need_seq else None
+    seq_ok = _at_least_two(keep)  # the sequence terms need >= 2 videos with steps, else they are 0
     if s is not None and c.text_sequence_weight > 0:
-        tv_keep = model.encode_text(batch.t_video[keep])
+        tv_all = model.encode_text(batch.t_video)
         add(
             "text_sequence",
-            text_sequence_loss(tv_keep, s, batch, keep, model.temperature("sequence")),
+            text_sequence_loss(tv_all, s, batch, keep, model.temperature("sequence")) * seq_ok,
             c.text_sequence_weight,
         )
     if v_emb is not None and use_seq and s is not None:
@@ -202,13 +206,13 @@ def compute_losses(
         t_seq = model.temperature("sequence")
         add(
             "video_sequence",
-            video_sequence_loss(v_emb, s, batch, keep, t_seq, boost, hard, hard_mask),
+            video_sequence_loss(v_emb, s, batch, keep, t_seq, boost, hard, hard_mask) * seq_ok,
             c.video_sequence_weight,
         )
         if hn.enabled and hn.margin_weight > 0:
             add(
                 "sequence_margin",
-                sequence_margin_loss(v_emb, s, batch, keep, hn.margin, hard, hard_mask),
+                sequence_margin_loss(v_emb, s, batch, keep, hn.margin, hard, hard_mask) * seq_ok,
                 hn.margin_weight,
             )
     if dtw.enabled and v_tok is not None and clip_emb is not None:
