@@ -71,12 +71,12 @@ def make_corpus(out: Path, videos: int, seed: int) -> Path:
 
 
 def metrics_table(metrics: dict[str, float]) -> str:
-    rows = [f"{'metric':24s} {'heads':>8s} {'frozen':>8s}"]
+    rows = [f"{'metric':30s} {'heads':>8s} {'frozen':>8s}"]
     for name in HEADLINE:
         heads, frozen = metrics.get(f"heads/{name}"), metrics.get(f"frozen_baseline/{name}")
         if heads is not None or frozen is not None:
             rows.append(
-                f"{name:24s} {heads if heads is not None else float('nan'):8.1f} "
+                f"{name:30s} {heads if heads is not None else float('nan'):8.1f} "
                 f"{frozen if frozen is not None else float('nan'):8.1f}"
             )
     return "\n".join(rows)
