@@ -119,6 +119,8 @@ def summarize(out: str | Path) -> dict[str, Any]:
     records = [json.loads(p.read_text()) for p in sorted(out.glob(f"*/{METRICS_FILE}"))]
     if not records:
         raise ValueError(f"{out}: no run with {METRICS_FILE} found")
+    known = [*VARIANTS, *ANCHORS]
+    records.sort(key=lambda r: (known.index(r["variant"]) if r["variant"] in known else len(known), r["seed"]))
     by_variant: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by_variant.setdefault(r["variant"], []).append(r)
