@@ -41,6 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1,
         help="torch CPU threads (default 1: the heads are small, as in training; 0 = torch's default)",
     )
+    p.add_argument(
+        "--prompts",
+        default=None,
+        help="YAML of label -> prompt string(s) for zero-shot recognition and TAL, embedded by the run's text "
+        "encoder (default: unset, each class's training captions)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: shown)")
     p.set_defaults(func=run)
 
@@ -62,7 +68,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = open_cache(args.cache, "r")
         report = evaluate_runs(
-            store, args.runs, args.out, split=args.split, names=args.names, progress=not args.no_progress
+            store,
+            args.runs,
+            args.out,
+            split=args.split,
+            names=args.names,
+            progress=not args.no_progress,
+            prompts=args.prompts,
         )
     except (CacheError, FileNotFoundError, ValueError) as exc:
         print(f"hierskp report: {exc}")

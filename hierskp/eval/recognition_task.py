@@ -21,6 +21,7 @@ from hierskp.dataset.catalog import catalog
 from hierskp.eval.classifiers import LinearProbe, recognition_metrics, train_linear_probe, zero_shot_scores
 from hierskp.eval.dense import DenseSplit, dense_split
 from hierskp.eval.embed import LevelData, LevelEmbeddings, embed_split
+from hierskp.eval.prompts import prompt_classes
 from hierskp.models.embedders import Embedder
 from hierskp.runs.model import RunModel
 
@@ -69,18 +70,23 @@ def task_inputs(
     progress: bool = True,
     test_levels: LevelEmbeddings | None = None,
     train_levels: LevelEmbeddings | None = None,
+    prompts: dict[str, np.ndarray] | None = None,
 ) -> TaskInputs:
     """Embed the test and probe-training splits per frame and per segment, and the class prompts
-    (the splits the run was trained on, unless `prompt_splits`). `test_levels` / `train_levels`:
+    (the splits the run was trained on, unless `prompt_splits`; or the user's `prompts`, raw prompt
+    embeddings per label). `test_levels` / `train_levels`:
     `embed_split` results of `split` / `train_split` already at hand."""
     embedder = model.embedder
-    classes, prompts = class_prompts(store, embedder, prompt_splits or model.train_splits)
+    if prompts is not None:  # user prompts (`hierskp.eval.prompts.encode_prompts`), any labels
+        classes, class_emb = prompt_classes(prompts, embedder)
+    else:
+        classes, class_emb = class_prompts(store, embedder, prompt_splits or model.train_splits)
     heads = model.heads
     temperature = float(heads.temperature("frame").detach()) if heads is not None else None
     return TaskInputs(
         method=embedder.method,
         classes=classes,
-        prompts=prompts,
+        prompts=class_emb,
         test=dense_split(store, model, split, progress=progress),
         train=dense_split(store, model, train_split, progress=progress),
         seg_test=(test_levels or embed_split(store, model, split)).levels["operation"],

@@ -32,10 +32,12 @@ from hierskp.eval.embed import LEVELS, LevelData, embed_split
 from hierskp.eval.heldout import headline as run_headline
 from hierskp.eval.heldout import run_eval_result, split_metrics
 from hierskp.eval.localization import localization_eval
+from hierskp.eval.prompts import encode_prompts, load_prompts
 from hierskp.eval.recognition_task import fit_frame_probe, recognition_eval, task_inputs
 from hierskp.eval.report_render import render_markdown
 from hierskp.eval.retrieval import retrieval_ranks
 from hierskp.eval.run_faiss import index_agreement
+from hierskp.runs.api import HierSKPModel
 from hierskp.runs.folder import INDEX_DIR, read_run_config
 from hierskp.runs.model import RunModel, frozen_baseline, load_run
 
@@ -97,7 +99,13 @@ def recall_curve(ranks: np.ndarray, kmax: int = CURVE_K) -> list[float]:
 
 
 def evaluate_method(
-    store: CacheStore, model: RunModel, split: str, name: str, out: Path, progress: bool = True
+    store: CacheStore,
+    model: RunModel,
+    split: str,
+    name: str,
+    out: Path,
+    progress: bool = True,
+    prompts: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(JSON-able results, in-memory extras for the figures) of one loaded method; each split is
     embedded once at the three levels and once per frame."""
@@ -110,7 +118,7 @@ def evaluate_method(
         for lvl in LEVELS
         if len(emb.levels[lvl].video_ids) >= 2
     }
-    inputs = task_inputs(store, model, split, progress=progress, test_levels=emb)
+    inputs = task_inputs(store, model, split, progress=progress, test_levels=emb, prompts=prompts)
     probe = fit_frame_probe(inputs.train)
     recognition, preds = recognition_eval(inputs, probe)
     localization = localization_eval(store, inputs, split, out / "detection", slug, probe)
@@ -168,8 +176,11 @@ def evaluate_runs(
     split: str = "test",
     names: Sequence[str] | None = None,
     progress: bool = True,
+    prompts: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Evaluate the frozen baseline and every run on `split`; write the report into `out`; return it."""
+    """Evaluate the frozen baseline and every run on `split`; write the report into `out`; return it.
+    `prompts`: a YAML file of class prompts for zero-shot recognition and TAL (`hierskp.eval.prompts`);
+    default: each class's training captions."""
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,13 +191,17 @@ def evaluate_runs(
     models = [load_run(r) for r in runs]  # each run's heads, loaded once
     for m in models:
         m.check_cache(store)
+    encoded = None
+    if prompts is not None:
+        texts = load_prompts(prompts)
+        encoded = encode_prompts(texts, HierSKPModel(models[0]).text_encoder())  # the cache's encoder, checked
     named = [(BASELINE, None, {})] + [(n, r, d) for r, (n, d) in zip(runs, method_names(runs, names))]
     loaded = [frozen_baseline(store)] + models
     methods, extras = [], {}
     for (name, run, diff), model in tqdm(
         list(zip(named, loaded)), desc="evaluate", unit="method", disable=not progress
     ):
-        result, extras[name] = evaluate_method(store, model, split, name, out, progress)
+        result, extras[name] = evaluate_method(store, model, split, name, out, progress, encoded)
         methods.append(
             {
                 "name": name,
@@ -202,6 +217,9 @@ def evaluate_runs(
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
         "code_version": hierskp.__version__,
         "methods": methods,
+        "prompts": {"source": str(prompts), "labels": sorted(encoded)}
+        if encoded is not None
+        else {"source": "training captions (mean embedding of each class's operation texts)"},
         "figures": plots.report_figures(out, methods, extras, split),
     }
     report["seconds"] = round(time.perf_counter() - t0, 2)

@@ -178,7 +178,8 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
         diff = "; ".join(f"`{k}`: {a} → {b}" for k, (a, b) in m["config_diff"].items()) or "-"
         run = m["run"] or "(no training: mean-pooled backbone features)"
         lines.append(f"| {_cell(m['name'])} | {run} | {_cell(diff)} |")
-    lines += ["", PROTOCOL]
+    src = report.get("prompts", {}).get("source", "training captions")
+    lines += ["", PROTOCOL, "", f"Zero-shot class prompts: {_cell(src)}."]
     table: dict[str, dict[str, dict[str, float | None]]] = {m["name"]: {} for m in methods}
     for key, title, cols in _sections():
         lines += [
