@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="runs",
         required=True,
         metavar="RUN",
-        help="run folder (repeatable, at least one); the first is the reference 'HierSKP', the others ablations",
+        help="run folder (repeatable, at least one); the first is the reference 'HierSKP', the others ablations "
+        "or anchors; runs whose configs differ only in the seed are also reported as one method (mean ± 95%% "
+        "t-interval over seeds)",
     )
     p.add_argument(
         "--out", required=True, help="report folder: report.json, report.md, PNGs, detection JSON (required)"
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cache_schema import CacheError, open_cache
     from hierskp.eval.report import evaluate_runs
+    from hierskp.eval.report_groups import cell as group_cell
 
     if args.names and len(args.names) > len(args.runs):
         print(f"hierskp report: {len(args.names)} --name for {len(args.runs)} --run")
@@ -84,5 +87,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'method':32s} " + " ".join(f"{c:>16s}" for c in cols))
     for name, row in rows.items():
         print(f"{name[:32]:32s} " + " ".join(f"{'-' if row[c] is None else f'{row[c]:.1f}':>16s}" for c in cols))
+    groups = [g for g in report["groups"] if len(g["methods"]) > 1]
+    if groups:
+        gt = report["group_table"]
+        print("\nacross seeds (runs differing only in seed: mean ± 95% t-interval half-width, n runs)")
+        print(f"{'method':32s} {'n':>2s} " + " ".join(f"{c:>16s}" for c in cols))
+        for g in report["groups"]:
+            cells = " ".join(f"{group_cell(gt[g['name']]['summary'][c]):>16s}" for c in cols)
+            print(f"{g['name'][:32]:32s} {len(g['methods']):2d} {cells}")
     print(f"report: {args.out}/report.md ({time.perf_counter() - t0:.0f} s)")
     return 0

@@ -34,6 +34,7 @@ from hierskp.eval.heldout import run_eval_result, split_metrics
 from hierskp.eval.localization import localization_eval
 from hierskp.eval.prompts import encode_prompts, load_prompts
 from hierskp.eval.recognition_task import fit_frame_probe, recognition_eval, task_inputs
+from hierskp.eval.report_groups import SEED_KEYS, group_table, seed_groups
 from hierskp.eval.report_render import render_markdown
 from hierskp.eval.retrieval import retrieval_ranks
 from hierskp.eval.run_faiss import index_agreement
@@ -66,9 +67,17 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def method_names(runs: Sequence[Path], names: Sequence[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
-    """(name, {key: [reference value, this run's value]}) per run, the first run being the reference."""
-    configs = [{k: v for k, v in flatten(read_run_config(r)["config"]).items() if k not in IGNORED} for r in runs]
+def run_configs(runs: Sequence[Path], ignore: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Each run's flattened training config without the settings that do not change what is learned."""
+    return [{k: v for k, v in flatten(read_run_config(r)["config"]).items() if k not in IGNORED | ignore} for r in runs]
+
+
+def method_names(
+    runs: Sequence[Path], names: Sequence[str] | None = None, ignore: frozenset[str] = frozenset()
+) -> list[tuple[str, dict[str, Any]]]:
+    """(name, {key: [reference value, this run's value]}) per run, the first run being the reference;
+    keys in `ignore` neither name a run nor count as a difference."""
+    configs = run_configs(runs, ignore)
     out: list[tuple[str, dict[str, Any]]] = []
     for i, (run, cfg) in enumerate(zip(runs, configs)):
         diff = {
@@ -196,6 +205,11 @@ def evaluate_runs(
         texts = load_prompts(prompts)
         encoded = encode_prompts(texts, HierSKPModel(models[0]).text_encoder())  # the cache's encoder, checked
     named = [(BASELINE, None, {})] + [(n, r, d) for r, (n, d) in zip(runs, method_names(runs, names))]
+    groups = seed_groups(
+        [{}] + run_configs(runs),
+        [n for n, _, _ in named],
+        [BASELINE] + [n for n, _ in method_names(runs, names, ignore=SEED_KEYS)],
+    )
     loaded = [frozen_baseline(store)] + models
     methods, extras = [], {}
     for (name, run, diff), model in tqdm(
@@ -221,10 +235,12 @@ def evaluate_runs(
         if encoded is not None
         else {"source": "training captions (mean embedding of each class's operation texts)"},
         "figures": plots.report_figures(out, methods, extras, split),
+        "groups": [{"name": g, "methods": members} for g, members in groups],
     }
     report["seconds"] = round(time.perf_counter() - t0, 2)
     markdown, table = render_markdown(report)
     report["table"] = table
+    report["group_table"] = group_table(table, groups)
     _write_text(out / "report.json", json.dumps(report, indent=1, default=float))
     _write_text(out / "report.md", markdown)
     return report

@@ -13,6 +13,8 @@ import numpy as np
 
 from hierskp.eval.embed import LEVELS
 from hierskp.eval.order_controls import SCORERS
+from hierskp.eval.report_groups import cell as group_cell
+from hierskp.eval.report_groups import comparison_lines, group_table
 
 PROTOCOL = (
     "Protocol. Retrieval: exact cosine over each level's distinct texts (identical texts are equally relevant), "
@@ -149,6 +151,35 @@ def _order_control_lines(methods: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _across_seeds(
+    table: dict[str, dict[str, dict[str, float | None]]], groups: list[tuple[str, list[str]]], reference: str | None
+) -> list[str]:
+    """The one-row-per-method tables: runs that differ only in the seed as mean ± 95% t-interval."""
+    gtable = group_table(table, groups)
+    lines = [
+        "",
+        "## Across seeds: one row per method",
+        "",
+        "Runs whose configs differ only in `seed` are one method: mean ± half-width of the 95% Student t "
+        "interval over its runs (n runs), same test videos; a single value where n = 1. The interval is over "
+        "training seeds only: the test videos' sampling error adds to it (per-run bootstrap intervals of the order "
+        "controls below). Per-run numbers below.",
+    ]
+    for key, title, cols in _sections():
+        lines += ["", f"### {title}", "", "| method | n | " + " | ".join(c for c, _, _ in cols) + " |"]
+        lines.append("|---|---:" + "|---:" * len(cols) + "|")
+        for name, members in groups:
+            cells = [group_cell(gtable[name][key][c]) for c, _, _ in cols]
+            lines.append(f"| {_cell(name)} | {len(members)} | " + " | ".join(cells) + " |")
+        if key == "summary" and reference is not None:
+            ref = next(g for g, members in groups if reference in members)
+            others = [g for g, _ in groups[1:] if g != ref]
+            cmp = comparison_lines(gtable, ref, others, [c for c, _, _ in cols])
+            if cmp:
+                lines += ["", "Difference of means, and whether the 95% intervals are disjoint:", ""] + cmp
+    return lines
+
+
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|")
 
@@ -181,6 +212,7 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
     src = report.get("prompts", {}).get("source", "training captions")
     lines += ["", PROTOCOL, "", f"Zero-shot class prompts: {_cell(src)}."]
     table: dict[str, dict[str, dict[str, float | None]]] = {m["name"]: {} for m in methods}
+    head, lines = lines, ["", "## Per run"]
     for key, title, cols in _sections():
         lines += [
             "",
@@ -230,6 +262,10 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
         for d in ("zero_shot", "probe")
         if "predictions_file" in loc.get(d, {})
     ]
+    groups = [(g["name"], g["methods"]) for g in report.get("groups", [])]
+    if any(len(members) > 1 for _, members in groups):
+        head += _across_seeds(table, groups, methods[1]["name"] if len(methods) > 1 else None)
+    lines = head + lines
     fig = report["figures"]
     lines += [
         "",

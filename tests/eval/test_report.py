@@ -144,6 +144,35 @@ def test_cli_with_names(runs, tmp_path, capsys):
     assert main(["evaluate", "--cache", store.url, "--run", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
 
 
+def test_seed_runs_are_one_method_with_an_interval(runs, tmp_path, capsys):
+    """A second real seed of the reference run: both are grouped as HierSKP (mean and t-interval of the
+    two runs' numbers), the ablation stays its own method; the CLI prints the grouped table."""
+    store, full, ablation = runs
+    seed1 = train(
+        load_config(None, FAST, cache=store.url, out=str(tmp_path / "s1"), seed=1, progress=False, evaluate=False)
+    )
+    out = tmp_path / "r"
+    argv = ["evaluate", "--cache", store.url, "--out", str(out), "--no-progress", "--threads", "0"]
+    assert main(argv + ["--run", str(full), "--run", str(seed1), "--run", str(ablation)]) == 0
+    printed = capsys.readouterr().out
+    rep = json.loads((out / "report.json").read_text())
+    names = [m["name"] for m in rep["methods"]]
+    assert [(g["name"], g["methods"]) for g in rep["groups"]] == [
+        (BASELINE, [BASELINE]),
+        ("HierSKP", [names[1], names[2]]),
+        (names[3], [names[3]]),
+    ]
+    col = "ZS frame Acc"
+    pair = [rep["table"][n]["summary"][col] for n in names[1:3]]
+    stat = rep["group_table"]["HierSKP"]["summary"][col]
+    assert stat["n"] == 2 and stat["mean"] == pytest.approx(sum(pair) / 2)
+    assert stat["ci95"] == pytest.approx(12.706 * abs(pair[0] - pair[1]) / 2)
+    assert rep["group_table"][names[3]]["summary"][col]["ci95"] is None
+    md = (out / "report.md").read_text()
+    assert "## Across seeds" in md and "* HierSKP vs " in md and md.index("## Across seeds") < md.index("## Per run")
+    assert "across seeds" in printed
+
+
 def test_method_names_dedupe(runs):
     _, full, _ = runs
     assert method_names([full, full]) == [("HierSKP", {}), (full.name, {})]  # no difference: the folder name
