@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo_out
+# `make demo ANCHORS=1` also trains the HecVL/PeskaVLP/CLIP-style configurations and prints the comparison
+ANCHORS ?=
 # The CPU torch wheel is pinned and installed first: any unpinned torch (also one pulled in by
 # another package) resolves to a multi-GB CUDA build. GPU users: install your CUDA torch first.
 TORCH  := torch==2.13.0
@@ -34,7 +36,7 @@ lock:
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python -m flows.demo --out $(DEMO)
+	$(BIN)/python -m flows.demo --out $(DEMO) $(if $(ANCHORS),--anchors)
 
 lint: install
 	$(BIN)/ruff check .

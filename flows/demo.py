@@ -1,19 +1,24 @@
 """`make demo`: the whole HierSKP DAG on the embedded synthetic corpus, on this machine.
 
-    python -m flows.demo --out demo_out [--videos 112] [--seed 0]
+    python -m flows.demo --out demo_out [--videos 112] [--seed 0] [--anchors]
 
 1. writes the demo corpus (`hierskp synth --preset demo`) to OUT/corpus (kept across reruns);
 2. runs the `hierskp-pipeline` flow locally: extract -> train -> build-index -> evaluate.
    With no PREFECT_API_URL set, Prefect starts a temporary local server for the run
    (ephemeral mode; the first run on a machine spends ~20 s creating its database);
-3. prints the report's path and the headline metrics, trained heads vs frozen features.
+3. prints the report's path and the headline metrics, trained heads vs frozen features;
+4. with --anchors (`make demo ANCHORS=1`): trains the HecVL-, PeskaVLP- and CLIP-style configurations
+   (configs/*.yaml) on the same cache with the same seed and step budget, and prints a short form of the
+   one-table comparison (`hierskp evaluate` of HierSKP and the anchors, OUT/report_anchors/report.md).
 Rerunning skips the corpus and every already-extracted video, and trains a new run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -82,6 +87,58 @@ def metrics_table(metrics: dict[str, float]) -> str:
     return "\n".join(rows)
 
 
+ANCHOR_NAMES = {"hecvl": "HecVL-style", "peskavlp": "PeskaVLP-style", "clip_single_level": "CLIP-style"}
+SHORT = (
+    "video R@1",
+    "twin acc (clip-dtw)",
+    "mean-video ctrl (clip-dtw)",
+    "ZS frame Acc",
+    "LP frame Acc",
+    "TAL ZS avg mAP",
+)
+
+
+def _train_seconds(run_dir: Path) -> float:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return float(json.loads(lines[-1])["seconds"])
+
+
+def compare_anchors(out: Path, cache: str, run: str, seed: int, max_steps: int | None) -> str:
+    """Train each anchor configuration (reused when already finished), evaluate them beside the run."""
+    from cache_schema import open_cache
+    from flows.train import train_hierskp
+    from hierskp.ablation import ANCHORS, CONFIGS_DIR
+    from hierskp.eval.report import evaluate_runs
+    from hierskp.runs.folder import is_finished
+
+    runs = [Path(run)]
+    for key, file in ANCHORS.items():
+        folder = out / "anchors" / f"{key}_seed{seed}"
+        if not is_finished(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            train_hierskp(
+                cache=cache,
+                out=str(folder),
+                config=str(CONFIGS_DIR / file),
+                seed=seed,
+                max_steps=max_steps,
+                evaluate=False,
+            )
+        runs.append(folder)
+    names = ["HierSKP", *ANCHOR_NAMES.values()]
+    report = evaluate_runs(open_cache(cache, "r"), runs, out / "report_anchors", names=names, progress=True)
+    base = _train_seconds(runs[0])
+    rows = [f"{'method':16s} " + " ".join(f"{c[:14]:>14s}" for c in SHORT) + f" {'train (x HierSKP)':>18s}"]
+    for name, folder in zip(["frozen baseline", *names], [None, *runs]):
+        row = report["table"][name]["summary"]
+        cost = "-" if folder is None else f"{_train_seconds(folder) / base:.2f}"
+        cells = " ".join(f"{'-' if row[c] is None else f'{row[c]:.1f}':>14s}" for c in SHORT)
+        rows.append(f"{name[:16]:16s} {cells} {cost:>18s}")
+    return (
+        "\n".join(rows) + f"\n(one seed; 3 seeds with intervals: README) report: {out / 'report_anchors' / 'report.md'}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Run the HierSKP pipeline on the embedded synthetic corpus.")
     ap.add_argument("--out", required=True, help="output folder (corpus, cache.zarr, runs/, report/)")
@@ -90,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=None, help="cap training steps (default: the config's epochs)")
+    ap.add_argument(
+        "--anchors",
+        action="store_true",
+        help="also train the HecVL/PeskaVLP/CLIP-style configurations and print the comparison (default: off)",
+    )
     args = ap.parse_args(argv)
     if args.videos < 6:
         ap.error("--videos must be >= 6 (train and test splits need a few videos each)")
@@ -121,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         "50; order_*: wrong orders of the query's own steps (passable from text alone). n and 95% intervals: "
         "report.md"
     )
+    if args.anchors:
+        _stage("anchors: HecVL-, PeskaVLP-, CLIP-style configurations on the same cache, seed and budget")
+        print(compare_anchors(out, str(out / "cache.zarr"), result["run"], args.seed, args.max_steps))
     return 0
 
 
