@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from hierskp.eval.bootstrap import bootstrap_summary
+
 SEED_KEYS = frozenset({"seed"})
 # two-sided 95% Student t quantiles by degrees of freedom (scipy is not a dependency); the normal 1.96 beyond 30
 _T975 = dict(
@@ -119,4 +121,38 @@ def comparison_lines(
             parts.append(f"{col} {a['mean'] - b['mean']:+.1f} ({verdict})")
         if parts:
             lines.append(f"* {reference} vs {other}: " + "; ".join(parts))
+    return lines
+
+
+PAIRED = {"ZS frame Acc": ("zero_shot", "frame"), "LP frame Acc": ("linear_probe", "frame")}
+
+
+def _per_video(methods: dict[str, dict[str, Any]], members: Sequence[str], task: tuple[str, str]) -> dict[str, float]:
+    """Per-video accuracy averaged over a group's runs (videos every run scored)."""
+    tables = [methods[m]["result"]["recognition"][task[0]][task[1]].get("per_video_accuracy", {}) for m in members]
+    shared = set(tables[0]).intersection(*tables[1:]) if tables else set()
+    return {v: float(np.mean([t[v] for t in tables])) for v in sorted(shared)}
+
+
+def paired_lines(
+    methods: Sequence[dict[str, Any]], groups: Sequence[tuple[str, Sequence[str]]], reference: str
+) -> list[str]:
+    """The reference group minus each other group on the same videos (each video's accuracy averaged over
+    a group's seeds first): mean difference in points with a 95% bootstrap interval over videos. This
+    interval is the test-video sampling error the seed interval leaves out."""
+    by_name = {m["name"]: m for m in methods}
+    members = dict(groups)
+    lines = []
+    for other, _ in groups:
+        if other == reference:
+            continue
+        cells = []
+        for col, task in PAIRED.items():
+            a, b = _per_video(by_name, members[reference], task), _per_video(by_name, members[other], task)
+            diff = [a[v] - b[v] for v in a if v in b]
+            if diff:
+                s = bootstrap_summary(diff)
+                cells.append(f"{col} {s['acc']:+.1f} [{s['ci95'][0]:+.1f}, {s['ci95'][1]:+.1f}] (n={s['n']} videos)")
+        if cells:
+            lines.append(f"* {reference} − {other}: " + "; ".join(cells))
     return lines

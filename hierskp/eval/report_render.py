@@ -14,7 +14,7 @@ import numpy as np
 from hierskp.eval.embed import LEVELS
 from hierskp.eval.order_controls import SCORERS
 from hierskp.eval.report_groups import cell as group_cell
-from hierskp.eval.report_groups import comparison_lines, group_table
+from hierskp.eval.report_groups import comparison_lines, group_table, paired_lines
 
 PROTOCOL = (
     "Protocol. Retrieval: exact cosine over each level's distinct texts (identical texts are equally relevant), "
@@ -152,7 +152,10 @@ def _order_control_lines(methods: list[dict[str, Any]]) -> list[str]:
 
 
 def _across_seeds(
-    table: dict[str, dict[str, dict[str, float | None]]], groups: list[tuple[str, list[str]]], reference: str | None
+    methods: list[dict[str, Any]],
+    table: dict[str, dict[str, dict[str, float | None]]],
+    groups: list[tuple[str, list[str]]],
+    reference: str | None,
 ) -> list[str]:
     """The one-row-per-method tables: runs that differ only in the seed as mean ± 95% t-interval."""
     gtable = group_table(table, groups)
@@ -177,6 +180,10 @@ def _across_seeds(
             cmp = comparison_lines(gtable, ref, others, [c for c, _, _ in cols])
             if cmp:
                 lines += ["", "Difference of means, and whether the 95% intervals are disjoint:", ""] + cmp
+            paired = paired_lines(methods, groups, ref)
+            if paired:
+                lines += ["", "Paired on the same test videos (seeds averaged per video), points, 95% bootstrap:", ""]
+                lines += paired
     return lines
 
 
@@ -264,7 +271,7 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
     ]
     groups = [(g["name"], g["methods"]) for g in report.get("groups", [])]
     if any(len(members) > 1 for _, members in groups):
-        head += _across_seeds(table, groups, methods[1]["name"] if len(methods) > 1 else None)
+        head += _across_seeds(methods, table, groups, methods[1]["name"] if len(methods) > 1 else None)
     lines = head + lines
     fig = report["figures"]
     lines += [

@@ -169,7 +169,12 @@ def test_seed_runs_are_one_method_with_an_interval(runs, tmp_path, capsys):
     assert stat["ci95"] == pytest.approx(12.706 * abs(pair[0] - pair[1]) / 2)
     assert rep["group_table"][names[3]]["summary"][col]["ci95"] is None
     md = (out / "report.md").read_text()
-    assert "## Across seeds" in md and "* HierSKP vs " in md and md.index("## Across seeds") < md.index("## Per run")
+    assert (
+        "## Across seeds" in md
+        and "* HierSKP vs " in md
+        and "* HierSKP − " in md
+        and md.index("## Across seeds") < md.index("## Per run")
+    )
     assert "across seeds" in printed
 
 

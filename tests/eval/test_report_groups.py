@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from hierskp.eval.report_groups import comparison_lines, group_name, group_table, interval, seed_groups
+from hierskp.eval.report_groups import comparison_lines, group_name, group_table, interval, paired_lines, seed_groups
 
 
 @pytest.mark.parametrize("n", [2, 3, 5, 11, 30])
@@ -66,3 +66,21 @@ def test_group_table_and_verdicts():
     assert lines[0] == "* a vs b: acc +30.5 (ahead)"
     assert lines[1].endswith("(within the intervals)")  # c's interval is wide (2 seeds far apart)
     assert comparison_lines(gt, "b", ["a"], ["acc"])[0].endswith("(behind)")
+
+
+def _method(name, zs, lp):
+    rec = {"zero_shot": {"frame": {"per_video_accuracy": zs}}, "linear_probe": {"frame": {"per_video_accuracy": lp}}}
+    return {"name": name, "result": {"recognition": rec}}
+
+
+def test_paired_lines_average_seeds_per_video_then_difference():
+    methods = [
+        _method("a0", {"v1": 0.8, "v2": 0.6, "v3": 0.5}, {"v1": 0.5}),
+        _method("a1", {"v1": 0.6, "v2": 0.6}, {"v1": 0.7}),  # v3 not scored by every seed: left out
+        _method("b0", {"v1": 0.5, "v2": 0.4, "v3": 0.1}, {"v1": 0.6}),
+    ]
+    lines = paired_lines(methods, [("a", ["a0", "a1"]), ("b", ["b0"])], "a")
+    assert len(lines) == 1 and lines[0].startswith(
+        "* a − b: ZS frame Acc +20.0 [+20.0, +20.0]"
+    )  # (0.7-0.5 + 0.6-0.4) / 2
+    assert "(n=2 videos)" in lines[0] and "LP frame Acc +0.0 [+0.0, +0.0] (n=1 videos)" in lines[0]
