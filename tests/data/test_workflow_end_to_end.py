@@ -78,4 +78,8 @@ def test_imported_phases_go_through_extract_train_and_evaluate(tmp_path, capsys)
             for key in ("video_accuracy", "video_macro_f1"):
                 assert 0.0 <= frame[key] <= 1.0
     md = (rep / "report.md").read_text()
-    assert "Operation recognition, per-video mean" in md and f"Zero-shot class prompts: {prompts}" in md
+    assert (
+        "Operation recognition, per-video mean" in md
+        and "ZS frame F1" in md
+        and f"Zero-shot class prompts: {prompts}" in md
+    )
