@@ -108,3 +108,27 @@ def test_labels_past_the_video_fail_that_video_at_extraction_not_silently(cholec
         "field operations[1].end: value 5 is past the video's duration 3.000s",
         "field operations[2].end: value 6 is past the video's duration 3.000s",
     ]
+
+
+def test_cli_refuses_a_bad_label_map_and_a_bad_fps(tmp_path, capsys):
+    write_video(tmp_path / "01.mp4", [0] * 3, fps=1)
+    write_labels(tmp_path / "01.txt", [1, 2, 2])
+    bad = tmp_path / "map.yaml"
+    bad.write_text("1: Preparation\n2: [not, a, name]\n")
+    base = [
+        "manifest",
+        "from-autolaparo",
+        str(tmp_path / "01.txt"),
+        "--videos",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "m.jsonl"),
+    ]
+    assert main([*base, "--label-map", str(bad)]) == 1
+    assert f"{bad}: id 2: the name must be a non-empty string" in capsys.readouterr().out
+    assert main([*base, "--fps", "0"]) == 2 and "fps must be > 0" in capsys.readouterr().out
+    assert main([*base, "--split", "pretrain", "--procedure", "laparoscopic hysterectomy"]) == 0
+    (row,) = load_manifest(tmp_path / "m.jsonl").rows
+    assert row.entry.split == "pretrain" and row.entry.text.startswith(
+        "laparoscopic hysterectomy: preparation, dividing"
+    )
