@@ -11,7 +11,7 @@ WORKFLOW_HELP = {
 }
 ROW_RATE = {
     "cholec80": "the video's own frame rate, read from the file",
-    "autolaparo": "1 (one row per second)",
+    "autolaparo": "1, the numbers are seconds",
     "m2cai16": "the video's own frame rate, read from the file",
 }
 
@@ -54,7 +54,12 @@ def _add_workflow(msub: argparse._SubParsersAction, name: str, text: str) -> Non
     w.add_argument("labels", nargs="+", help=f"label files, or folders of them ({fmt.pattern})")
     w.add_argument("--videos", required=True, help="folder holding the video of each label file (<video_id>.<ext>)")
     w.add_argument("--out", required=True, help="manifest.jsonl to write (paths relative to its folder)")
-    w.add_argument("--fps", type=float, default=None, help=f"label rows per second (default: {ROW_RATE[name]})")
+    w.add_argument(
+        "--fps",
+        type=float,
+        default=None,
+        help=f"rate of the files' Frame numbers, per second (default: {ROW_RATE[name]})",
+    )
     w.add_argument(
         "--label-map",
         default=None,

@@ -3,8 +3,9 @@
 The format of Cholec80 (``videoNN-phase.txt``: phase names, one row per frame at 25 fps), AutoLaparo
 (``label/XX.txt``: phase ids 1..7, one row per second) and M2CAI16 workflow (phase names, per frame or per
 second): a header line ``Frame Phase`` (tab or spaces), then ``<frame> <phase>`` rows whose frame numbers
-start anywhere and go up by exactly 1. Row ``k`` covers ``[frame_k / fps, (frame_k + 1) / fps)``; runs of
-equal phases become one segment. Every problem names the file, the line and the value.
+start anywhere and go up by a constant step, the step of the first two rows (1; or e.g. 25 where a 25 fps
+numbering is kept once per second). ``fps`` is the rate of that numbering: row ``k`` covers
+``[frame_k / fps, (frame_k + step) / fps)``; runs of equal phases become one segment. Every problem names the file, the line and the value.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def read_phase_rows(path: str | Path, label_map: dict[str, str] | None = None) -
         raise PhaseFileError([f"{path}: no rows after the header"])
     rows: list[tuple[int, str]] = []
     problems: list[str] = []
+    step = 1
     for n, line in lines[1:]:
         parts = line.split(None, 1)
         if len(parts) != 2:
@@ -96,9 +98,15 @@ def read_phase_rows(path: str | Path, label_map: dict[str, str] | None = None) -
         except ValueError:
             problems.append(f"{path}:{n}: frame is not an integer (value {frame_s[:40]!r})")
             continue
-        if rows and frame != rows[-1][0] + 1:
-            what = "a gap" if frame > rows[-1][0] + 1 else "not increasing"
-            problems.append(f"{path}:{n}: frame {frame} after frame {rows[-1][0]} ({what}; frames go up by 1)")
+        if len(rows) == 1 and frame > rows[0][0]:
+            step = frame - rows[0][0]
+        if rows and frame != rows[-1][0] + step:
+            prev = rows[-1][0]
+            what = "a gap" if frame > prev + step else "not increasing" if frame <= prev else "a shorter step"
+            problems.append(
+                f"{path}:{n}: frame {frame} after frame {prev} ({what}; frames go up by {step}, "
+                "the step of the first two rows)"
+            )
         elif not rows and frame < 0:
             problems.append(f"{path}:{n}: negative frame (value {frame})")
         if label_map is not None:
@@ -117,14 +125,16 @@ def read_phase_rows(path: str | Path, label_map: dict[str, str] | None = None) -
 
 
 def rows_to_segments(rows: list[tuple[int, str]], fps: float) -> list[Segment]:
-    """Consecutive equal phases as one segment; row ``frame`` spans ``[frame / fps, (frame + 1) / fps)``."""
+    """Consecutive equal phases as one segment; row ``frame`` spans ``[frame / fps, (frame + step) / fps)``
+    where ``step`` is the frame step of the rows (1, or e.g. 25 for a 25 fps numbering kept once per second)."""
     if fps <= 0:
         raise ValueError(f"fps must be > 0, got {fps}")
+    step = rows[1][0] - rows[0][0] if len(rows) > 1 else 1
     segments: list[Segment] = []
     first = 0
     for i in range(1, len(rows) + 1):
         if i == len(rows) or rows[i][1] != rows[first][1]:
-            start, end = rows[first][0] / fps, (rows[i - 1][0] + 1) / fps
+            start, end = rows[first][0] / fps, (rows[i - 1][0] + step) / fps
             segments.append(Segment(start=round(start, 6), end=round(end, 6), label=rows[first][1]))
             first = i
     return segments

@@ -57,7 +57,7 @@ class WorkflowFormat:
     pattern: str  # label files in a folder
     suffix: str  # stripped from the label file's stem to give the video id
     prefix: str  # likewise (AutoLaparo's label_01.txt -> 01)
-    rows_per_second: float | None  # None: one row per video frame, at the video's frame rate
+    rows_per_second: float | None  # rate of the Frame numbers; None: the video's own frame rate
     label_map: dict[str, str] | None
     official_split: Callable[[str], str]
 

@@ -34,6 +34,15 @@ def test_runs_of_equal_phases_become_segments_at_the_row_rate(tmp_path):
     ]
 
 
+def test_a_constant_frame_step_is_a_subsampled_numbering(tmp_path):
+    f = write_labels(tmp_path / "video05-phase.txt", [])
+    f.write_text("Frame\tPhase\n" + "".join(f"{25 * i}\t{'A' if i < 3 else 'B'}\n" for i in range(5)))
+    assert rows_to_segments(read_phase_rows(f), 25.0) == [Segment(0.0, 3.0, "A"), Segment(3.0, 5.0, "B")]
+    f.write_text("Frame\tPhase\n0\tA\n25\tA\n40\tA\n")
+    with pytest.raises(PhaseFileError, match=r":4: frame 40 after frame 25 \(a shorter step; frames go up by 25"):
+        read_phase_rows(f)
+
+
 def test_spaces_instead_of_a_tab_and_a_bom_are_read(tmp_path):
     f = tmp_path / "x.txt"
     f.write_text("\ufeffFrame Phase\n0 Preparation\n1   Preparation\n\n2\tClippingCutting\n", encoding="utf-8")
@@ -48,7 +57,7 @@ def test_spaces_instead_of_a_tab_and_a_bom_are_read(tmp_path):
         ("0\tPreparation\n1\tPreparation\n", r":1: missing header.*'0\\tPreparation'"),
         ("Frame\tPhase\n", "no rows after the header"),
         ("Frame\tPhase\n0\tPrep\nx1\tPrep\n", r":3: frame is not an integer \(value 'x1'\)"),
-        ("Frame\tPhase\n0\tPrep\n1\tPrep\n3\tPrep\n", r":4: frame 3 after frame 1 \(a gap"),
+        ("Frame\tPhase\n0\tPrep\n1\tPrep\n3\tPrep\n", r":4: frame 3 after frame 1 \(a gap; frames go up by 1"),
         ("Frame\tPhase\n0\tPrep\n1\tPrep\n1\tPrep\n", r":4: frame 1 after frame 1 \(not increasing"),
         ("Frame\tPhase\n0\tPrep\n1\n", r":3: expected '<frame> <phase>', got '1'"),
         ("Frame\tPhase\n-1\tPrep\n", r":2: negative frame \(value -1\)"),

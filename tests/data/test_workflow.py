@@ -87,7 +87,9 @@ def test_cli_writes_a_manifest_that_validates(cholec, capsys):
 
 def test_cli_names_every_problem_and_writes_nothing(cholec, capsys):
     write_labels(cholec / "phase" / "video09-phase.txt", CHOLEC)  # no video09
-    (cholec / "phase" / "video04-phase.txt").write_text("Frame\tPhase\n0\tPreparation\n2\tPreparation\n")
+    (cholec / "phase" / "video04-phase.txt").write_text(
+        "Frame\tPhase\n0\tPreparation\n1\tPreparation\n3\tPreparation\n"
+    )
     write_video(cholec / "videos" / "video04.mp4", [0] * 3, fps=10)
     out = cholec / "manifest.jsonl"
     rc = main(
@@ -96,7 +98,7 @@ def test_cli_names_every_problem_and_writes_nothing(cholec, capsys):
     text = capsys.readouterr().out
     assert rc == 1 and not out.exists()
     assert "video09-phase.txt: no video file video09{.mp4" in text
-    assert "video04-phase.txt:3: frame 2 after frame 0 (a gap" in text
+    assert "video04-phase.txt:4: frame 3 after frame 1 (a gap" in text
     rc = main(["manifest", "from-cholec80", str(cholec / "nothing"), "--videos", str(cholec), "--out", str(out)])
     assert rc == 1 and "no such file or folder" in capsys.readouterr().out
 
