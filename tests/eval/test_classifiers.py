@@ -62,3 +62,40 @@ def test_linear_probe_learns_and_is_deterministic(optimizer):
     b = train_linear_probe(xtr, ytr, **kw)
     assert np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
     assert set(np.unique(a.predict(xte))) <= {0, 1, 2, 3}
+
+
+def _surgvlp_reference(y, p, vids):
+    """SurgVLP's tests/zero_shot.py protocol, written out: per video, accuracy and sklearn's
+    f1_score(average='macro') with its default labels (the classes in that video's truth or
+    predictions); then the plain mean over videos."""
+    accs, f1s = [], []
+    for v in dict.fromkeys(vids):
+        t = [a for a, w in zip(y, vids) if w == v]
+        q = [b for b, w in zip(p, vids) if w == v]
+        accs.append(sum(a == b for a, b in zip(t, q)) / len(t))
+        scores = []
+        for c in sorted(set(t) | set(q)):
+            tp = sum(a == c and b == c for a, b in zip(t, q))
+            scores.append(2 * tp / (sum(a == c for a in t) + sum(b == c for b in q)))
+        f1s.append(sum(scores) / len(scores))
+    return sum(accs) / len(accs), sum(f1s) / len(f1s)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_per_video_metrics_follow_surgvlp_when_videos_hold_different_phases(seed):
+    rng = np.random.default_rng(seed)
+    y, p, vids = [], [], []
+    for v in range(5):  # each video sees its own few phases, as real procedures do
+        present = rng.choice(7, size=rng.integers(1, 5), replace=False)
+        n = int(rng.integers(5, 60))
+        t = rng.choice(present, n)
+        y += t.tolist()
+        p += np.where(rng.uniform(size=n) < 0.5, t, rng.integers(0, 7, n)).tolist()
+        vids += [f"v{v}"] * n
+    m = recognition_metrics(y, p, vids)
+    ref_acc, ref_f1 = _surgvlp_reference(y, p, vids)
+    assert m["video_accuracy"] == pytest.approx(ref_acc)
+    assert m["video_macro_f1"] == pytest.approx(ref_f1)
+    y, p, vids = np.array(y), np.array(p), np.array(vids)
+    sk = np.mean([f1_score(y[vids == v], p[vids == v], average="macro") for v in np.unique(vids)])
+    assert m["video_macro_f1"] == pytest.approx(sk)
