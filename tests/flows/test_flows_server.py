@@ -105,7 +105,7 @@ def test_artifacts_sit_on_the_launched_run_and_failures_leave_no_pickle(prefect_
     assert "manifest file not found" in inspected.stdout  # the README's one command for a failed run's reason
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(360)
 def test_readme_worker_recipe_stops_cleanly_on_sigint(deployed, tmp_path):
     """`set -m`, the worker in the background, `kill -INT`, `wait`: exit 0, no SIGKILL."""
     log = tmp_path / "worker.log"
@@ -113,12 +113,16 @@ def test_readme_worker_recipe_stops_cleanly_on_sigint(deployed, tmp_path):
 set -m
 {" ".join(PREFECT)} worker start --pool {POOL} --type process > {log} 2>&1 &
 WORKER=$!
-for i in $(seq 60); do grep -q "started" {log} && break; sleep 1; done
+for i in $(seq 150); do grep -q "started" {log} && break; sleep 1; done
 kill -INT $WORKER
 wait $WORKER
 echo "worker exit $?"
 """
-    proc = subprocess.run(
-        ["bash", "-c", script], env=deployed.env(), cwd=REPO, capture_output=True, text=True, timeout=100
-    )
+    # generous limits: a loaded 2-core box needs up to a minute to start the worker; a hang still fails
+    try:
+        proc = subprocess.run(
+            ["bash", "-c", script], env=deployed.env(), cwd=REPO, capture_output=True, text=True, timeout=300
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the worker did not stop within 300 s of start + SIGINT; worker log:\n{log.read_text()[-3000:]}")
     assert "worker exit 0" in proc.stdout, proc.stdout + proc.stderr + log.read_text()[-3000:]
