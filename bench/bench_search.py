@@ -33,7 +33,7 @@ import hierskp
 from cache_schema import open_cache
 from hierskp.dataset.catalog import catalog
 from hierskp.eval.search import SearchLibrary
-from hierskp.eval.search_rows import embed_rows
+from hierskp.eval.search_rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, embed_rows
 from hierskp.runs.model import frozen_baseline
 
 
@@ -135,8 +135,8 @@ def main() -> None:
     ap.add_argument("--cache", required=True)
     ap.add_argument("--split", action="append", default=None, help="searched split(s) (default: test)")
     ap.add_argument("-k", type=int, default=5)
-    ap.add_argument("--window", type=float, default=8.0)
-    ap.add_argument("--stride", type=float, default=4.0)
+    ap.add_argument("--window", type=float, default=DEFAULT_WINDOW_S)
+    ap.add_argument("--stride", type=float, default=DEFAULT_STRIDE_S)
     ap.add_argument("--min-overlap", type=float, default=0.5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cli", action="store_true")

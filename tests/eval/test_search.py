@@ -86,7 +86,7 @@ def test_cli_json_hits_at_every_level(lib, capsys, tmp_path, level):
     assert {h["video_id"] for h in hits} <= set(store.video_ids())
     assert all(0 <= h["start"] < h["end"] for h in hits)
     if level == "moment":
-        assert all(h["end"] - h["start"] == pytest.approx(8.0) for h in hits)  # the default window
+        assert all(h["end"] - h["start"] == pytest.approx(4.0) for h in hits)  # the default window
     if level == "operation":
         for h in hits:
             segs = store.read_video(h["video_id"]).segments().tolist()
