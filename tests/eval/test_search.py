@@ -26,14 +26,12 @@ FAST = ["model.hidden_dim=32", "model.embed_dim=32", "model.heads=2", "data.batc
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory):
-    """(cache path, run folder, text encoder): 10 videos whose texts the bundled MiniLM embedded."""
+    """(cache path, run folder, text encoder): 6 videos whose texts the bundled MiniLM embedded."""
     from hierskp.backbones import load_text_encoder
 
     enc = load_text_encoder("default", device="cpu")
     root = tmp_path_factory.mktemp("search")
-    store = make_synthetic_cache(
-        root / "c.zarr", n_videos=10, seed=0, vision_dim=16, op_frames=(3, 6), text_encoder=enc
-    )
+    store = make_synthetic_cache(root / "c.zarr", n_videos=6, seed=0, vision_dim=16, op_frames=(3, 6), text_encoder=enc)
     cfg = load_config(None, FAST + ["evaluate=false"], cache=store.url, out=str(root / "run"), progress=False)
     return store.url, train(cfg), enc
 
