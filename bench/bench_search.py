@@ -2,7 +2,7 @@
 
     python bench/bench_search.py --run RUN --cache CACHE [--split test] [-k 5] [--rounds 3] [--cli]
 
-Quality: each operation label of the searched videos is a query (underscores -> spaces: "skin closure");
+Quality (moment hits distinct, as `search` returns them by default): each operation label of the searched videos is a query (underscores -> spaces: "skin closure");
 a moment hit is relevant if at least half of its window lies inside a ground-truth segment of that
 label in that video (`--min-overlap`). P@k per label and its mean, against two controls on the same
 windows: chance (a random ranking: its expected P@k is the share of relevant windows) and the frozen
@@ -32,7 +32,7 @@ import torch
 import hierskp
 from cache_schema import open_cache
 from hierskp.dataset.catalog import catalog
-from hierskp.eval.search import SearchLibrary
+from hierskp.eval.search import Hit, SearchLibrary, distinct_hits
 from hierskp.eval.search_rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, embed_rows
 from hierskp.runs.model import frozen_baseline
 
@@ -61,7 +61,8 @@ def quality(lib: SearchLibrary, store, splits: list[str], k: int, min_overlap: f
     model = lib.model
     raw = model.text_encoder().encode([lab.replace("_", " ") for lab in labels]).float()
     frozen_q = frozen_baseline(store).embedder.text(raw).numpy()
-    frozen_top = np.argsort(-(frozen_q @ rows.vectors.T), axis=1, kind="stable")[:, :k]
+    frozen_sim = frozen_q @ rows.vectors.T
+    frozen_order = np.argsort(-frozen_sim, axis=1, kind="stable")
     op_labels = {
         (v.video_id, round(a, 6), round(b, 6)): lab
         for v in videos
@@ -72,7 +73,8 @@ def quality(lib: SearchLibrary, store, splits: list[str], k: int, min_overlap: f
         query = lab.replace("_", " ")
         hits = lib.search(query, k=k, level="moment")
         rel = [relevant(h.video_id, (h.start, h.end), lab, gt, min_overlap) for h in hits]
-        frozen = [relevant(rows.video_ids[j], tuple(rows.times[j]), lab, gt, min_overlap) for j in frozen_top[i]]
+        ranked = [Hit(rows.video_ids[j], *rows.times[j].tolist(), float(frozen_sim[i, j])) for j in frozen_order[i]]
+        frozen = [relevant(h.video_id, (h.start, h.end), lab, gt, min_overlap) for h in distinct_hits(ranked)[:k]]
         chance = np.mean(
             [relevant(v, tuple(t), lab, gt, min_overlap) for v, t in zip(rows.video_ids, rows.times.tolist())]
         )

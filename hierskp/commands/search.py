@@ -48,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SPLIT",
         help="only videos of this split (repeatable; default: all complete videos)",
     )
+    p.add_argument(
+        "--overlapping",
+        action="store_true",
+        help="moments: keep hits that overlap a better hit of the same video (default: off, k distinct moments)",
+    )
     p.add_argument("--index-dir", default=None, help="where the indices live (default: RUN/index/search)")
     p.add_argument(
         "--json", action="store_true", help="print a JSON list of {video_id, start, end, score} (default: off, a table)"
@@ -76,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             splits=args.splits,
             index_dir=args.index_dir,
         )
-        hits = lib.search(text, k=args.k, level=args.level)
+        hits = lib.search(text, k=args.k, level=args.level, distinct=not args.overlapping)
     except (CacheError, FileNotFoundError, ValueError) as exc:
         print(f"hierskp search: error: {exc}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ from the run's heads checksum, the cache fingerprint, each included video's comp
 shape and sha256 of every array) and annotations, the level, window, stride and splits: an
 up-to-date index is loaded and nothing is embedded (`embedded_rows` stays 0); any change rebuilds it.
 Only the query string is embedded per search (the cache's text encoder, then the run's text head).
+Moment hits are distinct by default: a window that overlaps a better hit of the same video is skipped.
 """
 
 from __future__ import annotations
@@ -156,18 +157,32 @@ class SearchLibrary:
         self.info[level] = IndexInfo(level, str(path), int(res.index.index.ntotal), res.rebuilt, res.reason)
         return self.info[level]
 
-    def search(self, text: str, k: int = 10, level: str = "moment") -> list[Hit]:
-        """The `k` best rows of `level` for `text`, best first."""
+    def search(self, text: str, k: int = 10, level: str = "moment", distinct: bool = True) -> list[Hit]:
+        """The `k` best rows of `level` for `text`, best first. With `distinct` (moments only) a hit that
+        overlaps a better one of the same video is skipped, so the k hits are k different moments."""
         if not isinstance(text, str) or not text.strip():
             raise ValueError("search needs a non-empty query string")
         if int(k) < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         self.index(level)
         ei = self._indices[level]
-        scores, pos = search(ei, self.model.embed_texts([text]), int(k))
-        hits = []
-        for score, p in zip(scores[0].tolist(), pos[0].tolist()):
-            if p >= 0:
-                vid, start, end = _parse_id(ei.ids[p])
-                hits.append(Hit(vid, start, end, float(score)))
-        return hits
+        query, n = self.model.embed_texts([text]), int(ei.index.ntotal)
+        dedupe = distinct and level == "moment"
+        want = min(n, 4 * int(k)) if dedupe else int(k)
+        while True:
+            scores, pos = search(ei, query, want)
+            hits = [Hit(*_parse_id(ei.ids[p]), float(s)) for s, p in zip(scores[0].tolist(), pos[0].tolist()) if p >= 0]
+            if dedupe:
+                hits = distinct_hits(hits)
+            if len(hits) >= k or want >= n:
+                return hits[: int(k)]
+            want = min(n, 4 * want)
+
+
+def distinct_hits(hits: list[Hit]) -> list[Hit]:
+    """Greedy, best first: drop a hit that overlaps a kept hit of the same video."""
+    kept: list[Hit] = []
+    for h in hits:
+        if not any(o.video_id == h.video_id and min(o.end, h.end) - max(o.start, h.start) > 1e-9 for o in kept):
+            kept.append(h)
+    return kept

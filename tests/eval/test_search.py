@@ -85,6 +85,10 @@ def test_cli_json_hits_at_every_level(lib, capsys, tmp_path, level):
     assert all(0 <= h["start"] < h["end"] for h in hits)
     if level == "moment":
         assert all(h["end"] - h["start"] == pytest.approx(4.0) for h in hits)  # the default window
+        for i, a in enumerate(hits):  # k distinct moments: none overlaps another of its video
+            assert all(
+                b["video_id"] != a["video_id"] or b["start"] >= a["end"] or b["end"] <= a["start"] for b in hits[:i]
+            )
     if level == "operation":
         for h in hits:
             segs = store.read_video(h["video_id"]).segments().tolist()
@@ -108,6 +112,10 @@ def test_repeat_loads_and_any_change_rebuilds(lib, tmp_path):
     assert again.search("skin incision", k=5) == hits
     assert not again.info["moment"].rebuilt and again.embedded_rows == 0
     assert again.search("closure", k=3, level="moment") and again.embedded_rows == 0  # same index in memory
+    every = again.search("closure", k=n, distinct=False)  # all windows, overlapping ones included
+    assert len(every) == n and len({(h.video_id, h.start) for h in every}) == n
+    apart = again.search("closure", k=n)
+    assert len(store.video_ids()) <= len(apart) < n and apart[0] == every[0]
     # other options, another run, other videos: each rebuilds
     wider = SearchLibrary(model, store, window_s=12.0, index_dir=tmp_path)
     wider.search("skin incision", k=5)
