@@ -70,7 +70,10 @@ def _digest(value: Any) -> str:
 
 
 class SearchLibrary:
-    """Text search over the complete videos of one cache with one trained run."""
+    """Text search over the complete videos of one cache with one trained run.
+
+    Each level's index is checked (and loaded or rebuilt) on its first search and then kept in memory:
+    after the cache or the run changes, open a new library to pick the change up."""
 
     def __init__(
         self,
@@ -91,7 +94,7 @@ class SearchLibrary:
             index_dir = model.run.run_dir / INDEX_DIR / "search"
         self.model, self.store, self.kind = model, store, kind
         self.window_s, self.stride_s = float(window_s), float(stride_s)
-        self.splits = None if splits is None else sorted(set(splits))
+        self.splits = sorted(set(splits)) if splits else None  # None (or empty): every split
         self.index_dir = Path(index_dir)
         self.embedded_rows = 0  # cache rows this library embedded (0 when every index was up to date)
         self.info: dict[str, IndexInfo] = {}
