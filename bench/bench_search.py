@@ -2,7 +2,8 @@
 
     python bench/bench_search.py --run RUN --cache CACHE [--split test] [-k 5] [--rounds 3] [--cli]
 
-Quality (moment hits distinct, as `search` returns them by default): each operation label of the searched videos is a query (underscores -> spaces: "skin closure");
+Quality (moment hits distinct, as `search` returns them by default; `--overlapping` lifts that): each
+operation label of the searched videos is a query (underscores -> spaces: "skin closure");
 a moment hit is relevant if at least half of its window lies inside a ground-truth segment of that
 label in that video (`--min-overlap`). P@k per label and its mean, against two controls on the same
 windows: chance (a random ranking: its expected P@k is the share of relevant windows) and the frozen
@@ -10,7 +11,8 @@ baseline (mean-pooled backbone features vs the raw sentence embeddings, through 
 projections: vision 256-d and text 384-d share no space, so it sits at chance by construction).
 Operation level too: a hit (an annotated operation) is relevant if it carries the query's label.
 
-Cost, over every complete video of the cache (the CLI's default): a fresh index folder per round; the first search builds the moment index (embeds every window),
+Cost, over every complete video of the cache (the CLI's default): a fresh index folder per round; the
+first search builds the moment index (embeds every window),
 a second library over the same folder loads it (embeds nothing). `--cli` also times two `hierskp search`
 processes (start-up, model and text-encoder loading included). Writes bench/out/search.json.
 """
@@ -50,7 +52,7 @@ def relevant(hit_vid: str, window: tuple[float, float], label: str, gt: dict, mi
     return overlap_share(window, gt.get((hit_vid, label), np.zeros((0, 2)))) >= min_overlap
 
 
-def quality(lib: SearchLibrary, store, splits: list[str], k: int, min_overlap: float) -> dict:
+def quality(lib: SearchLibrary, store, splits: list[str], k: int, min_overlap: float, distinct: bool = True) -> dict:
     videos = catalog(store, splits)
     gt: dict[tuple[str, str], np.ndarray] = {}
     for v in videos:
@@ -71,10 +73,13 @@ def quality(lib: SearchLibrary, store, splits: list[str], k: int, min_overlap: f
     out = {}
     for i, lab in enumerate(labels):
         query = lab.replace("_", " ")
-        hits = lib.search(query, k=k, level="moment")
+        hits = lib.search(query, k=k, level="moment", distinct=distinct)
         rel = [relevant(h.video_id, (h.start, h.end), lab, gt, min_overlap) for h in hits]
         ranked = [Hit(rows.video_ids[j], *rows.times[j].tolist(), float(frozen_sim[i, j])) for j in frozen_order[i]]
-        frozen = [relevant(h.video_id, (h.start, h.end), lab, gt, min_overlap) for h in distinct_hits(ranked)[:k]]
+        frozen = [
+            relevant(h.video_id, (h.start, h.end), lab, gt, min_overlap)
+            for h in (distinct_hits(ranked) if distinct else ranked)[:k]
+        ]
         chance = np.mean(
             [relevant(v, tuple(t), lab, gt, min_overlap) for v, t in zip(rows.video_ids, rows.times.tolist())]
         )
@@ -142,6 +147,7 @@ def main() -> None:
     ap.add_argument("--min-overlap", type=float, default=0.5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cli", action="store_true")
+    ap.add_argument("--overlapping", action="store_true", help="moment hits may overlap (search(distinct=False))")
     ap.add_argument("--out", default=str(Path(__file__).parent / "out" / "search.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -164,6 +170,7 @@ def main() -> None:
                     splits,
                     args.k,
                     args.min_overlap,
+                    not args.overlapping,
                 )
             )
     result["quality"] = per_run
