@@ -6,7 +6,8 @@ Quality (moment hits distinct, as `search` returns them by default; `--overlappi
 operation label of the searched videos is a query (underscores -> spaces: "skin closure");
 a moment hit is relevant if at least half of its window lies inside a ground-truth segment of that
 label in that video (`--min-overlap`). P@k per label and its mean, against two controls on the same
-windows: chance (a random ranking: its expected P@k is the share of relevant windows) and the frozen
+windows: chance (a random ranking's expected P@k: 1000 random rankings under the same distinct-hits rule;
+with --overlapping, the share of relevant windows) and the frozen
 baseline (mean-pooled backbone features vs the raw sentence embeddings, through the baseline's fixed
 projections: vision 256-d and text 384-d share no space, so it sits at chance by construction).
 Operation level too: a hit (an annotated operation) is relevant if it carries the query's label.
@@ -52,6 +53,25 @@ def relevant(hit_vid: str, window: tuple[float, float], label: str, gt: dict, mi
     return overlap_share(window, gt.get((hit_vid, label), np.zeros((0, 2)))) >= min_overlap
 
 
+def random_distinct_top(rows, k: int, n_draws: int = 1000, seed: int = 0) -> np.ndarray:
+    """[n_draws, k] row indices: the top k of random rankings after the distinct-hits rule (Monte Carlo)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_draws):
+        kept: list[int] = []
+        for j in rng.permutation(len(rows.video_ids)):
+            a, b = rows.times[j]
+            if not any(
+                rows.video_ids[o] == rows.video_ids[j] and min(b, rows.times[o][1]) - max(a, rows.times[o][0]) > 1e-9
+                for o in kept
+            ):
+                kept.append(int(j))
+                if len(kept) == k:
+                    break
+        out.append(kept)
+    return np.asarray(out)
+
+
 def quality(lib: SearchLibrary, store, splits: list[str], k: int, min_overlap: float, distinct: bool = True) -> dict:
     videos = catalog(store, splits)
     gt: dict[tuple[str, str], np.ndarray] = {}
@@ -70,6 +90,7 @@ def quality(lib: SearchLibrary, store, splits: list[str], k: int, min_overlap: f
         for v in videos
         for (a, b), lab in zip(v.op_times.tolist(), v.op_labels)
     }
+    random_top = random_distinct_top(rows, k) if distinct else None
     out = {}
     for i, lab in enumerate(labels):
         query = lab.replace("_", " ")
@@ -80,9 +101,10 @@ def quality(lib: SearchLibrary, store, splits: list[str], k: int, min_overlap: f
             relevant(h.video_id, (h.start, h.end), lab, gt, min_overlap)
             for h in (distinct_hits(ranked) if distinct else ranked)[:k]
         ]
-        chance = np.mean(
+        is_rel = np.array(
             [relevant(v, tuple(t), lab, gt, min_overlap) for v, t in zip(rows.video_ids, rows.times.tolist())]
         )
+        chance = is_rel[random_top].mean() if distinct else is_rel.mean()  # expected P@k of a random ranking
         ops = lib.search(query, k=k, level="operation")
         op_rel = [op_labels.get((h.video_id, round(h.start, 6), round(h.end, 6))) == lab for h in ops]
         op_chance = sum(lab == x for x in op_labels.values()) / len(op_labels)
