@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,11 +82,6 @@ def _segments(
     return x, entry.op_rows, entry.op_times
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 @torch.no_grad()
 def embed_rows(
     store: CacheStore,
@@ -103,32 +97,35 @@ def embed_rows(
     model.check_cache(store)
     dev = resolve_embed_device(model)
     spec, embedder = model.spec, model.embedder
-    items: list[list[np.ndarray]] | list[np.ndarray] = []
+    per_batch = max(1, BATCH_ROWS // 32) if level == "video" else BATCH_ROWS
+    items: list = []  # pending inputs, embedded every `per_batch` (memory stays one batch, not the library)
     ids: list[str] = []
     times: list[np.ndarray] = []
-    dim = 0
-    for vid in video_ids:
+    out: list[torch.Tensor] = []
+
+    def flush(dim: int) -> None:
+        if level == "video":
+            video, mask = pad_videos(items, dim)
+            out.append(embedder.video(video.to(dev), mask.to(dev))[0].cpu())
+        else:
+            clips, mask = pad_sequences(items, dim)
+            out.append(embedder.clips(clips.to(dev), mask.to(dev)).cpu())
+        items.clear()
+
+    for n, vid in enumerate(video_ids):
         if level == "video":
             rec = store.read_video(vid)
             x = np.asarray(rec.features[:], dtype=np.float32)
-            items.append(video_clips(x, spec.max_video_len, spec.video_clip_len))  # type: ignore[arg-type]
+            items.append(video_clips(x, spec.max_video_len, spec.video_clip_len))
             times.append(np.array([video_span(rec.timestamps())]))
             ids.append(vid)
         else:
             x, rows, t = _segments(store, vid, level, window_s, stride_s)
-            items += [pool_rows(x[a:b], spec.max_clip_len) for a, b in rows.tolist()]  # type: ignore[misc]
+            items.extend(pool_rows(x[a:b], spec.max_clip_len) for a, b in rows.tolist())
             times.append(np.asarray(t, dtype=np.float64).reshape(-1, 2))
             ids += [vid] * len(rows)
-        dim = int(x.shape[1])
-    out: list[torch.Tensor] = []
-    if level == "video":
-        for part in _chunks(items, max(1, BATCH_ROWS // 32)):
-            video, mask = pad_videos(part, dim)
-            out.append(embedder.video(video.to(dev), mask.to(dev))[0].cpu())
-    else:
-        for part in _chunks(items, BATCH_ROWS):
-            clips, mask = pad_sequences(part, dim)
-            out.append(embedder.clips(clips.to(dev), mask.to(dev)).cpu())
+        if items and (len(items) >= per_batch or n == len(video_ids) - 1):
+            flush(int(x.shape[1]))
     vectors = torch.cat(out).float().numpy() if out else np.zeros((0, 1), np.float32)
     span = np.concatenate(times) if times else np.zeros((0, 2))
     return SearchRows(np.ascontiguousarray(vectors, dtype=np.float32), ids, span)
