@@ -154,3 +154,10 @@ def test_clear_errors(lib, capsys, tmp_path):
     empty = cs.open_cache(str(tmp_path / "empty.zarr"), "a", fingerprint_id=cs.open_cache(url).fingerprint_id)
     with pytest.raises(EmptyLibrary, match="no complete video"):
         SearchLibrary(library.model, empty, index_dir=tmp_path).search("closure")
+
+
+def test_a_cache_of_another_backbone_is_refused(lib, capsys, tmp_path):
+    url, run, _ = lib
+    cs.open_cache(str(tmp_path / "other.zarr"), "a", fingerprint_id="another-backbone")
+    code, _, err = _cli(capsys, "--run", str(run), "--cache", str(tmp_path / "other.zarr"), "closure")
+    assert code == 2 and "another-backbone" in err and "Traceback" not in err
