@@ -1,7 +1,8 @@
 """HierSKP: hierarchical surgical knowledge pretraining on cached frozen-backbone features.
 
-`hierskp.load_model(run_dir)` is the public model API (`hierskp.runs.api`); it is imported on first
-use, so `import hierskp` (and `hierskp --help`) stays light.
+`hierskp.load_model(run_dir)` is the public model API (`hierskp.runs.api`) and
+`hierskp.search_library(run_dir, cache)` searches a cache's videos by text (`hierskp.library`); both are
+imported on first use, so `import hierskp` (and `hierskp --help`) stays light.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["load_model", "__version__"]
+__all__ = ["load_model", "search_library", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -17,4 +18,8 @@ def __getattr__(name: str) -> Any:
         from hierskp.runs.api import load_model
 
         return load_model
+    if name == "search_library":
+        from hierskp.library import search_library
+
+        return search_library
     raise AttributeError(f"module 'hierskp' has no attribute {name!r}")

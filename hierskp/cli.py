@@ -13,7 +13,7 @@ import sys
 
 import hierskp
 
-COMMAND_MODULES = ("synth", "manifest", "extract", "cache", "train", "eval", "evaluate")
+COMMAND_MODULES = ("synth", "manifest", "extract", "cache", "train", "eval", "evaluate", "search")
 
 DESCRIPTION = """\
 Learn surgical video representations from your videos and their annotations.
@@ -24,6 +24,7 @@ Learn surgical video representations from your videos and their annotations.
      and look at them                           hierskp cache ls|show|validate|plot C.zarr
   3. train the hierarchical heads on them       hierskp train --cache C.zarr --out runs/r1
   4. measure them against the frozen features   hierskp evaluate --cache C.zarr --run runs/r1 --out report/
+  5. search the videos by text                  hierskp search --run runs/r1 --cache C.zarr "skin closure"
 """
 
 EPILOG = """\

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,6 +194,42 @@ def load_or_build(
         except (ValueError, RuntimeError, OSError, KeyError) as exc:
             reason = f"stored files unusable: {exc}"
     log.info("rebuilding index %s: %s", path, reason)
+    ei = build_index(embeddings, ids, kind, **build_kwargs)
+    ei.fingerprint = fp
+    save_index(ei, path, source, cfg)
+    return LoadResult(ei, True, reason)
+
+
+def source_fingerprint(source: Mapping[str, Any]) -> str:
+    """sha256 of a ``source`` dict alone, for indices whose source names everything they index."""
+    h = hashlib.sha256(f"hierskp-index-source-v{FORMAT_VERSION}".encode())
+    h.update(json.dumps(dict(source), sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def load_or_build_from(
+    path: str | os.PathLike[str],
+    source: Mapping[str, Any],
+    make: Callable[[], tuple[Any, Any]],
+    kind: IndexKind = "flat",
+    **build_kwargs: Any,
+) -> LoadResult:
+    """`load_or_build` for embeddings that are costly to compute: the fingerprint covers ``source``
+    only (it must name the model, the data's content and every option), so an up-to-date index
+    loads without calling ``make() -> (embeddings, ids)``, which runs only to (re)build it."""
+    fp = source_fingerprint(source)
+    cfg = _config(kind, build_kwargs)
+    reason = _stale_reason(path, fp, cfg)
+    if reason is None:
+        try:
+            ei = load_index(path, use_gpu=build_kwargs.get("use_gpu"))
+            if ei.index.ntotal == len(ei.ids):
+                return LoadResult(ei, False, "up to date")
+            reason = "stored index size does not match"
+        except (ValueError, RuntimeError, OSError, KeyError) as exc:
+            reason = f"stored files unusable: {exc}"
+    log.info("rebuilding index %s: %s", path, reason)
+    embeddings, ids = make()
     ei = build_index(embeddings, ids, kind, **build_kwargs)
     ei.fingerprint = fp
     save_index(ei, path, source, cfg)

@@ -130,3 +130,24 @@ def test_auto_prefers_flat_when_ivf_cannot_prune(monkeypatch):
     assert ei.kind == "flat" and ei.params["auto_rejected_ivf"]["scan_fraction"] > 0.25
     clustered = clustered_embeddings(4000, 64, 40, noise=0.5, seed=0)[0]
     assert build_index(clustered, kind="auto", n_tune=200).kind == "ivf"
+
+
+def test_load_or_build_from_calls_make_only_to_build(tmp_path):
+    from hierskp.eval.faiss_store import load_or_build_from
+
+    calls = []
+
+    def make():
+        calls.append(1)
+        return np.random.default_rng(len(calls)).normal(size=(20, 8)).astype(np.float32), np.arange(20)
+
+    path = tmp_path / "lazy.faiss"
+    first = load_or_build_from(path, {"model": "a", "data": 1}, make)
+    assert first.rebuilt and calls == [1]
+    again = load_or_build_from(path, {"data": 1, "model": "a"}, make)  # same source, any key order
+    assert not again.rebuilt and again.reason == "up to date" and calls == [1]
+    assert again.index.index.ntotal == 20
+    changed = load_or_build_from(path, {"model": "b", "data": 1}, make)
+    assert changed.rebuilt and "fingerprint" in changed.reason and calls == [1, 1]
+    path.write_bytes(b"junk")  # a damaged index file is rebuilt, not served
+    assert load_or_build_from(path, {"model": "b", "data": 1}, make).rebuilt and len(calls) == 3
