@@ -18,11 +18,22 @@ from tests.fixtures.synthetic_cache import add_extra_captions, make_synthetic_ca
 from .conftest import FAST
 
 
+def _synthetic(path):
+    return make_synthetic_cache(path, n_videos=10, seed=1, vision_dim=16, text_dim=24, op_frames=(3, 6))
+
+
 @pytest.fixture(scope="module")
 def cap_cache(tmp_path_factory):
     path = tmp_path_factory.mktemp("cap") / "cap.zarr"
-    store = make_synthetic_cache(path, n_videos=10, seed=1, vision_dim=16, text_dim=24, op_frames=(3, 6))
-    add_extra_captions(store, n_extra=2)
+    add_extra_captions(_synthetic(path), n_extra=2)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def plain_cache(tmp_path_factory):
+    """The same cache without extra captions (layout minor 0 videos)."""
+    path = tmp_path_factory.mktemp("plain") / "plain.zarr"
+    _synthetic(path)
     return str(path)
 
 
@@ -81,11 +92,11 @@ class _Stop(Exception):
     pass
 
 
-def test_training_with_several_captions_resumes_exactly(cap_cache, tmp_path):
+def test_training_with_several_captions_resumes_exactly(cap_cache, plain_cache, tmp_path):
     args = FAST + ["max_steps=10", "checkpoint_every=4", "evaluate=false", "verify_cache=cheap"]
 
-    def cfg(out, *extra):
-        return load_config(None, args + list(extra), cache=cap_cache, out=str(tmp_path / out), progress=False)
+    def cfg(out, *extra, cache=cap_cache):
+        return load_config(None, args + list(extra), cache=cache, out=str(tmp_path / out), progress=False)
 
     def stop_at_7(step, total, losses):
         if step == 7:
@@ -97,7 +108,11 @@ def test_training_with_several_captions_resumes_exactly(cap_cache, tmp_path):
     train(cfg("resumed"), resume=True)
     train(cfg("straight"))
     train(cfg("primary", "data.captions=primary"))
-    heads = {n: load_file(str(tmp_path / n / "final/heads.safetensors")) for n in ("resumed", "straight", "primary")}
+    train(cfg("plain", cache=plain_cache))  # default captions=all on a cache without extra captions
+    names = ("resumed", "straight", "primary", "plain")
+    heads = {n: load_file(str(tmp_path / n / "final/heads.safetensors")) for n in names}
     for k in heads["straight"]:
         assert (heads["resumed"][k] - heads["straight"][k]).abs().max().item() < 1e-5, k
+        # captions=primary trains exactly as on the cache without extra captions (as before they existed)
+        assert (heads["primary"][k] - heads["plain"][k]).abs().max().item() == 0.0, k
     assert any((heads["primary"][k] - heads["straight"][k]).abs().max().item() > 1e-4 for k in heads["straight"])
