@@ -5,7 +5,7 @@ Both stages go through this package: extraction writes with `CacheStore.begin_vi
 """
 
 from .errors import CacheError, CacheFingerprintMismatch, CacheLayoutError, CorruptVideoError, IncompleteVideoError
-from .layout import FEATURE_CHUNK_FRAMES, LAYOUT_VERSION
+from .layout import FEATURE_CHUNK_FRAMES, LAYOUT_MINOR, LAYOUT_VERSION
 from .reader import VideoRecord
 from .store import CacheStore, VideoStatus, open_cache
 from .validate import CacheReport, VideoReport, require_valid, validate_cache, validate_video
@@ -20,6 +20,7 @@ __all__ = [
     "CorruptVideoError",
     "FEATURE_CHUNK_FRAMES",
     "IncompleteVideoError",
+    "LAYOUT_MINOR",
     "LAYOUT_VERSION",
     "VideoRecord",
     "VideoReport",

@@ -27,6 +27,8 @@ ARRAY_NAMES = (
     L.SEGMENTS,
     L.NARRATION_TIMES,
 )
+# optional arrays (layout minor 1): checked like the others when the marker records them
+OPTIONAL_ARRAY_NAMES = tuple(L.ALT_TEXTS.values()) + tuple(L.ALT_OWNERS.values())
 # arrays are written with every chunk stored, fill-valued or not, so chunk counts are exact
 ARRAY_CONFIG = {"write_empty_chunks": True}
 _BLOCK_ROWS = L.FEATURE_CHUNK_FRAMES * 16
@@ -56,7 +58,7 @@ def cheap_problems(group: zarr.Group, marker: dict[str, Any]) -> list[str]:
     if not isinstance(arrays, dict):
         return ["completion marker records no arrays (written by an older layout?)"]
     problems = []
-    for name in ARRAY_NAMES:
+    for name in ARRAY_NAMES + tuple(n for n in OPTIONAL_ARRAY_NAMES if n in arrays):
         want = arrays.get(name)
         if not isinstance(want, dict):
             problems.append(f"array {name}: not recorded in the completion marker")

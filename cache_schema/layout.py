@@ -9,11 +9,16 @@ CACHE/videos/<video_id>/        group; attrs: "provenance", "annotations", "comp
     text/narrations             [F, Dt] float32  (one row per frame-level narration)
     annotations/segments        [K, 2] float64 (start, end) seconds
     annotations/narration_times [F]    float64 seconds
+  optional (minor 1), written when the manifest gives further captions (`texts`):
+    text/alt/<level>            [M, Dt] float32  (the other captions of a level's annotations)
+    text/alt/<level>_owner      [M]    int64    (row of the primary caption each one belongs to, sorted)
 """
 
 from __future__ import annotations
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 2  # major: readers refuse another one
+# minor: additions readers of the same major may ignore (older caches lack them). 1: text/alt/*
+LAYOUT_MINOR = 1
 ROOT_ATTR = "hierskp_cache"
 VIDEOS = "videos"
 
@@ -22,6 +27,10 @@ TIMESTAMPS = "frames/timestamps"
 TEXT_VIDEO = "text/video"
 TEXT_OPERATIONS = "text/operations"
 TEXT_NARRATIONS = "text/narrations"
+# extra captions per level (layout minor 1): embeddings and the primary row each belongs to
+TEXT_LEVELS = ("video", "operations", "narrations")
+ALT_TEXTS = {level: f"text/alt/{level}" for level in TEXT_LEVELS}
+ALT_OWNERS = {level: f"text/alt/{level}_owner" for level in TEXT_LEVELS}
 SEGMENTS = "annotations/segments"
 NARRATION_TIMES = "annotations/narration_times"
 
@@ -40,6 +49,8 @@ DIMENSIONS = {
     TEXT_NARRATIONS: ("narration", "text_feature"),
     SEGMENTS: ("operation", "bound"),
     NARRATION_TIMES: ("narration",),
+    **{ALT_TEXTS[lv]: (f"alt_{lv}_caption", "text_feature") for lv in TEXT_LEVELS},
+    **{ALT_OWNERS[lv]: (f"alt_{lv}_caption",) for lv in TEXT_LEVELS},
 }
 # attributes of the arrays in seconds (CF-style units; xarray keeps them as float attributes)
 TIME_ATTRS = {"units": "s", "long_name": "seconds from the start of the video"}
@@ -48,6 +59,7 @@ TIME_ARRAYS = (TIMESTAMPS, SEGMENTS, NARRATION_TIMES)
 FEATURE_DTYPE = "float16"
 TEXT_DTYPE = "float32"
 TIME_DTYPE = "float64"
+OWNER_DTYPE = "int64"
 # 256 frames at 1 fps is ~4 minutes of video: a training window touches one or two chunks.
 FEATURE_CHUNK_FRAMES = 256
 TEXT_CHUNK_ROWS = 1024

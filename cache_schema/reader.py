@@ -40,6 +40,20 @@ class VideoRecord:
     def text_narrations(self) -> np.ndarray:
         return self._array(L.TEXT_NARRATIONS)[:]
 
+    def alt_texts(self, level: str) -> tuple[np.ndarray, np.ndarray]:
+        """Extra captions of a level ("video", "operations", "narrations"): ([M, Dt] embeddings, [M] row of
+        the primary caption each belongs to). Empty (M = 0) where the cache has none (layout minor 0)."""
+        if level not in L.TEXT_LEVELS:
+            raise ValueError(f"unknown text level {level!r}; known: {', '.join(L.TEXT_LEVELS)}")
+        if not self.has_alt_texts():
+            dim = int(self._array(L.TEXT_VIDEO).shape[-1])
+            return np.zeros((0, dim), np.float32), np.zeros(0, np.int64)
+        return self._array(L.ALT_TEXTS[level])[:], self._array(L.ALT_OWNERS[level])[:]
+
+    def has_alt_texts(self) -> bool:
+        """Whether the completion marker records extra-caption arrays (optional since layout minor 1)."""
+        return L.ALT_TEXTS["video"] in ((self.completion or {}).get("arrays") or {})
+
     def segments(self) -> np.ndarray:
         return self._array(L.SEGMENTS)[:]
 
@@ -47,7 +61,8 @@ class VideoRecord:
         return self._array(L.NARRATION_TIMES)[:]
 
     def open_arrays(self) -> dict[str, zarr.Array]:
-        """Opened handles {"features", "text_video", "text_operations", "text_narrations"} (metadata only):
+        """Opened handles {"features", "text_video", "text_operations", "text_narrations"}, plus "alt_video",
+        "alt_operations", "alt_narrations" where the cache has extra captions (metadata only):
         keep them to read many slices without reopening (each open costs store round trips)."""
         names = {
             "features": L.FEATURES,
@@ -55,6 +70,8 @@ class VideoRecord:
             "text_operations": L.TEXT_OPERATIONS,
             "text_narrations": L.TEXT_NARRATIONS,
         }
+        if self.has_alt_texts():
+            names.update({f"alt_{lv}": L.ALT_TEXTS[lv] for lv in L.TEXT_LEVELS})
         return {k: self._array(v) for k, v in names.items()}
 
     @property

@@ -210,6 +210,7 @@ def open_cache(
                 raise CacheError(f"{url}: creating a cache needs the backbone fingerprint_id")
             root.attrs[L.ROOT_ATTR] = {
                 "layout_version": L.LAYOUT_VERSION,
+                "layout_minor": L.LAYOUT_MINOR,
                 "fingerprint_id": fingerprint_id,
                 "backbone": backbone or {},
                 "text_backbone": text_backbone or {},
@@ -234,4 +235,6 @@ def open_cache(
             f"{url}: cache holds features of backbone fingerprint {info.get('fingerprint_id')!r}, "
             f"not {fingerprint_id!r}; use another cache location for another backbone"
         )
+    if mode != "r" and int(info.get("layout_minor", 0)) < L.LAYOUT_MINOR:  # this writer may add minor-1 arrays
+        root.attrs[L.ROOT_ATTR] = {**info, "layout_minor": L.LAYOUT_MINOR}
     return CacheStore(url=url, root=root)

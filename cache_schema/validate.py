@@ -56,6 +56,16 @@ def _check_rows(group: Any, name: str, rows: int, problems: list[str], dim: int 
     return int(arr.shape[1]) if arr.ndim == 2 else None
 
 
+def _check_alt_texts(rec: Any, n_primary: dict[str, int], dim: int | None, problems: list[str]) -> None:
+    """Extra captions (layout minor 1): one owner per row, owners sorted and naming an existing primary row."""
+    for level, n in n_primary.items():
+        emb, owner = rec.alt_texts(level)
+        if emb.shape[0] != owner.shape[0] or (emb.shape[0] and emb.shape[1] != dim):
+            problems.append(f"{L.ALT_TEXTS[level]} {emb.shape} disagrees with {L.ALT_OWNERS[level]} {owner.shape}")
+        elif owner.size and (owner.min() < 0 or owner.max() >= n or np.any(np.diff(owner) < 0)):
+            problems.append(f"{L.ALT_OWNERS[level]}: owners must be sorted rows in 0..{n - 1}")
+
+
 def validate_video(store: CacheStore, video_id: str, deep: bool = True) -> VideoReport:
     status, attrs, marker, problems = store.inspect(video_id)
     report = VideoReport(video_id=video_id, status=status, problems=list(problems))
@@ -87,6 +97,8 @@ def validate_video(store: CacheStore, video_id: str, deep: bool = True) -> Video
     _check_rows(group, L.TEXT_NARRATIONS, n_nar, problems, dt_dim)
     _check_rows(group, L.SEGMENTS, n_ops, problems)
     _check_rows(group, L.NARRATION_TIMES, n_nar, problems)
+    if rec.has_alt_texts() and not problems:
+        _check_alt_texts(rec, {"video": 1, "operations": n_ops, "narrations": n_nar}, dt_dim, problems)
     if deep and not problems:
         problems.extend(deep_problems(group, marker))
         step = L.FEATURE_CHUNK_FRAMES * 16

@@ -100,6 +100,20 @@ class VideoWriter:
                 name, *_create(self.group, name, np.asarray(data, np.float32), L.TEXT_DTYPE, L.TEXT_CHUNK_ROWS)
             )
 
+    def write_alt_texts(self, alts: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Extra captions (layout minor 1): per level in `L.TEXT_LEVELS`, ([M, Dt] embeddings, [M] row of
+        the primary caption each belongs to, non-decreasing). Every level is written, empty or not."""
+        for level in L.TEXT_LEVELS:
+            emb, owner = alts.get(level, (np.zeros((0, 0), np.float32), np.zeros(0, np.int64)))
+            emb, owner = np.asarray(emb, np.float32), np.asarray(owner, np.int64).reshape(-1)
+            if emb.shape[0] != owner.shape[0] or np.any(np.diff(owner) < 0) or np.any(owner < 0):
+                raise ValueError(f"{self.video_id}: alt captions of {level}: {emb.shape} rows vs owners {owner}")
+            for name, data, dtype in (
+                (L.ALT_TEXTS[level], emb, L.TEXT_DTYPE),
+                (L.ALT_OWNERS[level], owner, L.OWNER_DTYPE),
+            ):
+                self._record(name, *_create(self.group, name, data, dtype, L.TEXT_CHUNK_ROWS))
+
     def write_annotation_arrays(self, segments: np.ndarray, narration_times: np.ndarray) -> None:
         seg = np.asarray(segments, np.float64).reshape(-1, 2)
         self._record(L.SEGMENTS, *_create(self.group, L.SEGMENTS, seg, L.TIME_DTYPE, L.TEXT_CHUNK_ROWS))
@@ -122,6 +136,7 @@ class VideoWriter:
             "n_frames": n,
             "feature_dim": int(self._features.shape[1]),
             "layout_version": L.LAYOUT_VERSION,
+            "layout_minor": L.LAYOUT_MINOR,
             "arrays": dict(sorted(self._entries.items())),
             "completed_at": dt.datetime.now(dt.UTC).isoformat(),
             **(stats or {}),

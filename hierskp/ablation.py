@@ -39,6 +39,7 @@ VARIANTS: dict[str, list[str]] = {
     ],
     "no_operation_level": ["losses.contrastive.levels=[frame,video]"],
     "no_cross_level": ["losses.contrastive.cross_level=false"],
+    "single_caption": ["data.captions=primary"],  # only the primary `text`, not its `texts` (issue 10, part 4)
 }
 # the anchors as named training configurations (same heads, same step budget): configs/*.yaml
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"

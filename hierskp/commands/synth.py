@@ -55,6 +55,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="video duration range in seconds, or one value (default: the preset's)",
     )
     p.add_argument(
+        "--captions-per-annotation",
+        type=int,
+        default=None,
+        metavar="N",
+        help="captions per annotation of pretrain/train videos: the primary `text` plus N-1 paraphrases in `texts`; "
+        "1 writes no `texts` (the corpus as before they existed); videos, primary texts and splits never depend "
+        "on it (default: 3)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         default=min(2, os.cpu_count() or 1),
@@ -75,7 +84,15 @@ def run(args: argparse.Namespace) -> int:
     width, height = args.size or (None, None)
     lo, hi = args.duration or (None, None)
     try:
-        cfg = get_config(args.preset, width=width, height=height, fps=args.fps, min_duration=lo, max_duration=hi)
+        cfg = get_config(
+            args.preset,
+            width=width,
+            height=height,
+            fps=args.fps,
+            min_duration=lo,
+            max_duration=hi,
+            captions_per_annotation=args.captions_per_annotation,
+        )
     except ValueError as exc:
         print(f"hierskp synth: {exc}", file=sys.stderr)
         return 2

@@ -1,9 +1,13 @@
 """The user's dataset description: JSON Lines, one video per line, validated once at the edge.
 
     {"video_id": str, "video": "videos/x.mp4", "split": "pretrain"|"train"|"val"|"test",
-     "procedure": str, "text": str,
-     "operations": [{"start": s, "end": s, "label": str, "text": str}],
-     "frames": [{"time": s, "text": str}]}
+     "procedure": str, "text": str, "texts": [str, ...],
+     "operations": [{"start": s, "end": s, "label": str, "text": str, "texts": [str, ...]}],
+     "frames": [{"time": s, "text": str, "texts": [str, ...]}]}
+
+`texts` (optional, every level) are further captions of the same annotation. `text` stays required
+and is the primary caption (evaluation uses it alone); training samples from the pool
+`caption_pool(text, texts)` = [text] + texts, duplicates dropped, primary first.
 
 Paths are relative to the manifest's folder and may not escape it, also through a symlink (checked
 after resolving it when the video is opened), unless the line says ``"allow_outside": true`` or the
@@ -19,15 +23,37 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from cache_schema.layout import VIDEO_ID_PATTERN
 
 # pretrain/train: training; val: choosing defaults and checkpoints; test: reported numbers only
 SPLITS: tuple[str, ...] = ("pretrain", "train", "val", "test")
 Split = Literal["pretrain", "train", "val", "test"]
+
+
+Caption = Annotated[str, StringConstraints(min_length=1, strict=True)]
+Captions = tuple[Caption, ...]
+
+
+def caption_pool(text: str, texts: tuple[str, ...] | list[str] = ()) -> tuple[str, ...]:
+    """The captions of one annotation: the primary `text` first, then its `texts`, duplicates dropped."""
+    return tuple(dict.fromkeys([text, *texts]))
+
+
+def _drop_empty_texts(entry: dict[str, Any]) -> dict[str, Any]:
+    """An annotation without extra captions is written, stored and hashed as before `texts` existed."""
+
+    def strip(node: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in node.items() if not (k == "texts" and not v)}
+
+    out = strip(entry)
+    for level in ("operations", "frames"):
+        if level in out:
+            out[level] = [strip(x) for x in out[level]]
+    return out
 
 
 class ManifestError(ValueError):
@@ -44,6 +70,7 @@ class Operation(BaseModel):
     end: float = Field(ge=0)
     label: str = Field(min_length=1)
     text: str = Field(min_length=1)
+    texts: Captions = ()
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Operation:
@@ -56,6 +83,7 @@ class Narration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     time: float = Field(ge=0)
     text: str = Field(min_length=1)
+    texts: Captions = ()
 
 
 class VideoEntry(BaseModel):
@@ -65,6 +93,7 @@ class VideoEntry(BaseModel):
     split: Split
     procedure: str = Field(min_length=1)
     text: str = Field(min_length=1)
+    texts: Captions = Field(default=(), description="further captions; `text` is the primary one")
     operations: tuple[Operation, ...] = ()
     frames: tuple[Narration, ...] = ()
     duration: float | None = Field(default=None, ge=0, description="informational (the decoded duration rules)")
@@ -81,8 +110,9 @@ class VideoEntry(BaseModel):
         return self
 
     def annotations(self) -> dict[str, Any]:
-        """The JSON form stored with the cached features."""
-        return self.model_dump(mode="json", exclude={"duration", "allow_outside"})
+        """The JSON form stored with the cached features (no `texts` key where there are none, so the
+        annotations hash of a manifest without extra captions is what it was before they existed)."""
+        return _drop_empty_texts(self.model_dump(mode="json", exclude={"duration", "allow_outside"}))
 
     def times_past(self, duration: float, tolerance: float) -> list[str]:
         """Problems with annotation times past the decoded duration (checked once it is known)."""
@@ -219,7 +249,7 @@ def write_manifest(path: str | Path, entries: list[VideoEntry] | list[dict[str, 
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         for e in entries:
-            data = e.model_dump(mode="json") if isinstance(e, VideoEntry) else e
+            data = _drop_empty_texts(e.model_dump(mode="json")) if isinstance(e, VideoEntry) else e
             fh.write(json.dumps(data, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
     return path

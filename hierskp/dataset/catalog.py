@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from cache_schema import CacheStore
+from hierskp.data.manifest import caption_pool
 
 
 def text_key(text: str) -> int:
@@ -35,6 +37,15 @@ class CachedVideo:
     op_texts: tuple[str, ...]
     op_labels: tuple[str, ...]
     narr_texts: tuple[str, ...]
+    # extra captions (manifest `texts`, cache text/alt/*): per annotation the captions beyond the primary,
+    # in the order of their rows in the cache's alt arrays; empty where the cache has none
+    video_alts: tuple[str, ...] = ()
+    op_alts: tuple[tuple[str, ...], ...] = ()
+    narr_alts: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def has_alts(self) -> bool:
+        return bool(self.video_alts or any(self.op_alts) or any(self.narr_alts))
 
     @property
     def n_ops(self) -> int:
@@ -59,6 +70,21 @@ def segment_rows(timestamps: np.ndarray, segments: np.ndarray) -> np.ndarray:
     empty = b <= a
     a, b = np.where(empty, near, a), np.where(empty, near + 1, b)
     return np.stack([a, b], axis=1).astype(np.int64).reshape(-1, 2)
+
+
+def _alts(rec: Any, video_id: str, ann: dict[str, Any]) -> dict[str, Any]:
+    """Extra captions per level, checked against the owners the cache recorded (none: an older cache)."""
+    if not rec.has_alt_texts():
+        return {}
+    nodes = {"video": [ann], "operations": ann.get("operations", []), "narrations": ann.get("frames", [])}
+    out = {}
+    for level, items in nodes.items():
+        alts = tuple(caption_pool(str(n.get("text", "")), tuple(n.get("texts", ())))[1:] for n in items)
+        _, owner = rec.alt_texts(level)
+        if owner.tolist() != [i for i, a in enumerate(alts) for _ in a]:
+            raise ValueError(f"video {video_id!r}: {level} captions disagree with the cached extra-caption rows")
+        out[level] = alts
+    return {"video_alts": out["video"][0], "op_alts": out["operations"], "narr_alts": out["narrations"]}
 
 
 def catalog_video(store: CacheStore, video_id: str) -> CachedVideo:
@@ -89,6 +115,7 @@ def catalog_video(store: CacheStore, video_id: str) -> CachedVideo:
         op_texts=tuple(str(o.get("text", o.get("label", ""))) for o in ops),
         op_labels=tuple(str(o.get("label", o.get("text", ""))) for o in ops),
         narr_texts=tuple(str(f.get("text", "")) for f in frames),
+        **_alts(rec, video_id, ann),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -35,6 +35,27 @@ class ItemSpec:
     max_video_len: int = 32
     video_clip_len: int = 4
     max_narrations: int | None = None  # None keeps all (evaluation)
+    # "all": each item draws one caption per annotation, uniformly from [text] + texts (the manifest's
+    # extra captions), from its own seeded stream; "primary": `text` only (evaluation, and the ablation)
+    captions: Literal["primary", "all"] = "primary"
+
+
+CAPTION_STREAM = 0xCA97  # the caption draws' own stream: other draws of an item do not move with them
+
+
+def sample_captions(
+    primary: np.ndarray, texts: tuple[str, ...], alts: tuple[tuple[str, ...], ...], alt_rows: np.ndarray, rng: Any
+) -> tuple[np.ndarray, list[str]]:
+    """One caption per row, uniformly from (primary row, its alternatives): ([N, Dt] embeddings, texts).
+    `alt_rows` are the alternatives' embeddings in order, row r's after those of rows < r."""
+    emb, out = primary.copy(), list(texts)
+    offset = 0
+    for r, extra in enumerate(alts):
+        k = int(rng.integers(len(extra) + 1))
+        if k:
+            emb[r], out[r] = alt_rows[offset + k - 1], extra[k - 1]
+        offset += len(extra)
+    return emb, out
 
 
 def pool_rows(x: np.ndarray, max_len: int) -> np.ndarray:
@@ -138,14 +159,27 @@ class CacheVideoDataset(Dataset):
         if spec.need_frames:
             ranges += [(s, s + W) for s in starts]
         reader = RowReader(arrays["features"], ranges)
-        t_video = np.asarray(arrays["text_video"][:], dtype=np.float32).reshape(-1)
+        t_video = np.asarray(arrays["text_video"][:], dtype=np.float32).reshape(1, -1)
+        dt = t_video.shape[1]
+        t_ops = np.asarray(arrays["text_operations"][:], dtype=np.float32).reshape(-1, dt)
+        t_narr = (
+            np.asarray(arrays["text_narrations"][:], dtype=np.float32).reshape(-1, dt) if spec.need_frames else None
+        )
+        video_text, op_texts, narr_texts = [entry.video_text], list(entry.op_texts), list(entry.narr_texts)
+        if spec.captions == "all" and entry.has_alts and "alt_video" in arrays:
+            crng = np.random.default_rng([seed, CAPTION_STREAM])
+            alt = {lv: np.asarray(arrays[f"alt_{lv}"][:], np.float32) for lv in ("video", "operations", "narrations")}
+            t_video, video_text = sample_captions(t_video, (entry.video_text,), (entry.video_alts,), alt["video"], crng)
+            t_ops, op_texts = sample_captions(t_ops, entry.op_texts, entry.op_alts, alt["operations"], crng)
+            if t_narr is not None:
+                t_narr, narr_texts = sample_captions(t_narr, entry.narr_texts, entry.narr_alts, alt["narrations"], crng)
         item: dict[str, Any] = {
             "index": i,
-            "t_video": t_video,
-            "t_ops": np.asarray(arrays["text_operations"][:], dtype=np.float32).reshape(-1, t_video.shape[0]),
-            "video_key": text_key(entry.video_text),
+            "t_video": t_video.reshape(-1),
+            "t_ops": t_ops,
+            "video_key": text_key(video_text[0]),
             "proc_key": text_key(entry.procedure),
-            "op_keys": np.array([text_key(t) for t in entry.op_texts], dtype=np.int64),
+            "op_keys": np.array([text_key(t) for t in op_texts], dtype=np.int64),
             "op_label_keys": np.array([text_key(t) for t in entry.op_labels], dtype=np.int64),
         }
         if spec.need_video:
@@ -154,10 +188,8 @@ class CacheVideoDataset(Dataset):
             item["ops"] = [pool_rows(reader.get(int(a), int(b)), spec.max_clip_len) for a, b in entry.op_rows]
         if spec.need_frames:
             item["windows"] = [pool_rows(reader.get(s, s + W), spec.max_clip_len) for s in starts]
-            item["t_narr"] = np.asarray(arrays["text_narrations"][:], dtype=np.float32).reshape(-1, t_video.shape[0])[
-                narr
-            ]
-            item["narr_keys"] = np.array([text_key(entry.narr_texts[f]) for f in narr], dtype=np.int64)
+            item["t_narr"] = t_narr[narr]  # type: ignore[index]
+            item["narr_keys"] = np.array([text_key(narr_texts[f]) for f in narr], dtype=np.int64)
             item["narr_op"] = entry.narr_op[narr]
             item["narr_sel"] = narr
         return item

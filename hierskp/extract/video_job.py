@@ -21,6 +21,7 @@ from cache_schema.claims import holder as claim_holder
 from hierskp.data.manifest import ManifestPathError, ManifestRow
 from hierskp.video import IsolatedFrameReader, VideoDecodeError, iter_frame_batches
 
+from .captions import embed_alt_captions
 from .context import ExtractionContext
 from .prefetch import prefetch
 from .source import annotations_hash, file_identity, relpath_or_str, same_source
@@ -74,17 +75,21 @@ def is_up_to_date(store: CacheStore, row: ManifestRow, source: dict[str, Any]) -
     return freshness(store, row, source) == "up_to_date"
 
 
-def _embed_texts(entry: Any, text: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Before any write: an encoder failure then costs no cached frames and no decode."""
+def _embed_texts(entry: Any, text: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Before any write: an encoder failure then costs no cached frames and no decode. The last item
+    is the extra captions' embeddings per level (`texts`), None when the entry has none."""
     return (
         _encode_texts(text, [entry.text], text.dim),
         _encode_texts(text, [o.text for o in entry.operations], text.dim),
         _encode_texts(text, [n.text for n in entry.frames], text.dim),
+        embed_alt_captions(entry, lambda texts: _encode_texts(text, texts, text.dim), text.dim),
     )
 
 
-def _write_texts(writer: Any, entry: Any, texts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-    writer.write_texts(*texts)
+def _write_texts(writer: Any, entry: Any, texts: tuple[np.ndarray, np.ndarray, np.ndarray, Any]) -> None:
+    writer.write_texts(*texts[:3])
+    if texts[3] is not None:
+        writer.write_alt_texts(texts[3])
     writer.write_annotation_arrays(
         np.array([[o.start, o.end] for o in entry.operations], dtype=np.float64).reshape(-1, 2),
         np.array([n.time for n in entry.frames], dtype=np.float64),

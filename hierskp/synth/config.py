@@ -31,6 +31,9 @@ class SynthConfig:
     split_fractions: tuple[float, float, float, float] = (0.3, 0.15, 0.15, 0.4)
     nuisance: float = 1.0  # scale of per-video brightness/colour/noise/camera nuisance
     heldout_fraction: float = 0.25  # share of synonym combinations reserved for test texts
+    # captions per annotation on pretrain/train videos: the primary `text` plus (n - 1) paraphrases in
+    # `texts`, drawn from their own RNG stream (1 reproduces the corpus from before `texts` existed)
+    captions_per_annotation: int = 3
     world_seed: int = 0
     crf: int = 23
     gop_seconds: float = 2.0
@@ -48,6 +51,8 @@ class SynthConfig:
             raise ValueError(f"split_fractions: need 4 values (pretrain, train, val, test), got {self.split_fractions}")
         if abs(sum(self.split_fractions) - 1.0) > 1e-6 or min(self.split_fractions) < 0:
             raise ValueError(f"split_fractions must be >= 0 and sum to 1, got {self.split_fractions}")
+        if not 1 <= self.captions_per_annotation <= 32:
+            raise ValueError(f"captions_per_annotation must be in 1..32, got {self.captions_per_annotation}")
         if self.ops_range is not None and not 1 <= self.ops_range[0] <= self.ops_range[1]:
             raise ValueError("ops_range must be (lo, hi) with 1 <= lo <= hi")
 

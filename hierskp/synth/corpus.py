@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -110,8 +111,37 @@ def plan_corpus(n_videos: int, seed: int, cfg: SynthConfig) -> list[VideoPlan]:
                 for ph in s.phases
             ],
         }
+        if cfg.captions_per_annotation > 1 and not held:
+            add_paraphrases(record, inst, np.random.default_rng([seed, 3, i]), texts, cfg.captions_per_annotation - 1)
         plans.append(VideoPlan(i, video_id, split, inst, record))
     return plans
+
+
+def _distinct(make: Callable[[], str], primary: str, n: int, tries: int = 8) -> list[str]:
+    """Up to `n` captions unlike `primary` and each other (fewer when the phrasings run out)."""
+    out: list[str] = []
+    for _ in range(n):
+        for _ in range(tries):
+            text = make()
+            if text != primary and text not in out:
+                out.append(text)
+                break
+    return out
+
+
+def add_paraphrases(
+    record: dict, inst: ProcedureInstance, rng: np.random.Generator, texts: TextSampler, n: int
+) -> None:
+    """Add `texts` (n paraphrases) beside each `text` of a training video's record. `rng` is a stream of
+    its own, so videos, primary texts and splits are the same whatever `n` is."""
+    proc = record["procedure"]
+    ops = [s.op for s in inst.segments]
+    record["texts"] = _distinct(lambda: texts.video(rng, proc, ops, False), record["text"], n)
+    for o, seg in zip(record["operations"], inst.segments):
+        o["texts"] = _distinct(lambda op=seg.op: texts.operation(rng, proc, op, False), o["text"], n)
+    phases = [(s.op, ph.instrument) for s in inst.segments for ph in s.phases]
+    for f, (op, instrument) in zip(record["frames"], phases):
+        f["texts"] = _distinct(lambda op=op, ins=instrument: texts.narration(rng, proc, op, ins, False), f["text"], n)
 
 
 @lru_cache(maxsize=4)

@@ -37,6 +37,11 @@ class DataConfig(_Strict):
         description="pair videos of one procedure in each batch (more same-procedure negatives); "
         "off by default: on the 48-video demo corpus it cost ~13 points of video R@1 and no order accuracy",
     )
+    captions: Literal["primary", "all"] = Field(
+        default="all",
+        description="all: each step draws one caption per annotation uniformly from [text] + texts (the manifest's "
+        "extra captions, seeded per item and epoch, so --resume replays it); primary: `text` only",
+    )
     num_workers: int = Field(default=0, ge=0)
     mp_context: Literal["spawn", "forkserver", "fork"] = "spawn"
 

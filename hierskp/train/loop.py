@@ -83,6 +83,7 @@ def item_spec(config: TrainConfig) -> ItemSpec:
         max_video_len=config.model.max_video_len,
         video_clip_len=config.model.video_clip_len,
         max_narrations=config.data.max_narrations,
+        captions=config.data.captions,
     )
 
 
