@@ -68,8 +68,7 @@ class FrozenEmbedder:
         self.pt = torch.eye(e) if same else _orthonormal(text_dim, e, gen)
 
     def clips(self, x, mask):  # type: ignore[no-untyped-def]
-        w = mask.float().unsqueeze(-1)
-        return F.normalize(((x * w).sum(1) / w.sum(1).clamp_min(1)) @ self.pv.to(x.device), dim=-1)
+        return F.normalize(_masked_mean(x, mask) @ self.pv.to(x.device), dim=-1)
 
     def video(self, x, mask):  # type: ignore[no-untyped-def]
         b, n, c, d = x.shape
@@ -83,4 +82,12 @@ class FrozenEmbedder:
         return F.normalize(t @ self.pt.to(t.device), dim=-1)
 
     def sequence(self, t, mask):  # type: ignore[no-untyped-def]
-        return self.clips(t @ self.pt.to(t.device), mask)  # a bag of steps: blind to order by construction
+        # a bag of steps, blind to order by construction; pooled and projected on the text side only
+        # (through `clips` it took the vision projection too: a crash whenever vision was wider than text)
+        return F.normalize(_masked_mean(t, mask) @ self.pt.to(t.device), dim=-1)
+
+
+def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """[B, L, D] rows averaged over the True positions of mask [B, L] (an empty row gives zeros)."""
+    w = mask.to(x.dtype).unsqueeze(-1)
+    return (x * w).sum(1) / w.sum(1).clamp_min(1)
