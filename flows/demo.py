@@ -8,7 +8,7 @@
    (ephemeral mode; the first run on a machine spends ~20 s creating its database);
 3. prints the report's path and the headline metrics, trained heads vs frozen features;
 4. with --anchors (`make demo ANCHORS=1`): trains the HecVL-, PeskaVLP- and CLIP-style configurations
-   (configs/*.yaml) on the same cache with the same seed and step budget, and prints a short form of the
+   (packaged hierskp/configs/*.yaml) on the same cache with the same seed and step budget, and prints a short form of the
    one-table comparison (`hierskp evaluate` of HierSKP and the anchors, OUT/report_anchors/report.md).
 Rerunning skips the corpus and every already-extracted video, and trains a new run.
 """
@@ -108,7 +108,7 @@ def compare_anchors(out: Path, cache: str, run: str, seed: int, max_steps: int |
     """Train each anchor configuration (reused when already finished), evaluate them beside the run."""
     from cache_schema import open_cache
     from flows.train import train_hierskp
-    from hierskp.ablation import ANCHORS, CONFIGS_DIR
+    from hierskp.ablation import ANCHORS
     from hierskp.eval.report import evaluate_runs
     from hierskp.runs.folder import is_finished
 
@@ -120,7 +120,7 @@ def compare_anchors(out: Path, cache: str, run: str, seed: int, max_steps: int |
             train_hierskp(
                 cache=cache,
                 out=str(folder),
-                config=str(CONFIGS_DIR / file),
+                config=file,  # a packaged configuration, by name
                 seed=seed,
                 max_steps=max_steps,
                 evaluate=False,

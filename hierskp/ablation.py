@@ -2,7 +2,7 @@
 summarised as mean +- std over seeds of the held-out metrics (order controls included).
 
 python -m hierskp.ablation --cache demo.zarr --out runs/ablation --seeds 0 1 2 [--unseen other.zarr]
-python -m hierskp.ablation ... --variants full hecvl peskavlp clip_single_level   # the anchors (configs/*.yaml)
+python -m hierskp.ablation ... --variants full hecvl peskavlp clip_single_level   # the anchors (hierskp/configs/*.yaml)
 
 Every run is trained once (`RUN/`), then scored per evaluation set into `RUN/ablation_metrics.json`;
 `ablation.json` / `ablation.md` in OUT gather all runs found there, so variants can be trained by
@@ -41,9 +41,8 @@ VARIANTS: dict[str, list[str]] = {
     "no_cross_level": ["losses.contrastive.cross_level=false"],
     "single_caption": ["data.captions=primary"],  # only the primary `text`, not its `texts` (issue 10, part 4)
 }
-# the anchors as named training configurations (same heads, same step budget): configs/*.yaml
-CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
-ANCHORS: dict[str, str] = {"hecvl": "hecvl.yaml", "peskavlp": "peskavlp.yaml", "clip_single_level": "clip.yaml"}
+# the anchors as packaged training configurations (hierskp/configs/, same heads, same step budget), by name
+ANCHORS: dict[str, str] = {"hecvl": "hecvl", "peskavlp": "peskavlp", "clip_single_level": "clip"}
 TABLE_METRICS = (
     "twin_clip_dtw/acc",
     "twin_dtw/acc",
@@ -93,7 +92,7 @@ def run_ablation(
         for seed in seeds:
             run = out / f"{name}_seed{seed}"
             shutil.rmtree(run, ignore_errors=True)
-            path = CONFIGS_DIR / ANCHORS[name] if name in ANCHORS else None
+            path = ANCHORS.get(name)  # a packaged configuration, by name (load_config looks it up)
             cfg = load_config(path, overrides + (extra or []), cache=cache, out=str(run), seed=seed, progress=False)
             t0 = time.perf_counter()
             train(cfg.model_copy(update={"evaluate": False}))

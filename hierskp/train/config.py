@@ -192,10 +192,13 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None, **fields: Any) -> TrainConfig:
-    """YAML file (optional) < explicit fields (cache, out, seed...) < `key=value` overrides; validated once."""
+    """YAML file or packaged name (optional) < explicit fields (cache, out, seed...) < `key=value` overrides; validated once."""
     tree: dict[str, Any] = {}
     if path is not None:
-        tree = yaml.safe_load(Path(path).read_text()) or {}
+        from hierskp.configs import resolve_config
+
+        path = resolve_config(path)  # a file, or a packaged configuration by name ('hecvl')
+        tree = yaml.safe_load(path.read_text()) or {}
         if not isinstance(tree, dict):
             raise ValueError(f"{path}: a training config must be a mapping")
     tree = _merge(tree, {k: v for k, v in fields.items() if v is not None})

@@ -1,4 +1,4 @@
-"""The anchors as named configs (configs/*.yaml): they load, train through `hierskp train`'s code path,
+"""The anchors as named configs (packaged hierskp/configs/*.yaml): they load, train through `hierskp train`'s code path,
 and mean what their comments say."""
 
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hierskp.ablation import ANCHORS, CONFIGS_DIR
+from hierskp.ablation import ANCHORS
+from hierskp.configs import CONFIGS_DIR
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.train import load_config, train
 from hierskp.train.objective import compute_losses
@@ -16,7 +17,7 @@ from tests.train.conftest import FAST
 @pytest.mark.parametrize("name", sorted(ANCHORS))
 def test_anchor_config_trains_with_the_same_heads_and_budget(name, tiny_cache, tmp_path):
     cfg = load_config(
-        CONFIGS_DIR / ANCHORS[name],
+        ANCHORS[name],  # the packaged configuration, by name
         FAST + ["max_steps=2", "evaluate=false"],
         cache=tiny_cache,
         out=str(tmp_path / name),
