@@ -90,10 +90,36 @@ def hub_kwargs(cache_dir: Path | None, revision: str | None) -> dict[str, Any]:
     return kwargs
 
 
+class BackboneUnavailable(ValueError):
+    """A model that cannot be loaded: a hub id absent from the local cache offline, or not found at all."""
+
+
 def load_config(model: str, hub: dict[str, Any]) -> Any:
+    """The model's config; a model that cannot be found raises BackboneUnavailable with how to fetch it."""
     from transformers import AutoConfig
 
-    return AutoConfig.from_pretrained(model, **hub)
+    try:
+        return AutoConfig.from_pretrained(model, **hub)
+    except OSError as exc:
+        raise BackboneUnavailable(unavailable_message(model, hub, exc)) from None
+
+
+def unavailable_message(model: str, hub: dict[str, Any], exc: BaseException) -> str:
+    """One line: what is missing, where it was looked for, and the command that fetches it."""
+    if Path(model).expanduser().exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
+        return f"model {model!r}: not a loadable model folder ({str(exc).splitlines()[0]})"
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    rev = hub.get("revision")
+    fetch = f"hf download {model}" + (f" --revision {rev}" if rev else "")
+    where = hub.get("cache_dir") or HF_HUB_CACHE
+    at = f"{model!r}" + (f" at revision {rev!r}" if rev else "")
+    if hub.get("local_files_only"):
+        return (
+            f"model {at} is not in the local Hugging Face cache ({where}) and HF_HUB_OFFLINE=1 forbids "
+            f"downloading it; fetch it once with `{fetch}` (or `huggingface-cli download {model}`), or pass a local folder"
+        )
+    return f"model {at} could not be loaded from the Hugging Face hub or {where}: {str(exc).splitlines()[0]}"
 
 
 def load_tower(model: str, config: Any, spec: ArchSpec, hub: dict[str, Any]) -> torch.nn.Module:

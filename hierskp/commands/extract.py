@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from cache_schema import CacheError
+    from hierskp.backbones._hf import BackboneUnavailable
     from hierskp.data.manifest import ManifestError
     from hierskp.extract import ExtractConfig, extract_manifest
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             args.manifest, args.cache, options, video_ids=tuple(args.video_ids) if args.video_ids else None
         )
         summary = extract_manifest(cfg, progress=not args.no_progress)
-    except (ValidationError, ManifestError, CacheError) as exc:
+    except (ValidationError, ManifestError, CacheError, BackboneUnavailable) as exc:
         print(f"hierskp extract: {exc}")
         return 2
     print(summary.render())

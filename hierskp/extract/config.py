@@ -22,6 +22,12 @@ class ExtractOptions(BaseModel):
     backbone: str = Field(
         default="embedded", min_length=1, description="vision model: Hugging Face id, local path or 'embedded'"
     )
+    revision: str | None = Field(
+        default=None,
+        min_length=1,
+        description="revision of a hub-id vision model (branch, tag or commit); the commit it resolves to is "
+        "recorded in the cache fingerprint; unset: the cached main",
+    )
     text_backbone: str = Field(
         default="default", min_length=1, description="text model: Hugging Face id, local path or 'default' (MiniLM)"
     )

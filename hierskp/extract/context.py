@@ -27,27 +27,31 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def _encoders(backbone: str, text_backbone: str, device: str, dtype: str, batch_size: int) -> tuple[Any, Any]:
+def _encoders(
+    backbone: str, text_backbone: str, device: str, dtype: str, batch_size: int, revision: str | None = None
+) -> tuple[Any, Any]:
     from hierskp.backbones import load_text_encoder, load_vision_encoder
 
-    vision = load_vision_encoder(backbone, device=device, dtype=dtype, batch_size=batch_size)
+    vision = load_vision_encoder(backbone, device=device, dtype=dtype, batch_size=batch_size, revision=revision)
     text = load_text_encoder(text_backbone, device=device)
     for kind, model, enc in (("vision", backbone, vision), ("text", text_backbone, text)):
-        found = _model_dir(kind, model)
+        rev = revision if kind == "vision" else None
+        found = _model_dir(kind, model, rev)
         if found is not None:
-            remember_fingerprint(_request(kind, model, device, dtype), found, enc.fingerprint)
+            remember_fingerprint(_request(kind, model, device, dtype, rev), found, enc.fingerprint)
     return vision, text
 
 
-def _request(kind: str, model: str, device: str, dtype: str) -> dict[str, Any]:
+def _request(kind: str, model: str, device: str, dtype: str, revision: str | None = None) -> dict[str, Any]:
     """What a remembered fingerprint is keyed by: the vision fingerprint includes the autocast dtype."""
     from hierskp.backbones._hf import resolve_device
 
     req = {"kind": kind, "model": model, "device": str(resolve_device(device)), "layout": 1}
+    req |= {"revision": revision} if revision is not None else {}
     return req | ({"dtype": dtype} if kind == "vision" else {})
 
 
-def _model_dir(kind: str, model: str) -> Path | None:
+def _model_dir(kind: str, model: str, revision: str | None = None) -> Path | None:
     """The local folder a model loads from, found without loading it (None when unknown)."""
     from hierskp.backbones import _hf
     from hierskp.backbones.embedded import embedded_dir, is_embedded_name
@@ -59,7 +63,7 @@ def _model_dir(kind: str, model: str) -> Path | None:
         elif kind == "text" and model == DEFAULT_TEXT_MODEL:
             path = default_text_model_path()
         else:
-            path = _hf.snapshot_dir(model, _hf.hub_kwargs(None, None))[0]
+            path = _hf.snapshot_dir(model, _hf.hub_kwargs(None, revision))[0]
         return path.resolve() if path.is_dir() else None
     except Exception:  # noqa: BLE001 - not found locally: the model is loaded instead
         return None
@@ -68,9 +72,10 @@ def _model_dir(kind: str, model: str) -> Path | None:
 def known_fingerprints(cfg: ExtractConfig) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Both encoders' fingerprints without loading either, or None when one is unknown or stale."""
     out = []
-    for kind, model in (("vision", cfg.backbone), ("text", cfg.text_backbone)):
-        found = _model_dir(kind, model)
-        fp = remembered_fingerprint(_request(kind, model, cfg.device, cfg.dtype), found) if found is not None else None
+    for kind, model, rev in (("vision", cfg.backbone, cfg.revision), ("text", cfg.text_backbone, None)):
+        found = _model_dir(kind, model, rev)
+        request = _request(kind, model, cfg.device, cfg.dtype, rev)
+        fp = remembered_fingerprint(request, found) if found is not None else None
         if fp is None:
             return None
         out.append(fp)
@@ -108,7 +113,9 @@ class ExtractionContext:
     def _load(self) -> tuple[Any, Any]:
         cfg = self.config
         with _lock:
-            vision, text = _encoders(cfg.backbone, cfg.text_backbone, cfg.device, cfg.dtype, cfg.batch_size)
+            vision, text = _encoders(
+                cfg.backbone, cfg.text_backbone, cfg.device, cfg.dtype, cfg.batch_size, cfg.revision
+            )
         if (vision.fingerprint["fingerprint_id"], text.fingerprint["fingerprint_id"]) != tuple(
             fp["fingerprint_id"] for fp in self.fingerprints
         ):
@@ -134,7 +141,9 @@ def open_extraction(cfg: ExtractConfig, manifest: Manifest | None = None) -> Ext
     fps = known_fingerprints(cfg)
     if fps is None:
         with _lock:
-            vision, text = _encoders(cfg.backbone, cfg.text_backbone, cfg.device, cfg.dtype, cfg.batch_size)
+            vision, text = _encoders(
+                cfg.backbone, cfg.text_backbone, cfg.device, cfg.dtype, cfg.batch_size, cfg.revision
+            )
         fps = (vision.fingerprint, text.fingerprint)
     fp_id = cache_fingerprint(fps[0], fps[1], cfg)
     store = open_cache(
