@@ -24,6 +24,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
+	# decord2 replaced decord 0.6.0 and installs the same `decord` module: an older venv drops the old one first
+	$(BIN)/pip uninstall -y -q decord 2>/dev/null || true
 	$(BIN)/pip install -q -r $(LOCK)
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
