@@ -89,11 +89,11 @@ class FrameBatchIterator(Iterator[FrameBatch]):
         """decord if it is safe for this file; else None (auto) or an error (forced)."""
         start_s = float(self._index.start_pts * self._index.time_base)
         if self.info.codec in DECORD_UNSUPPORTED_CODECS:
-            reason = f"decord 0.6.0 cannot decode {self.info.codec}"
+            reason = f"decord cannot decode {self.info.codec}"
         elif self.info.container in DECORD_HANGING_CONTAINERS:
-            reason = f"decord 0.6.0 can hang on {self.info.container} files (PyAV reads them correctly)"
+            reason = f"decord can hang on {self.info.container} files (PyAV reads them correctly)"
         elif abs(start_s) > MAX_DECORD_START_OFFSET_S:
-            reason = f"the stream's clock starts at {start_s:.2f} s; decord 0.6.0 can hang on such files"
+            reason = f"the stream's clock starts at {start_s:.2f} s; decord can hang on such files"
         elif self.truncated:
             reason = f"the file is truncated ({self.truncated}); decord may hang on it"
         else:
