@@ -62,8 +62,12 @@ def _write(out: Any, msg: dict[str, Any], payload: bytes = b"") -> None:
 def child_main(args: dict[str, Any]) -> None:
     """Runs in the child (``python -m hierskp.video._decode_child``): open, stream batches after
     ``after_t``, then report the end or the error. Protocol on the original stdout."""
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # anything a decoder prints goes to stderr, never into the protocol
+    with os.fdopen(os.dup(1), "wb") as out:  # closed at the end: no ResourceWarning in the child
+        os.dup2(2, 1)  # anything a decoder prints goes to stderr, never into the protocol
+        _stream(out, args)
+
+
+def _stream(out: Any, args: dict[str, Any]) -> None:
     try:
         kw = {k: args[k] for k in ("fps", "batch_size", "short_side", "backend")}
         reader = _factory()(args["path"], **kw)
