@@ -36,14 +36,15 @@ def make_video(path: Path, w: int, h: int, codec: str, options: dict, seconds: f
     if path.exists():
         return path
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([127 + 100 * np.sin(xx / 17), 127 + 100 * np.sin(yy / 11), 127 + 80 * np.sin((xx + yy) / 23)], -1)
+    base = base.astype(np.uint8)
 
-    def frames():
+    def frames():  # the texture pans (motion the codec must encode) and a block moves across it
         for i in range(int(seconds * FPS)):
-            t = i / FPS
-            r = 127 + 100 * np.sin(xx / 17 + t)
-            g = 127 + 100 * np.sin(yy / 11 - 0.7 * t)
-            b = 127 + 80 * np.sin((xx + yy) / 23 + 0.3 * t)
-            yield np.stack([r, g, b], -1).astype(np.uint8)
+            frame = np.roll(base, (2 * i, 3 * i), axis=(0, 1))
+            x = (7 * i) % (w - 64)
+            frame[h // 3 : h // 3 + 64, x : x + 64] = (i * 5) % 256
+            yield frame
 
     return encode_video(path, frames(), fps=FPS, codec=codec, options=options, gop_size=GOP_S * FPS)
 
