@@ -189,13 +189,17 @@ def generate_corpus(
     config: SynthConfig | str = "demo",
     workers: int = 1,
     progress: bool = True,
+    force: bool = False,
 ) -> Path:
     """Write DIR/videos/*.mp4, DIR/manifest.jsonl, DIR/annotations_activitynet.json and
-    DIR/synth_info.json; returns the manifest path (written last, so it marks completeness)."""
+    DIR/synth_info.json; returns the manifest path (written last, so it marks completeness).
+    DIR must be new, empty or an earlier corpus (`hierskp.outdir`), unless `force`."""
     from tqdm import tqdm
 
+    from hierskp.outdir import claim_output_dir
+
     cfg = get_config(config) if isinstance(config, str) else config
-    out = Path(out_dir)
+    out = claim_output_dir(out_dir, "synth corpus", legacy=("synth_info.json",), force=force, hint=", or --force")
     (out / "videos").mkdir(parents=True, exist_ok=True)
     plans = plan_corpus(n_videos, seed, cfg)
     bar = tqdm(total=len(plans), desc="synth videos", unit="video", disable=not progress)

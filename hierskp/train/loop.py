@@ -22,6 +22,7 @@ from hierskp.dataset.batch import collate
 from hierskp.dataset.catalog import catalog
 from hierskp.dataset.items import CacheVideoDataset, ItemSpec
 from hierskp.models.heads import TEMPERATURE_LEVELS, HeadsConfig, HierSKPHeads, save_heads
+from hierskp.outdir import claim_output_dir
 from hierskp.runs.folder import CONFIG, check_cache, heads_dir, read_run_config, write_run_config
 
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
@@ -95,6 +96,8 @@ def train(config: TrainConfig, resume: bool = False, on_step: OnStep | None = No
     (the run's saved config wins) and finish with the same total number of steps. One process per
     run folder (a lock); a start that fails before its first checkpoint leaves no files behind.
     `on_step(step, total_steps, losses)` is called after each step (e.g. a progress display)."""
+    if not resume:  # never write into a folder of someone else's files
+        claim_output_dir(config.out, "training run", legacy=(CONFIG,), hint=", or --resume for a run folder")
     with run_lock(Path(config.out), fresh=not resume):
         return _train(config, resume, on_step)
 
