@@ -7,6 +7,7 @@ import re
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import zarr
@@ -38,6 +39,17 @@ def _open_root(url: str, mode: str, storage_options: dict | None) -> zarr.Group:
                 raise
             time.sleep(0.05 + 0.01 * attempt)
     raise AssertionError("unreachable")
+
+
+def _refuse_foreign_folder(url: str) -> None:
+    """A local folder that holds files but no Zarr store is the user's: a cache is never created in it."""
+    if "://" in url:
+        return
+    path = Path(url)
+    if path.is_dir() and not (path / "zarr.json").exists() and any(path.iterdir()):
+        raise CacheError(f"{url}: the folder is not empty and holds no cache; choose a new path for the cache")
+    if path.exists() and not path.is_dir():
+        raise CacheError(f"{url}: exists and is not a cache folder; choose a new path for the cache")
 
 
 @dataclass
@@ -204,6 +216,7 @@ def open_cache(
         except (FileNotFoundError, zarr.errors.GroupNotFoundError) as exc:
             raise CacheLayoutError(f"{url}: no cache there ({exc})") from exc
     else:
+        _refuse_foreign_folder(url)
         root = _open_root(url, "a", storage_options)
         if L.ROOT_ATTR not in root.attrs:
             if fingerprint_id is None:

@@ -65,8 +65,9 @@ def _save_npy(path: Path, data: np.ndarray) -> None:
 
 def export_features(store: CacheStore, out_dir: str | Path, fmt: Literal["npy", "hdf5"]) -> list[str]:
     """Write every complete video; returns the exported ids. Files are written to temp names then renamed."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from hierskp.outdir import claim_output_dir
+
+    out = claim_output_dir(out_dir, "feature export", legacy=("annotations.json",))
     ids = store.video_ids()
     if fmt == "npy":
         (out / "timestamps").mkdir(exist_ok=True)

@@ -46,7 +46,9 @@ def test_synth_rewrites_its_own_corpus_and_force_writes_anyway(tmp_path):
 
 
 def _cfg(cache, out, *extra):
-    return load_config(None, FAST + ["max_steps=2", "evaluate=false", *extra], cache=cache, out=str(out), progress=False)
+    return load_config(
+        None, FAST + ["max_steps=2", "evaluate=false", *extra], cache=cache, out=str(out), progress=False
+    )
 
 
 def test_train_refuses_a_folder_of_user_files(tiny_cache, tmp_path):
@@ -84,3 +86,21 @@ def test_train_cli_leaves_no_lock_and_names_the_refusal(tiny_cache, tmp_path):
     res = _hierskp("train", "--cache", tiny_cache, "--out", str(out), "--no-progress", env=env)
     assert res.returncode == 2 and "not empty" in (res.stdout + res.stderr)
     assert sorted(p.name for p in out.iterdir()) == ["results.csv"]
+
+
+def test_cache_report_and_export_refuse_a_folder_of_user_files(tiny_cache, tmp_path):
+    import cache_schema as cs
+    from hierskp.eval.report import evaluate_runs
+    from hierskp.export import export_features
+
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "thesis.tex").write_text("keep")
+    with pytest.raises(cs.CacheError, match="holds no cache"):
+        cs.open_cache(str(user), "a", fingerprint_id="x")
+    store = cs.open_cache(tiny_cache)
+    with pytest.raises(OutputFolderNotOurs):
+        export_features(store, user, "npy")
+    with pytest.raises(OutputFolderNotOurs):
+        evaluate_runs(store, [], user, progress=False)
+    assert sorted(p.name for p in user.iterdir()) == ["thesis.tex"]
