@@ -26,7 +26,7 @@ from hierskp.outdir import claim_output_dir
 from hierskp.runs.folder import CONFIG, check_cache, heads_dir, read_run_config, write_run_config
 
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import MAX_TOTAL_STEPS, TrainConfig
 from .guards import check_losses, check_weights, last_good_checkpoint
 from .run_lock import run_lock
 from .runlog import MetricsLog, plot_loss_curve
@@ -133,6 +133,11 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
     o = config.optim
     optimizer = torch.optim.AdamW(param_groups(model, o.weight_decay), lr=o.lr, betas=o.betas)
     total_steps = config.max_steps or config.epochs * steps_per_epoch(len(index), config.data.batch_videos)
+    if total_steps > MAX_TOTAL_STEPS:
+        raise ValueError(
+            f"epochs={config.epochs} x {steps_per_epoch(len(index), config.data.batch_videos)} steps per epoch is "
+            f"{total_steps:,} steps, above the limit {MAX_TOTAL_STEPS:,}; lower epochs or set max_steps"
+        )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(o.warmup_steps, total_steps, o.min_lr_ratio))
     amp_dtype = resolve_amp(config.amp, device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)

@@ -24,7 +24,9 @@ def test_flipped_bytes_are_refused_naming_file_hashes_and_the_repair(finished_ru
     heads = finished_run / "final" / "heads.safetensors"
     assert len(json.loads((finished_run / "final" / "config.json").read_text())["heads_sha256"]) == 64
     _flip(heads)
-    with pytest.raises(HeadsDamaged, match=r"heads\.safetensors: damaged trained heads \(sha256 [0-9a-f]+\.\.\., recorded"):
+    with pytest.raises(
+        HeadsDamaged, match=r"heads\.safetensors: damaged trained heads \(sha256 [0-9a-f]+\.\.\., recorded"
+    ):
         load_run(finished_run)
     res = hierskp_cli("search", "--run", str(finished_run), "--cache", tiny_cache, "incision")
     assert res.returncode == 2 and "damaged trained heads" in res.stderr and "Traceback" not in res.stderr
