@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             if args.manifest:
                 from hierskp.data.manifest import load_manifest
 
-                expected = [r.entry.video_id for r in load_manifest(args.manifest).rows]
+                expected = [r.entry.video_id for r in load_manifest(args.manifest, allow_overlap=True).rows]
             report = validate_cache(store, deep=not args.shallow, expected=expected)
             counts = report.counts()
             print(

@@ -69,8 +69,12 @@ class ExtractOptions(BaseModel):
     )
     allow_outside_dataset: bool = Field(
         default=False,
-        description="accept video paths that resolve (symlinks followed) outside the manifest's folder; "
-        'the manifest line can also say so with "allow_outside": true',
+        description="accept video paths that resolve (symlinks followed) outside the manifest's folder; the "
+        "operator's call alone: a manifest line's \"allow_outside\" cannot widen it",
+    )
+    allow_overlapping_operations: bool = Field(
+        default=False,
+        description="accept manifest operations that overlap in time (they must still be listed in time order)",
     )
 
 

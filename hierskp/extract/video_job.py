@@ -16,7 +16,7 @@ import numpy as np
 
 import hierskp
 from cache_schema import CacheStore
-from cache_schema.claims import Claim, owner_name, try_claim
+from cache_schema.claims import Claim, describe_holder, owner_name, try_claim
 from cache_schema.claims import holder as claim_holder
 from hierskp.data.manifest import ManifestPathError, ManifestRow
 from hierskp.video import IsolatedFrameReader, VideoDecodeError, iter_frame_batches
@@ -169,7 +169,8 @@ def _attempt(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
         if fresh != "up_to_date":
             claim = try_claim(store.root, entry.video_id, cfg.lease_s)
             if claim is None:
-                who = (claim_holder(store.root, entry.video_id) or {}).get("owner", "another writer")
+                rec = claim_holder(store.root, entry.video_id)
+                who = describe_holder(rec) if rec else "another writer"
                 return VideoOutcome(entry.video_id, "busy", error=f"claimed by {who}", retryable=True)
             state = store.video_state(entry.video_id)  # under the claim: another writer may have just finished
             fresh = freshness(store, row, source, state)
