@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +40,21 @@ def _open_root(url: str, mode: str, storage_options: dict | None) -> zarr.Group:
                 raise
             time.sleep(0.05 + 0.01 * attempt)
     raise AssertionError("unreachable")
+
+
+def repair_command(store: CacheStore, video_ids: Iterable[str]) -> str:
+    """The command that redoes these damaged videos: extract with deep verification, only them, from the
+    manifest their provenance records (MANIFEST when it records none, as in caches from before)."""
+    ids = sorted(set(video_ids))
+    manifests = set()
+    for vid in ids:
+        try:
+            manifests.add(store.provenance(vid).get("manifest") or "MANIFEST")
+        except Exception:  # noqa: BLE001 - damaged attributes: the user names the manifest
+            manifests.add("MANIFEST")
+    manifest = manifests.pop() if len(manifests) == 1 else "MANIFEST"
+    only = " ".join(f"--video-id {v}" for v in ids[:20]) if len(ids) <= 20 else ""
+    return f"hierskp extract --manifest {manifest} --cache {store.url} --verify deep {only}".rstrip()
 
 
 def _refuse_foreign_folder(url: str) -> None:
@@ -122,9 +138,8 @@ class CacheStore:
             elif status == "complete":
                 good.append(vid)
         if bad:
-            raise CorruptVideoError(
-                f"{self.url}: {len(bad)} problem(s); rerun extract to repair:\n  " + "\n  ".join(bad)
-            )
+            fix = repair_command(self, sorted({b.split(": ", 1)[0] for b in bad}))
+            raise CorruptVideoError(f"{self.url}: {len(bad)} problem(s); repair with `{fix}`:\n  " + "\n  ".join(bad))
         return good
 
     def provenance(self, video_id: str) -> dict[str, Any]:

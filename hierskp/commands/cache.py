@@ -116,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
             for problem in report.problems:
                 print(f"  PROBLEM {problem}")
             print("cache is consistent" if report.ok else f"cache has {len(report.problems)} problem(s)")
+            if not report.ok:
+                from cache_schema.store import repair_command
+
+                damaged = [v.video_id for v in report.videos if v.problems and v.status != "absent"]
+                if damaged:
+                    print(f"repair with: {repair_command(store, damaged)}")
             return 0 if report.ok else 1
         if args.cache_command == "plot":
             from hierskp.cache_plot import plot_video
