@@ -28,6 +28,7 @@ from hierskp.runs.folder import CONFIG, check_cache, heads_dir, read_run_config,
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .config import MAX_TOTAL_STEPS, TrainConfig
 from .guards import check_losses, check_weights, last_good_checkpoint
+from .resume_check import check_resume
 from .run_lock import run_lock
 from .runlog import MetricsLog, plot_loss_curve
 from .sampling import StepBatchSampler, step_seed, steps_per_epoch
@@ -109,8 +110,9 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
     if resume:
         saved = read_run_config(out)
         check_cache(saved["cache_fingerprint_id"], store, out)
+        tree = check_resume(config, saved, store, out)  # differences refused, or applied and said
         config = TrainConfig.model_validate(
-            {**saved["config"], "cache": config.cache, "out": str(out), "progress": config.progress}
+            {**tree, "cache": config.cache, "out": str(out), "progress": config.progress}
         )
     elif (out / CONFIG).exists():
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
