@@ -33,6 +33,11 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno in _OS_HINTS:
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror or os.strerror(exc.errno)}{where}: {_OS_HINTS[exc.errno]}"
+    if callable(getattr(exc, "errors", None)) and type(exc).__name__ == "ValidationError":  # pydantic
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']} (value {e.get('input')!r})"
+            for e in exc.errors()  # type: ignore[attr-defined]
+        )
     text = " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
     return text if isinstance(exc, (ValueError, OSError, RuntimeError)) else f"{type(exc).__name__}: {text}"
 

@@ -25,10 +25,10 @@ def hub_offline() -> bool:
 
 
 def resolve_device(device: str) -> torch.device:
-    """'auto' picks CUDA when present, else CPU; anything else is passed to torch.device."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    """'auto' picks CUDA when present, else CPU; a device this machine lacks is a clear ValueError."""
+    from hierskp.devices import check_device
+
+    return check_device(device)
 
 
 _DTYPES = {
@@ -93,7 +93,16 @@ def hub_kwargs(cache_dir: Path | None, revision: str | None) -> dict[str, Any]:
 def load_config(model: str, hub: dict[str, Any]) -> Any:
     from transformers import AutoConfig
 
-    return AutoConfig.from_pretrained(model, **hub)
+    try:
+        return AutoConfig.from_pretrained(model, **hub)
+    except OSError as exc:  # one named line, not two tracebacks
+        where = (
+            "the hub is offline (HF_HUB_OFFLINE=1) and the local Hugging Face cache lacks it"
+            if hub.get("local_files_only")
+            else "the Hugging Face hub did not provide it"
+        )
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"backbone {model!r}: not a local model folder, and {where} ({reason})") from exc
 
 
 def load_tower(model: str, config: Any, spec: ArchSpec, hub: dict[str, Any]) -> torch.nn.Module:

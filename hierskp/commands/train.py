@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
         )
         run_dir = train_and_evaluate(cfg, resume=args.resume)
     except (ValidationError, ValueError, FileExistsError, FileNotFoundError, CacheError) as exc:
-        print(f"hierskp train: {exc}")
+        from hierskp.failures import one_line
+
+        print(f"hierskp train: {one_line(exc) if isinstance(exc, ValidationError) else exc}")
         return 2
     from hierskp.runs.folder import EVAL, read_eval_result
 

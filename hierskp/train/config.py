@@ -122,7 +122,7 @@ class TrainConfig(_Strict):
     seed: int = Field(default=0, ge=0, lt=2**63)
     epochs: int = Field(default=40, ge=1, le=100_000)
     max_steps: int | None = Field(default=None, ge=1, le=MAX_TOTAL_STEPS, description="overrides epochs when set")
-    device: str = "auto"
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$", description="auto, cpu, cuda[:N], mps")
     threads: int | None = Field(
         default=1,
         ge=1,

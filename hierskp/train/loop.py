@@ -42,7 +42,9 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(name: str) -> torch.device:
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
+    from hierskp.devices import check_device
+
+    return check_device(name)
 
 
 def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
@@ -97,6 +99,7 @@ def train(config: TrainConfig, resume: bool = False, on_step: OnStep | None = No
     (the run's saved config wins) and finish with the same total number of steps. One process per
     run folder (a lock); a start that fails before its first checkpoint leaves no files behind.
     `on_step(step, total_steps, losses)` is called after each step (e.g. a progress display)."""
+    resolve_device(config.device)  # a device this machine lacks fails before anything is written
     if not resume:  # never write into a folder of someone else's files
         claim_output_dir(config.out, "training run", legacy=(CONFIG,), hint=", or --resume for a run folder")
     with run_lock(Path(config.out), fresh=not resume):

@@ -21,7 +21,9 @@ def test_resume_refuses_another_cache_and_changed_settings(finished_run, tiny_ca
     other = make_synthetic_cache(tmp_path / "b.zarr", n_videos=3, vision_dim=16, text_dim=24, op_frames=(3, 6))
     with pytest.raises(ResumeMismatch, match=r"--resume with --cache .*b\.zarr, but the run was trained on"):
         train(_cfg(other.url, finished_run), resume=True)
-    with pytest.raises(ResumeMismatch, match=r"losses\.dtw\.enabled: run has True, given False; optim\.lr: run has 0\.001, given 0\.5"):
+    with pytest.raises(
+        ResumeMismatch, match=r"losses\.dtw\.enabled: run has True, given False; optim\.lr: run has 0\.001, given 0\.5"
+    ):
         train(_cfg(tiny_cache, finished_run, "optim.lr=0.5", "losses.dtw.enabled=false"), resume=True)
     moved = shutil.copytree(tiny_cache, tmp_path / "moved.zarr")  # the same cache elsewhere: accepted
     with caplog.at_level(logging.WARNING):
