@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from cache_schema import CacheStore
+from hierskp import strict_json
 
 
 def _annotations(store: CacheStore, ids: list[str]) -> dict:
@@ -90,5 +91,5 @@ def export_features(store: CacheStore, out_dir: str | Path, fmt: Literal["npy", 
         os.replace(tmp, out / "features.h5")
     else:
         raise ValueError(f"unknown export format {fmt!r} (use npy or hdf5)")
-    (out / "annotations.json").write_text(json.dumps(_annotations(store, ids), indent=1))
+    (out / "annotations.json").write_text(strict_json.dumps(_annotations(store, ids), indent=1))
     return ids

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from hierskp import strict_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             return 0
         if args.cache_command == "show":
-            print(json.dumps(_show(store, args.video_id), indent=1, default=str))
+            print(strict_json.dumps(_show(store, args.video_id), indent=1, default=str))
             return 0
         if args.cache_command == "validate":
             expected = None

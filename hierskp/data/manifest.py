@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from cache_schema.layout import VIDEO_ID_PATTERN
+from hierskp import strict_json
 
 # pretrain/train: training; val: choosing defaults and checkpoints; test: reported numbers only
 SPLITS: tuple[str, ...] = ("pretrain", "train", "val", "test")
@@ -263,6 +264,6 @@ def write_manifest(path: str | Path, entries: list[VideoEntry] | list[dict[str, 
     with tmp.open("w", encoding="utf-8") as fh:
         for e in entries:
             data = _drop_empty_texts(e.model_dump(mode="json")) if isinstance(e, VideoEntry) else e
-            fh.write(json.dumps(data, ensure_ascii=False) + "\n")
+            fh.write(strict_json.dumps(data, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
     return path

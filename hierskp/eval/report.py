@@ -14,7 +14,6 @@ others are named by their config differences from it unless `names` are given.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import time
@@ -27,6 +26,7 @@ from tqdm.auto import tqdm
 
 import hierskp
 from cache_schema import CacheStore
+from hierskp import strict_json
 from hierskp.eval import report_plots as plots
 from hierskp.eval.embed import LEVELS, LevelData, embed_split
 from hierskp.eval.heldout import headline as run_headline
@@ -241,6 +241,6 @@ def evaluate_runs(
     markdown, table = render_markdown(report)
     report["table"] = table
     report["group_table"] = group_table(table, groups)
-    _write_text(out / "report.json", json.dumps(report, indent=1, default=float))
+    _write_text(out / "report.json", strict_json.dumps(report, indent=1, default=float))
     _write_text(out / "report.md", markdown)
     return report
