@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _show(store, video_id: str | None) -> dict:  # type: ignore[no-untyped-def]
     if video_id is None:
-        return {"url": store.url, **store.info, "videos": {s: len(store.video_ids(s)) for s in ("complete", "partial")}}
+        ids = {s: store.video_ids(s) for s in ("complete", "partial")}
+        return {"url": store.url, **store.info, "videos": {s: len(v) for s, v in ids.items()}, "video_ids": ids}
     status, _, _, problems = store.inspect(video_id)
     if status in ("absent", "corrupt") and problems:
         return {"video_id": video_id, "status": status, "problems": problems}
