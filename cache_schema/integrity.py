@@ -80,12 +80,30 @@ def cheap_problems(group: zarr.Group, marker: dict[str, Any]) -> list[str]:
     return problems
 
 
+def unreadable_chunk(arr: zarr.Array) -> str | None:
+    """The first chunk of `arr` that cannot be read (e.g. a broken compressed stream), named by its
+    index and rows, with the codec's error; None when every chunk reads."""
+    step = arr.chunks[0] if arr.ndim else 1
+    rows = arr.shape[0] if arr.ndim else 1
+    for i, start in enumerate(range(0, rows, step)):
+        try:
+            arr[start : start + step]
+        except Exception as exc:  # noqa: BLE001 - a codec error is the finding, named
+            return f"chunk {i} (rows {start}..{min(rows, start + step) - 1}) unreadable ({type(exc).__name__}: {exc})"
+    return None
+
+
 def deep_problems(group: zarr.Group, marker: dict[str, Any]) -> list[str]:
-    """Checksums of every value against the marker (run after `cheap_problems` found nothing)."""
+    """Checksums of every value against the marker (run after `cheap_problems` found nothing); a chunk
+    that cannot even be decoded is named (array, chunk, rows) instead of raising."""
     problems = []
     for name, want in marker.get("arrays", {}).items():
         arr = group[name]
-        got = values_sha256(arr)
+        try:
+            got = values_sha256(arr)
+        except Exception as exc:  # noqa: BLE001 - find and name the chunk
+            problems.append(f"array {name}: {unreadable_chunk(arr) or f'unreadable ({type(exc).__name__}: {exc})'}")
+            continue
         if got != want.get("sha256"):
             problems.append(f"array {name}: values checksum {got[:12]} != marker {str(want.get('sha256'))[:12]}")
     return problems

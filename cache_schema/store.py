@@ -6,7 +6,9 @@ import datetime as dt
 import re
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import zarr
@@ -38,6 +40,32 @@ def _open_root(url: str, mode: str, storage_options: dict | None) -> zarr.Group:
                 raise
             time.sleep(0.05 + 0.01 * attempt)
     raise AssertionError("unreachable")
+
+
+def repair_command(store: CacheStore, video_ids: Iterable[str]) -> str:
+    """The command that redoes these damaged videos: extract with deep verification, only them, from the
+    manifest their provenance records (MANIFEST when it records none, as in caches from before)."""
+    ids = sorted(set(video_ids))
+    manifests = set()
+    for vid in ids:
+        try:
+            manifests.add(store.provenance(vid).get("manifest") or "MANIFEST")
+        except Exception:  # noqa: BLE001 - damaged attributes: the user names the manifest
+            manifests.add("MANIFEST")
+    manifest = manifests.pop() if len(manifests) == 1 else "MANIFEST"
+    only = " ".join(f"--video-id {v}" for v in ids[:20]) if len(ids) <= 20 else ""
+    return f"hierskp extract --manifest {manifest} --cache {store.url} --verify deep {only}".rstrip()
+
+
+def _refuse_foreign_folder(url: str) -> None:
+    """A local folder that holds files but no Zarr store is the user's: a cache is never created in it."""
+    if "://" in url:
+        return
+    path = Path(url)
+    if path.is_dir() and not (path / "zarr.json").exists() and any(path.iterdir()):
+        raise CacheError(f"{url}: the folder is not empty and holds no cache; choose a new path for the cache")
+    if path.exists() and not path.is_dir():
+        raise CacheError(f"{url}: exists and is not a cache folder; choose a new path for the cache")
 
 
 @dataclass
@@ -110,9 +138,8 @@ class CacheStore:
             elif status == "complete":
                 good.append(vid)
         if bad:
-            raise CorruptVideoError(
-                f"{self.url}: {len(bad)} problem(s); rerun extract to repair:\n  " + "\n  ".join(bad)
-            )
+            fix = repair_command(self, sorted({b.split(": ", 1)[0] for b in bad}))
+            raise CorruptVideoError(f"{self.url}: {len(bad)} problem(s); repair with `{fix}`:\n  " + "\n  ".join(bad))
         return good
 
     def provenance(self, video_id: str) -> dict[str, Any]:
@@ -204,6 +231,7 @@ def open_cache(
         except (FileNotFoundError, zarr.errors.GroupNotFoundError) as exc:
             raise CacheLayoutError(f"{url}: no cache there ({exc})") from exc
     else:
+        _refuse_foreign_folder(url)
         root = _open_root(url, "a", storage_options)
         if L.ROOT_ATTR not in root.attrs:
             if fingerprint_id is None:

@@ -11,7 +11,7 @@ import numpy as np
 from . import layout as L
 from .errors import CorruptVideoError
 from .integrity import deep_problems
-from .store import CacheStore
+from .store import CacheStore, repair_command
 
 
 @dataclass
@@ -101,6 +101,7 @@ def validate_video(store: CacheStore, video_id: str, deep: bool = True) -> Video
         _check_alt_texts(rec, {"video": 1, "operations": n_ops, "narrations": n_nar}, dt_dim, problems)
     if deep and not problems:
         problems.extend(deep_problems(group, marker))
+    if deep and not problems:
         step = L.FEATURE_CHUNK_FRAMES * 16
         for start in range(0, n, step):
             if not np.all(np.isfinite(feats[start : start + step])):
@@ -126,13 +127,13 @@ def validate_cache(store: CacheStore, deep: bool = True, expected: Iterable[str]
 
 
 def require_valid(store: CacheStore, deep: bool = True) -> list[str]:
-    """The complete video ids a reader may use; raises CorruptVideoError naming each damaged video
-    (cheap check, fingerprints; with `deep` also checksums and non-finite values)."""
+    """The complete video ids a reader may use; raises CorruptVideoError naming each damaged video and
+    the command that repairs them (cheap check, fingerprints; with `deep` also checksums and non-finite values)."""
     ids = store.require_intact()
     if deep:
-        bad = [f"{v}: {p}" for v in ids for p in validate_video(store, v, deep=True).problems]
+        reports = [validate_video(store, v, deep=True) for v in ids]
+        bad = [f"{r.video_id}: {p}" for r in reports for p in r.problems]
         if bad:
-            raise CorruptVideoError(
-                f"{store.url}: {len(bad)} problem(s); rerun extract to repair:\n  " + "\n  ".join(bad)
-            )
+            fix = repair_command(store, [r.video_id for r in reports if r.problems])
+            raise CorruptVideoError(f"{store.url}: {len(bad)} problem(s); repair with `{fix}`:\n  " + "\n  ".join(bad))
     return ids

@@ -152,7 +152,7 @@ def _report(summary: dict[str, Any]) -> None:
 def extract_videos(cfg: ExtractConfig, runner: str = "threads", retries: int = 1) -> dict[str, Any]:
     """The mapped part; runs as a subflow so its task runner can be chosen per run."""
     t0 = time.perf_counter()
-    rows = select_rows(load_manifest(cfg.manifest), cfg.video_ids)
+    rows = select_rows(load_manifest(cfg.manifest, allow_overlap=cfg.allow_overlapping_operations), cfg.video_ids)
     cache = prepare_cache.submit(cfg).result()
     progress = Progress(key="extract-progress", description=f"{len(rows)} video(s)")
     futures = {
@@ -187,7 +187,7 @@ def validate_params(
             video_ids=tuple(video_ids) if video_ids is not None else None,
             storage_options=storage_options,
         )
-        select_rows(load_manifest(cfg.manifest), cfg.video_ids)
+        select_rows(load_manifest(cfg.manifest, allow_overlap=cfg.allow_overlapping_operations), cfg.video_ids)
     except (ValidationError, ManifestError) as exc:
         raise ValueError(f"extract-features: invalid parameters: {exc}") from None
     return cfg, opts

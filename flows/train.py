@@ -80,7 +80,8 @@ def train_hierskp(
     cfg = validate_params(
         cache, out, config, overrides, seed=seed, epochs=epochs, max_steps=max_steps, device=device, evaluate=evaluate
     )
-    print(f"training on {cfg.cache} into {cfg.out} ({cfg.max_steps or f'{cfg.epochs} epochs'} steps)")
+    length = f"{cfg.max_steps} steps" if cfg.max_steps else f"{cfg.epochs} epochs"
+    print(f"training on {cfg.cache} into {cfg.out} ({length})")
     progress = Progress(key="train-progress", description=f"training {cfg.out}")
     run_dir = Path(train_heads(cfg, resume, progress))
     progress.update(100.0)

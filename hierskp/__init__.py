@@ -1,7 +1,8 @@
 """HierSKP: hierarchical surgical knowledge pretraining on cached frozen-backbone features.
 
 `hierskp.load_model(run_dir)` is the public model API (`hierskp.runs.api`) and
-`hierskp.search_library(run_dir, cache)` searches a cache's videos by text (`hierskp.library`); both are
+`hierskp.search_library(run_dir, cache)` searches a cache's videos by text (`hierskp.library`),
+`hierskp.open_cache(url)` opens a feature cache (`cache_schema`); all three are
 imported on first use, so `import hierskp` (and `hierskp --help`) stays light.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["load_model", "search_library", "__version__"]
+__all__ = ["load_model", "open_cache", "search_library", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -18,6 +19,10 @@ def __getattr__(name: str) -> Any:
         from hierskp.runs.api import load_model
 
         return load_model
+    if name == "open_cache":  # the README's `hierskp.open_cache(url)`: the cache store API
+        from cache_schema import open_cache
+
+        return open_cache
     if name == "search_library":
         from hierskp.library import search_library
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from cache_schema import open_cache
+from hierskp import strict_json
 from hierskp.eval.heldout import headline, split_metrics
 from hierskp.runs.model import frozen_baseline, load_run
 from hierskp.train import load_config, train
@@ -106,7 +107,7 @@ def run_ablation(
                 "train_seconds": seconds,
                 "scores": scores,
             }
-            (run / METRICS_FILE).write_text(json.dumps(record, indent=1))
+            (run / METRICS_FILE).write_text(strict_json.dumps(record, indent=1))
             print(
                 f"{name} seed {seed}: {seconds:.0f} s, test twin (clip-dtw) {scores['test'].get('heads/twin_clip_dtw/acc')}"
             )
@@ -138,7 +139,7 @@ def summarize(out: str | Path) -> dict[str, Any]:
         "seeds": {v: sorted(r["seed"] for r in recs) for v, recs in by_variant.items()},
         "summary": summary,
     }
-    (out / "ablation.json").write_text(json.dumps(result, indent=1))
+    (out / "ablation.json").write_text(strict_json.dumps(result, indent=1))
     (out / "ablation.md").write_text(markdown(summary, result["seeds"]))
     return result
 

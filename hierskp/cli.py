@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hierskp", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"hierskp {hierskp.__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of a failure (default: one line; or HIERSKP_DEBUG=1)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -51,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from hierskp.failures import debug_enabled, exit_code, one_line
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = debug_enabled(argv)
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()
@@ -60,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         # stdout is pointed at devnull so the interpreter's final flush cannot raise again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except (Exception, KeyboardInterrupt) as exc:  # one line for the user; the traceback with --debug
+        if debug:
+            raise
+        print(f"hierskp {args.command}: error: {one_line(exc)} (--debug shows the traceback)", file=sys.stderr)
+        return exit_code(exc)
     return code
 
 

@@ -49,7 +49,7 @@ def _open_existing(cache: str, storage_options: dict | None) -> CacheStore | Non
 
 def diff_corpus(manifest: Manifest | str | Path, cache: str, storage_options: dict | None = None) -> CorpusDiff:
     """Compare every manifest row with the cache (read-only; a missing cache makes all rows new)."""
-    manifest = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
+    manifest = manifest if isinstance(manifest, Manifest) else load_manifest(manifest, allow_overlap=True)
     store = _open_existing(cache, storage_options)
     buckets: dict[str, list[str]] = {k: [] for k in ("new", "changed", "incomplete", "missing_file", "up_to_date")}
     for row in manifest.rows:

@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from cache_schema import CacheStore
+from hierskp import strict_json
 
 
 def _annotations(store: CacheStore, ids: list[str]) -> dict:
@@ -65,8 +66,9 @@ def _save_npy(path: Path, data: np.ndarray) -> None:
 
 def export_features(store: CacheStore, out_dir: str | Path, fmt: Literal["npy", "hdf5"]) -> list[str]:
     """Write every complete video; returns the exported ids. Files are written to temp names then renamed."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from hierskp.outdir import claim_output_dir
+
+    out = claim_output_dir(out_dir, "feature export", legacy=("annotations.json",))
     ids = store.video_ids()
     if fmt == "npy":
         (out / "timestamps").mkdir(exist_ok=True)
@@ -89,5 +91,5 @@ def export_features(store: CacheStore, out_dir: str | Path, fmt: Literal["npy", 
         os.replace(tmp, out / "features.h5")
     else:
         raise ValueError(f"unknown export format {fmt!r} (use npy or hdf5)")
-    (out / "annotations.json").write_text(json.dumps(_annotations(store, ids), indent=1))
+    (out / "annotations.json").write_text(strict_json.dumps(_annotations(store, ids), indent=1))
     return ids

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from hierskp import strict_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _show(store, video_id: str | None) -> dict:  # type: ignore[no-untyped-def]
     if video_id is None:
-        return {"url": store.url, **store.info, "videos": {s: len(store.video_ids(s)) for s in ("complete", "partial")}}
+        ids = {s: store.video_ids(s) for s in ("complete", "partial")}
+        return {"url": store.url, **store.info, "videos": {s: len(v) for s, v in ids.items()}, "video_ids": ids}
     status, _, _, problems = store.inspect(video_id)
     if status in ("absent", "corrupt") and problems:
         return {"video_id": video_id, "status": status, "problems": problems}
@@ -98,14 +100,14 @@ def run(args: argparse.Namespace) -> int:
                 )
             return 0
         if args.cache_command == "show":
-            print(json.dumps(_show(store, args.video_id), indent=1, default=str))
+            print(strict_json.dumps(_show(store, args.video_id), indent=1, default=str))
             return 0
         if args.cache_command == "validate":
             expected = None
             if args.manifest:
                 from hierskp.data.manifest import load_manifest
 
-                expected = [r.entry.video_id for r in load_manifest(args.manifest).rows]
+                expected = [r.entry.video_id for r in load_manifest(args.manifest, allow_overlap=True).rows]
             report = validate_cache(store, deep=not args.shallow, expected=expected)
             counts = report.counts()
             print(
@@ -116,6 +118,12 @@ def run(args: argparse.Namespace) -> int:
             for problem in report.problems:
                 print(f"  PROBLEM {problem}")
             print("cache is consistent" if report.ok else f"cache has {len(report.problems)} problem(s)")
+            if not report.ok:
+                from cache_schema.store import repair_command
+
+                damaged = [v.video_id for v in report.videos if v.problems and v.status != "absent"]
+                if damaged:
+                    print(f"repair with: {repair_command(store, damaged)}")
             return 0 if report.ok else 1
         if args.cache_command == "plot":
             from hierskp.cache_plot import plot_video

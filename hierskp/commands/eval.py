@@ -5,8 +5,9 @@ Scores files someone else produced; `hierskp report` (alias `evaluate`) evaluate
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from hierskp import strict_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,7 +84,7 @@ def _detection(args: argparse.Namespace) -> int:
         out["per_class_AP"] = {
             c: dict(zip((f"{t:g}" for t in result.tiou_thresholds), ap)) for c, ap in result.per_class.items()
         }
-    print(json.dumps(out, indent=1))
+    print(strict_json.dumps(out, indent=1))
     return 0
 
 
@@ -101,5 +102,5 @@ def _retrieval(args: argparse.Namespace) -> int:
             out = retrieval_metrics(sim, targets)
     except (ValueError, OSError) as exc:
         return _fail(f"{args.similarity}: {exc}")
-    print(json.dumps(out, indent=1))
+    print(strict_json.dumps(out, indent=1))
     return 0

@@ -13,6 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "report",
         aliases=["evaluate"],
         help="evaluate runs: retrieval, order, recognition, localization; frozen baseline and runs side by side",
+        description="`hierskp report` (alias `hierskp evaluate`): evaluate trained runs on a held-out split of a "
+        "cache (retrieval, order, recognition, localization), the frozen baseline and the runs side by side, "
+        "into OUT/report.md, report.json and plots.",
     )
     p.add_argument("--cache", required=True, help="cache path or fsspec URL the runs were trained on (required)")
     p.add_argument(

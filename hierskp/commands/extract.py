@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from hierskp import strict_json
 from hierskp.extract.config import ExtractOptions
 
 from .options import add_model_options, model_from_args
@@ -47,5 +47,5 @@ def run(args: argparse.Namespace) -> int:
     print(summary.render())
     if args.summary_json:
         with open(args.summary_json, "w") as fh:
-            json.dump(summary.as_dict(), fh, indent=1)
+            fh.write(strict_json.dumps(summary.as_dict(), indent=1))
     return 0 if summary.ok else 1

@@ -32,6 +32,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "validate", help="check every line; each problem is named by line, field and value (exit 1 if any)"
     )
     val.add_argument("manifest", help="manifest.jsonl")
+    val.add_argument(
+        "--no-check-files",
+        dest="check_files",
+        action="store_false",
+        help="skip the file checks: each video exists, is a regular file, stays in the dataset folder, and no "
+        "file is listed under two ids (default: checked)",
+    )
+    val.add_argument(
+        "--allow-outside-dataset",
+        action="store_true",
+        help="accept videos that resolve outside the manifest's folder (default: off, confined)",
+    )
+    val.add_argument(
+        "--allow-overlapping-operations",
+        action="store_true",
+        help="accept operations that overlap in time (default: off, refused)",
+    )
     imp = msub.add_parser("from-activitynet", help="fill the operation level from ActivityNet-style JSON")
     imp.add_argument("annotations", help="ActivityNet-style JSON (database -> video id -> annotations)")
     imp.add_argument("--videos", required=True, help="folder holding <video_id>.<ext>")
@@ -84,8 +101,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.manifest_command == "validate":
-            m = load_manifest(args.manifest)
-            print(f"{args.manifest}: {len(m.rows)} video(s), valid")
+            from hierskp.data.manifest_checks import file_problems
+
+            m = load_manifest(args.manifest, allow_overlap=args.allow_overlapping_operations)
+            problems = file_problems(m, args.allow_outside_dataset) if args.check_files else []
+            if problems:
+                raise ManifestError(m.path, problems)
+            checked = "videos checked" if args.check_files else "files not checked"
+            print(f"{args.manifest}: {len(m.rows)} video(s), valid ({checked})")
         elif args.manifest_command == "from-activitynet":
             out = import_activitynet(args.annotations, args.videos, args.out, procedure=args.procedure)
             print(f"wrote {out}")

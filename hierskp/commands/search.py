@@ -4,9 +4,9 @@ operations), through a FAISS index kept in the run folder and rebuilt only when 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from hierskp import strict_json
 from hierskp.eval.search_rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, SEARCH_LEVELS
 
 DEFAULT_K = 10
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     state = f"rebuilt ({info.reason})" if info.rebuilt else "loaded"
     print(f"index {info.path}: {info.n} {args.level} rows, {state}", file=sys.stderr)
     if args.json:
-        print(json.dumps([h.to_dict() for h in hits], indent=1))
+        print(strict_json.dumps([h.to_dict() for h in hits], indent=1))
         return 0
     print(f"{'rank':>4s} {'score':>7s} {'start':>8s} {'end':>8s}  video")
     for rank, h in enumerate(hits, 1):

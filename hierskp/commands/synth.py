@@ -69,6 +69,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=min(2, os.cpu_count() or 1),
         help="parallel encoder processes; the output does not depend on it (default: %(default)s)",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty folder hierskp did not create, replacing files of the same names "
+        "(default: off, refused)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar (default: shown)")
     p.set_defaults(func=run)
 
@@ -101,7 +107,15 @@ def run(args: argparse.Namespace) -> int:
         print("hierskp synth: need --videos >= 1 and --seed >= 0", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    manifest = generate_corpus(args.out, n, args.seed, cfg, workers=args.workers, progress=not args.no_progress)
+    from hierskp.outdir import OutputFolderNotOurs
+
+    try:
+        manifest = generate_corpus(
+            args.out, n, args.seed, cfg, workers=args.workers, progress=not args.no_progress, force=args.force
+        )
+    except OutputFolderNotOurs as exc:
+        print(f"hierskp synth: error: {exc}", file=sys.stderr)
+        return 2
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]
     total = sum(r["duration"] for r in rows)
     splits = {s: sum(r["split"] == s for r in rows) for s in SPLITS}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from hierskp import strict_json
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -35,7 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
 
     from pydantic import ValidationError
 
@@ -54,13 +55,20 @@ def run(args: argparse.Namespace) -> int:
         )
         run_dir = train_and_evaluate(cfg, resume=args.resume)
     except (ValidationError, ValueError, FileExistsError, FileNotFoundError, CacheError) as exc:
-        print(f"hierskp train: {exc}")
+        from hierskp.failures import one_line
+
+        print(f"hierskp train: {one_line(exc) if isinstance(exc, ValidationError) else exc}")
         return 2
     from hierskp.runs.folder import EVAL, read_eval_result
 
     if (run_dir / EVAL).is_file():
         from hierskp.eval.heldout import headline
 
-        print(json.dumps({k: round(v, 2) for k, v in headline(read_eval_result(run_dir)).items()}, indent=1))
+        print(
+            strict_json.dumps(
+                {k: None if v is None else round(v, 2) for k, v in headline(read_eval_result(run_dir)).items()},
+                indent=1,
+            )
+        )
     print(f"run folder: {run_dir}")
     return 0

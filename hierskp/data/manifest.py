@@ -10,8 +10,10 @@ and is the primary caption (evaluation uses it alone); training samples from the
 `caption_pool(text, texts)` = [text] + texts, duplicates dropped, primary first.
 
 Paths are relative to the manifest's folder and may not escape it, also through a symlink (checked
-after resolving it when the video is opened), unless the line says ``"allow_outside": true`` or the
-caller passes ``allow_outside=True`` (``hierskp extract --allow-outside-dataset``). Every bad line is
+after resolving it when the video is opened). Confinement is the operator's call: only the caller's
+``allow_outside=True`` (``hierskp extract --allow-outside-dataset``, the flows' parameter, off by
+default) lets a video be read from elsewhere; a line's ``"allow_outside": true`` declares that its
+path is absolute or leaves the folder (accepted at parsing) but cannot widen what the operator allowed. Every bad line is
 reported with the manifest path, the line number, the field and the offending value; an unknown key
 is an error with a did-you-mean, an empty manifest is an error.
 """
@@ -28,6 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from cache_schema.layout import VIDEO_ID_PATTERN
+from hierskp import strict_json
 
 # pretrain/train: training; val: choosing defaults and checkpoints; test: reported numbers only
 SPLITS: tuple[str, ...] = ("pretrain", "train", "val", "test")
@@ -105,7 +108,7 @@ class VideoEntry(BaseModel):
         if not self.allow_outside and (os.path.isabs(self.video) or norm == ".." or norm.startswith(".." + os.sep)):
             raise ValueError(
                 f"field video: path {self.video!r} escapes the dataset folder "
-                '(add "allow_outside": true to the line, or pass --allow-outside-dataset)'
+                '(add "allow_outside": true to the line, and the operator must pass --allow-outside-dataset)'
             )
         return self
 
@@ -158,13 +161,14 @@ class Manifest:
 
     def resolved_video_path(self, row: ManifestRow, allow_outside: bool = False) -> Path:
         """The video's path with symlinks resolved; ManifestPathError when that leaves the dataset folder
-        (unless `allow_outside` or the line's ``allow_outside``)."""
+        unless the operator's `allow_outside` (a line's ``allow_outside`` cannot grant it)."""
         target = (self.root / row.entry.video).resolve()
         root = self.root.resolve()
-        if not (allow_outside or row.entry.allow_outside) and not target.is_relative_to(root):
+        if not allow_outside and not target.is_relative_to(root):
+            said = ' (the line\'s "allow_outside" does not widen it)' if row.entry.allow_outside else " (a symlink?)"
             raise ManifestPathError(
                 f"{row.where()}: field video: {row.entry.video!r} resolves to {target}, outside the dataset "
-                f'folder {root} (a symlink?); add "allow_outside": true to the line or pass --allow-outside-dataset'
+                f"folder {root}{said}; only the operator can allow that: hierskp extract --allow-outside-dataset"
             )
         return target
 
@@ -201,14 +205,18 @@ def _parse_line(raw_line: bytes) -> Any:
         raise ValueError(f"not valid JSON ({exc})") from None
 
 
-def load_manifest(path: str | Path) -> Manifest:
-    """Parse and validate the whole manifest; raise ManifestError listing every bad line."""
+def load_manifest(path: str | Path, allow_overlap: bool = False) -> Manifest:
+    """Parse and validate the whole manifest; raise ManifestError listing every bad line (fields, then
+    what the lines mean: `hierskp.data.manifest_checks`; overlapping operations only with `allow_overlap`)."""
+    from .manifest_checks import case_collision, entry_problems
+
     path = Path(path)
     if not path.is_file():
         raise ManifestError(path, [f"manifest file not found: {path}"])
     rows: list[ManifestRow] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
+    seen_lower: dict[str, tuple[str, int]] = {}
     with path.open("rb") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
@@ -235,6 +243,12 @@ def load_manifest(path: str | Path) -> Manifest:
                 )
                 continue
             seen[entry.video_id] = lineno
+            meaning = entry_problems(entry, allow_overlap)
+            collision = case_collision(entry.video_id, seen_lower)
+            seen_lower.setdefault(entry.video_id.lower(), (entry.video_id, lineno))
+            if meaning or collision:
+                problems.extend(f"line {lineno}: {p}" for p in [*meaning, *([collision] if collision else [])])
+                continue
             rows.append(ManifestRow(entry=entry, line=lineno, path=path))
     if not rows and not problems:
         problems.append("the manifest lists no videos (empty file)")
@@ -250,6 +264,6 @@ def write_manifest(path: str | Path, entries: list[VideoEntry] | list[dict[str, 
     with tmp.open("w", encoding="utf-8") as fh:
         for e in entries:
             data = _drop_empty_texts(e.model_dump(mode="json")) if isinstance(e, VideoEntry) else e
-            fh.write(json.dumps(data, ensure_ascii=False) + "\n")
+            fh.write(strict_json.dumps(data, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
     return path

@@ -9,6 +9,7 @@ the chunk size whatever the video length, and windows are encoded in batches of 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,7 +121,9 @@ def dense_split(
     out = DenseSplit([], [], [], [], method=embedder.method, meta={"frame_window": spec.frame_window})
     context = model.heads is not None  # the frozen baseline's probes read its mean-pooled features
     out.context = [] if context else None
-    for entry in tqdm(index, desc=f"dense {split}", unit="video", disable=not progress, leave=False):
+    # an inner bar (under the report's): on a terminal only, where its cursor moves (ESC[A) do not litter logs
+    inner = progress and sys.stderr.isatty()
+    for entry in tqdm(index, desc=f"dense {split}", unit="video", disable=not inner, leave=False):
         rec = store.read_video(entry.video_id)
         ts = rec.timestamps()
         out.video_ids.append(entry.video_id)

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hierskp import strict_json
 from hierskp.eval.detection import Annotation, Detection
 
 
@@ -135,7 +136,7 @@ def read_predictions(path: str | os.PathLike[str]) -> dict[str, list[Detection]]
 def _atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
     path = Path(path)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1), encoding="utf-8")
+    tmp.write_text(strict_json.dumps(obj, indent=1), encoding="utf-8")
     os.replace(tmp, path)
 
 

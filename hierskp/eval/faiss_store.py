@@ -22,6 +22,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from hierskp import strict_json
 from hierskp.eval.faiss_build import (  # noqa: F401 - re-exported public API
     AUTO_FLAT_MAX,
     LARGE_CORPUS_KIND,
@@ -116,7 +117,7 @@ def save_index(
         "dim": int(ei.index.d),
         "files": {"index": _file_digest(index_path), "ids": _file_digest(ids_path)},
     }
-    Path(str(meta_path) + tmp).write_text(json.dumps(meta, indent=1, sort_keys=True, default=str))
+    Path(str(meta_path) + tmp).write_text(strict_json.dumps(meta, indent=1, sort_keys=True, default=str))
     os.replace(str(meta_path) + tmp, meta_path)
 
 

@@ -14,7 +14,6 @@ others are named by their config differences from it unless `names` are given.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import time
@@ -27,6 +26,7 @@ from tqdm.auto import tqdm
 
 import hierskp
 from cache_schema import CacheStore
+from hierskp import strict_json
 from hierskp.eval import report_plots as plots
 from hierskp.eval.embed import LEVELS, LevelData, embed_split
 from hierskp.eval.heldout import headline as run_headline
@@ -38,6 +38,7 @@ from hierskp.eval.report_groups import SEED_KEYS, group_table, seed_groups
 from hierskp.eval.report_render import render_markdown
 from hierskp.eval.retrieval import retrieval_ranks
 from hierskp.eval.run_faiss import index_agreement
+from hierskp.outdir import claim_output_dir
 from hierskp.runs.api import HierSKPModel
 from hierskp.runs.folder import INDEX_DIR, read_run_config
 from hierskp.runs.model import RunModel, frozen_baseline, load_run
@@ -191,8 +192,7 @@ def evaluate_runs(
     `prompts`: a YAML file of class prompts for zero-shot recognition and TAL (`hierskp.eval.prompts`);
     default: each class's training captions."""
     t0 = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_output_dir(out, "report", legacy=("report.json",))
     runs = [Path(r) for r in runs]
     n_videos = sum(store.read_video(v).annotations.get("split") == split for v in store.video_ids())
     if not n_videos:
@@ -241,6 +241,6 @@ def evaluate_runs(
     markdown, table = render_markdown(report)
     report["table"] = table
     report["group_table"] = group_table(table, groups)
-    _write_text(out / "report.json", json.dumps(report, indent=1, default=float))
+    _write_text(out / "report.json", strict_json.dumps(report, indent=1, default=float))
     _write_text(out / "report.md", markdown)
     return report

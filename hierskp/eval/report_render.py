@@ -216,8 +216,14 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
         diff = "; ".join(f"`{k}`: {a} → {b}" for k, (a, b) in m["config_diff"].items()) or "-"
         run = m["run"] or "(no training: mean-pooled backbone features)"
         lines.append(f"| {_cell(m['name'])} | {run} | {_cell(diff)} |")
-    src = report.get("prompts", {}).get("source", "training captions")
-    lines += ["", PROTOCOL, "", f"Zero-shot class prompts: {_cell(src)}."]
+    src = report.get("prompts", {}).get("source") or "training captions"
+    protocol = PROTOCOL
+    if not src.startswith("training captions"):  # a prompts file replaced them as the zero-shot classes' texts
+        protocol = PROTOCOL.replace(
+            "one prompt per class (the mean embedded training-split operation text of the class)",
+            f"one prompt per class (the class's prompts from {src}, embedded and averaged)",
+        )
+    lines += ["", protocol, "", f"Zero-shot class prompts: {_cell(src)}."]
     table: dict[str, dict[str, dict[str, float | None]]] = {m["name"]: {} for m in methods}
     head, lines = lines, ["", "## Per run"]
     for key, title, cols in _sections():

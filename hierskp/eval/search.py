@@ -25,6 +25,7 @@ import numpy as np
 
 from cache_schema import CacheStore, CorruptVideoError, IncompleteVideoError
 from hierskp.eval.faiss_store import EmbeddingIndex, IndexKind, load_or_build_from, search
+from hierskp.eval.search_bounds import check_k, check_moment_options, prune_versions
 from hierskp.eval.search_rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, SEARCH_LEVELS, embed_rows
 from hierskp.runs.api import HierSKPModel
 from hierskp.runs.folder import INDEX_DIR
@@ -88,6 +89,7 @@ class SearchLibrary:
         if not (window_s > 0 and stride_s > 0):
             raise ValueError(f"window and stride must be > 0 seconds, got window={window_s} stride={stride_s}")
         model.run.check_cache(store)
+        check_moment_options(store, window_s, stride_s)
         if index_dir is None:
             if model.run.run_dir is None:
                 raise ValueError("SearchLibrary: a model without a run folder needs index_dir")
@@ -156,6 +158,7 @@ class SearchLibrary:
 
         path = self._path(level)
         res = load_or_build_from(path, source, make, kind=self.kind)
+        prune_versions(path)
         self._indices[level] = res.index
         self.info[level] = IndexInfo(level, str(path), int(res.index.index.ntotal), res.rebuilt, res.reason)
         return self.info[level]
@@ -165,8 +168,7 @@ class SearchLibrary:
         overlaps a better one of the same video is skipped, so the k hits are k different moments."""
         if not isinstance(text, str) or not text.strip():
             raise ValueError("search needs a non-empty query string")
-        if int(k) < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+        check_k(k)
         self.index(level)
         ei = self._indices[level]
         query, n = self.model.embed_texts([text]), int(ei.index.ntotal)

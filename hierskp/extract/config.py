@@ -75,8 +75,18 @@ class ExtractOptions(BaseModel):
     )
     allow_outside_dataset: bool = Field(
         default=False,
-        description="accept video paths that resolve (symlinks followed) outside the manifest's folder; "
-        'the manifest line can also say so with "allow_outside": true',
+        description="accept video paths that resolve (symlinks followed) outside the manifest's folder; the "
+        "operator's call alone: a manifest line's \"allow_outside\" cannot widen it",
+    )
+    verify: Literal["cheap", "deep"] = Field(
+        default="cheap",
+        description="how a cached video is checked before it is skipped as up to date: 'cheap' = shapes and "
+        "chunks; 'deep' also re-reads every value against the checksums recorded at completion and redoes "
+        "the videos that fail (the repair `hierskp cache validate` and `train` name)",
+    )
+    allow_overlapping_operations: bool = Field(
+        default=False,
+        description="accept manifest operations that overlap in time (they must still be listed in time order)",
     )
 
 

@@ -136,7 +136,7 @@ class ExtractionContext:
 
 def open_extraction(cfg: ExtractConfig, manifest: Manifest | None = None) -> ExtractionContext:
     """Open the cache for writing, refusing another backbone's cache; the encoders load only if needed."""
-    manifest = manifest or load_manifest(cfg.manifest)
+    manifest = manifest or load_manifest(cfg.manifest, allow_overlap=cfg.allow_overlapping_operations)
     _set_cpu_threads(cfg.torch_threads)
     fps = known_fingerprints(cfg)
     if fps is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,18 @@ class ExtractSummary:
         return "\n".join(lines)
 
 
+def _tell_waiting(outcome: VideoOutcome, told: dict[str, str]) -> None:
+    """Say once per holder which video waits for whom, and until when (never a silent stall)."""
+    owner = (outcome.error or "").split(" until ")[0]
+    if told.get(outcome.video_id) != owner:
+        told[outcome.video_id] = owner
+        tqdm.write(
+            f"extract: waiting for video {outcome.video_id!r}: {outcome.error}; a writer that died on this host "
+            "is taken over at once, one elsewhere when its lease ends",
+            file=sys.stderr,
+        )
+
+
 def select_rows(manifest: Manifest, video_ids: tuple[str, ...] | list[str] | None) -> list[ManifestRow]:
     """The manifest rows of `video_ids` (all rows when None); an id the manifest lacks is an error."""
     unknown = sorted(set(video_ids or ()) - {r.entry.video_id for r in manifest.rows})
@@ -81,11 +94,12 @@ def extract_manifest(
     rows = select_rows(ctx.manifest, cfg.video_ids)
     summary = ExtractSummary()
     bar = tqdm(rows, desc="extract", unit="video", disable=not progress)
-    busy = []
+    busy, told = [], {}
     for row in bar:
         outcome = extract_video(row, ctx, wait=False)
         if outcome.status == "busy":  # another writer holds it: come back once the others are done
             busy.append(row)
+            _tell_waiting(outcome, told)
             continue
         summary.outcomes.append(outcome)
         bar.set_postfix(failed=len(summary.ids("failed")), frames=summary.sampled_frames)
@@ -98,6 +112,7 @@ def extract_manifest(
             outcome = extract_video(row, ctx, wait=False)
             if outcome.status == "busy":
                 still.append(row)
+                _tell_waiting(outcome, told)
                 continue
             summary.outcomes.append(outcome)
             if on_outcome:

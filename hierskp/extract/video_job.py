@@ -15,8 +15,8 @@ from typing import Any, Literal
 import numpy as np
 
 import hierskp
-from cache_schema import CacheStore
-from cache_schema.claims import Claim, owner_name, try_claim
+from cache_schema import CacheStore, validate_video
+from cache_schema.claims import Claim, describe_holder, owner_name, try_claim
 from cache_schema.claims import holder as claim_holder
 from hierskp.data.manifest import ManifestPathError, ManifestRow
 from hierskp.video import IsolatedFrameReader, VideoDecodeError, iter_frame_batches
@@ -55,16 +55,24 @@ Freshness = Literal["up_to_date", "texts_changed", "redo"]
 
 
 def freshness(
-    store: CacheStore, row: ManifestRow, source: dict[str, Any], state: tuple[str, dict[str, Any], Any] | None = None
+    store: CacheStore,
+    row: ManifestRow,
+    source: dict[str, Any],
+    state: tuple[str, dict[str, Any], Any] | None = None,
+    deep: bool = False,
 ) -> Freshness:
     """What a cached video needs: nothing, new texts only (same backbone and video content), or a redo.
 
     `state` is `store.video_state(video_id)` when the caller already read it (one read per video).
+    With `deep`, a complete video whose values fail their recorded checksums is redone.
     """
     status, prov, _ = state or store.video_state(row.entry.video_id)
     if status != "complete" or prov.get("fingerprint_id") != store.fingerprint_id:
         return "redo"
     if not same_source(prov.get("source"), source):
+        return "redo"
+    if deep and validate_video(store, row.entry.video_id, deep=True).problems:
+        log.warning("%s: cached values fail their checksums: redone", row.where())
         return "redo"
     same_texts = prov.get("annotations_hash") == annotations_hash(row.entry.annotations())
     return "up_to_date" if same_texts else "texts_changed"
@@ -165,14 +173,16 @@ def _attempt(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
             raise VideoInputError(f"{row.where()}: field video: file not found (value {entry.video!r} -> {path})")
         state = store.video_state(entry.video_id)
         source = {"path": relpath_or_str(path, manifest.root), **file_identity(path, state[1].get("source"))}
-        fresh = freshness(store, row, source, state)
+        deep = cfg.verify == "deep"
+        fresh = freshness(store, row, source, state, deep)
         if fresh != "up_to_date":
             claim = try_claim(store.root, entry.video_id, cfg.lease_s)
             if claim is None:
-                who = (claim_holder(store.root, entry.video_id) or {}).get("owner", "another writer")
+                rec = claim_holder(store.root, entry.video_id)
+                who = describe_holder(rec) if rec else "another writer"
                 return VideoOutcome(entry.video_id, "busy", error=f"claimed by {who}", retryable=True)
             state = store.video_state(entry.video_id)  # under the claim: another writer may have just finished
-            fresh = freshness(store, row, source, state)
+            fresh = freshness(store, row, source, state, deep)
         _, prov, marker = state
         if fresh == "up_to_date":
             return VideoOutcome(entry.video_id, "skipped", n_frames=int(marker["n_frames"]))
@@ -193,6 +203,7 @@ def _attempt(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
             entry.video_id,
             provenance={
                 "source": source,
+                "manifest": str(manifest.path.resolve()),  # named by the repair command of a damaged video
                 "annotations_hash": annotations_hash(ann),
                 "fps": cfg.fps,
                 "short_side": cfg.short_side,

@@ -143,21 +143,55 @@ class HierSKPHeads(nn.Module):
         return F.normalize(self.seq_out(pooled), dim=-1)
 
 
+class HeadsDamaged(ValueError):
+    """A heads file that does not match the checksum recorded when it was written, or cannot be read."""
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def save_heads(model: HierSKPHeads, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """heads.safetensors + config.json (HeadsConfig and e.g. the cache fingerprint): no pickle."""
+    """heads.safetensors + config.json (HeadsConfig, the weights' sha256 and e.g. the cache fingerprint):
+    no pickle. Each file is written to a temporary name and renamed."""
+    import os
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, str(folder / "heads.safetensors"))
-    meta = {"heads": model.cfg.model_dump(mode="json"), **(extra or {})}
-    (folder / "config.json").write_text(json.dumps(meta, indent=1))
+    tmp = folder / ".heads.safetensors.tmp"
+    save_file(tensors, str(tmp))
+    meta = {"heads": model.cfg.model_dump(mode="json"), "heads_sha256": _sha256(tmp), **(extra or {})}
+    os.replace(tmp, folder / "heads.safetensors")
+    (folder / ".config.json.tmp").write_text(json.dumps(meta, indent=1, allow_nan=False))
+    os.replace(folder / ".config.json.tmp", folder / "config.json")
     return folder
 
 
-def load_heads(folder: str | Path, device: str | torch.device = "cpu") -> tuple[HierSKPHeads, dict[str, Any]]:
-    """Rebuild the heads from a `final/` folder; returns the model (eval mode) and its config.json."""
+def load_heads(
+    folder: str | Path, device: str | torch.device = "cpu", recover: str = "retrain the run"
+) -> tuple[HierSKPHeads, dict[str, Any]]:
+    """Rebuild the heads from a `final/` folder; returns the model (eval mode) and its config.json.
+    The weights are checked against their recorded sha256 first (runs from before it was recorded
+    are only checked for readability); a damaged file raises HeadsDamaged saying how to `recover`."""
     folder = Path(folder)
     meta = json.loads((folder / "config.json").read_text())
+    weights = folder / "heads.safetensors"
+    want = meta.get("heads_sha256")
+    if want is not None and (got := _sha256(weights)) != want:
+        raise HeadsDamaged(
+            f"{weights}: damaged trained heads (sha256 {got[:16]}..., recorded {want[:16]}...); "
+            f"no answer is computed from them: {recover}"
+        )
     model = HierSKPHeads(HeadsConfig.model_validate(meta["heads"]))
-    model.load_state_dict(load_file(str(folder / "heads.safetensors"), device=str(device)))
+    try:
+        model.load_state_dict(load_file(str(weights), device=str(device)))
+    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file is a named problem, not a traceback
+        raise HeadsDamaged(f"{weights}: unreadable trained heads ({type(exc).__name__}: {exc}); {recover}") from None
     return model.to(device).eval(), meta

@@ -13,6 +13,8 @@ against a cache with a different fingerprint_id is refused with a message naming
 
 from __future__ import annotations
 
+from hierskp import strict_json
+
 import datetime as dt
 import json
 import os
@@ -44,7 +46,7 @@ def write_run_config(run_dir: Path, config: dict[str, Any], store: CacheStore) -
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     tmp = run_dir / f".{CONFIG}.tmp"
-    tmp.write_text(json.dumps(meta, indent=1, default=str))
+    tmp.write_text(strict_json.dumps(meta, indent=1, default=str))
     os.replace(tmp, run_dir / CONFIG)
     return run_dir / CONFIG
 
@@ -77,7 +79,7 @@ def write_eval_result(run_dir: str | Path, result: dict[str, Any]) -> Path:
     """RUN/eval.json, atomically (temp + rename): the one place that writes it."""
     path = Path(run_dir) / EVAL
     tmp = path.with_name(f".{EVAL}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(result, indent=1))
+    tmp.write_text(strict_json.dumps(result, indent=1))
     os.replace(tmp, path)
     return path
 

@@ -74,7 +74,12 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> RunModel:
     run_dir = Path(run_dir)
     if not is_finished(run_dir):
         raise FileNotFoundError(f"{run_dir}: not a finished run folder (no final/{HEADS_FILE})")
-    model, meta = load_heads(heads_dir(run_dir), device=device)
+    cache = read_run_config(run_dir).get("cache_url", "CACHE")
+    recover = (
+        f"rewrite them from the run's last checkpoint with `hierskp train --cache {cache} --out {run_dir} "
+        "--resume`, or train a new run"
+    )
+    model, meta = load_heads(heads_dir(run_dir), device=device, recover=recover)
     data = meta.get("train_config", {}).get("data", {})
     spec = ItemSpec(
         frame_window=int(data.get("frame_window", 4)),
@@ -89,6 +94,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> RunModel:
         run_dir=run_dir,
         config=read_run_config(run_dir),
         heads=model,
+        _sha256=meta.get("heads_sha256"),  # verified by load_heads
     )
 
 

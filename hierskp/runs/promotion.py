@@ -12,6 +12,8 @@ re-evaluates the current run on today's cache), otherwise the comparison means l
 
 from __future__ import annotations
 
+from hierskp import strict_json
+
 import datetime as dt
 import json
 import math
@@ -122,7 +124,7 @@ class RunRegistry:
 
     def record(self, decision: Decision) -> None:
         """Log the decision (run folder + decisions.jsonl) BEFORE moving the pointer."""
-        line = json.dumps(decision.as_dict(), sort_keys=True)
+        line = strict_json.dumps(decision.as_dict(), sort_keys=True)
         if decision.candidate is not None:
             _atomic_write(self.run_dir(decision.candidate) / DECISION, line + "\n")
         self.root.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ depend on the number of workers or the order in which videos finish.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hierskp import strict_json
 from hierskp.data.manifest import SPLITS
 from hierskp.synth.appearance import WorldLook, sample_nuisance, world_look
 from hierskp.synth.config import SynthConfig, get_config
@@ -189,13 +189,17 @@ def generate_corpus(
     config: SynthConfig | str = "demo",
     workers: int = 1,
     progress: bool = True,
+    force: bool = False,
 ) -> Path:
     """Write DIR/videos/*.mp4, DIR/manifest.jsonl, DIR/annotations_activitynet.json and
-    DIR/synth_info.json; returns the manifest path (written last, so it marks completeness)."""
+    DIR/synth_info.json; returns the manifest path (written last, so it marks completeness).
+    DIR must be new, empty or an earlier corpus (`hierskp.outdir`), unless `force`."""
     from tqdm import tqdm
 
+    from hierskp.outdir import claim_output_dir
+
     cfg = get_config(config) if isinstance(config, str) else config
-    out = Path(out_dir)
+    out = claim_output_dir(out_dir, "synth corpus", legacy=("synth_info.json",), force=force, hint=", or --force")
     (out / "videos").mkdir(parents=True, exist_ok=True)
     plans = plan_corpus(n_videos, seed, cfg)
     bar = tqdm(total=len(plans), desc="synth videos", unit="video", disable=not progress)
@@ -218,8 +222,8 @@ def generate_corpus(
         "operations": list(OPERATIONS),
         "splits": {s: sum(p.split == s for p in plans) for s in SPLITS},
     }
-    _write_atomic(out / "synth_info.json", json.dumps(info, indent=1) + "\n")
-    _write_atomic(out / "annotations_activitynet.json", json.dumps(activitynet(plans)) + "\n")
+    _write_atomic(out / "synth_info.json", strict_json.dumps(info, indent=1) + "\n")
+    _write_atomic(out / "annotations_activitynet.json", strict_json.dumps(activitynet(plans)) + "\n")
     manifest = out / "manifest.jsonl"
-    _write_atomic(manifest, "".join(json.dumps(p.record) + "\n" for p in plans))
+    _write_atomic(manifest, "".join(strict_json.dumps(p.record) + "\n" for p in plans))
     return manifest

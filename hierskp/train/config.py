@@ -104,6 +104,9 @@ class LossesConfig(_Strict):
     video_order: VideoOrderConfig = VideoOrderConfig()
 
 
+MAX_TOTAL_STEPS = 10_000_000  # steps a run may imply (epochs x steps per epoch, or max_steps): checked first
+
+
 class OptimConfig(_Strict):
     lr: float = Field(default=1e-3, gt=0, le=10)
     weight_decay: float = Field(default=0.05, ge=0)
@@ -117,9 +120,9 @@ class TrainConfig(_Strict):
     cache: str = Field(min_length=1)
     out: str = Field(min_length=1)
     seed: int = Field(default=0, ge=0, lt=2**63)
-    epochs: int = Field(default=40, ge=1)
-    max_steps: int | None = Field(default=None, ge=1, description="overrides epochs when set")
-    device: str = "auto"
+    epochs: int = Field(default=40, ge=1, le=100_000)
+    max_steps: int | None = Field(default=None, ge=1, le=MAX_TOTAL_STEPS, description="overrides epochs when set")
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$", description="auto, cpu, cuda[:N], mps")
     threads: int | None = Field(
         default=1,
         ge=1,

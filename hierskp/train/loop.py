@@ -22,11 +22,13 @@ from hierskp.dataset.batch import collate
 from hierskp.dataset.catalog import catalog
 from hierskp.dataset.items import CacheVideoDataset, ItemSpec
 from hierskp.models.heads import TEMPERATURE_LEVELS, HeadsConfig, HierSKPHeads, save_heads
+from hierskp.outdir import claim_output_dir
 from hierskp.runs.folder import CONFIG, check_cache, heads_dir, read_run_config, write_run_config
 
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import MAX_TOTAL_STEPS, TrainConfig
 from .guards import check_losses, check_weights, last_good_checkpoint
+from .resume_check import check_resume
 from .run_lock import run_lock
 from .runlog import MetricsLog, plot_loss_curve
 from .sampling import StepBatchSampler, step_seed, steps_per_epoch
@@ -40,7 +42,9 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(name: str) -> torch.device:
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
+    from hierskp.devices import check_device
+
+    return check_device(name)
 
 
 def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
@@ -95,6 +99,9 @@ def train(config: TrainConfig, resume: bool = False, on_step: OnStep | None = No
     (the run's saved config wins) and finish with the same total number of steps. One process per
     run folder (a lock); a start that fails before its first checkpoint leaves no files behind.
     `on_step(step, total_steps, losses)` is called after each step (e.g. a progress display)."""
+    resolve_device(config.device)  # a device this machine lacks fails before anything is written
+    if not resume:  # never write into a folder of someone else's files
+        claim_output_dir(config.out, "training run", legacy=(CONFIG,), hint=", or --resume for a run folder")
     with run_lock(Path(config.out), fresh=not resume):
         return _train(config, resume, on_step)
 
@@ -106,8 +113,9 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
     if resume:
         saved = read_run_config(out)
         check_cache(saved["cache_fingerprint_id"], store, out)
+        tree = check_resume(config, saved, store, out)  # differences refused, or applied and said
         config = TrainConfig.model_validate(
-            {**saved["config"], "cache": config.cache, "out": str(out), "progress": config.progress}
+            {**tree, "cache": config.cache, "out": str(out), "progress": config.progress}
         )
     elif (out / CONFIG).exists():
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
@@ -130,6 +138,11 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
     o = config.optim
     optimizer = torch.optim.AdamW(param_groups(model, o.weight_decay), lr=o.lr, betas=o.betas)
     total_steps = config.max_steps or config.epochs * steps_per_epoch(len(index), config.data.batch_videos)
+    if total_steps > MAX_TOTAL_STEPS:
+        raise ValueError(
+            f"epochs={config.epochs} x {steps_per_epoch(len(index), config.data.batch_videos)} steps per epoch is "
+            f"{total_steps:,} steps, above the limit {MAX_TOTAL_STEPS:,}; lower epochs or set max_steps"
+        )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(o.warmup_steps, total_steps, o.min_lr_ratio))
     amp_dtype = resolve_amp(config.amp, device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hierskp import strict_json
+
 
 class MetricsLog:
     """Appends one JSON line per step. On resume, lines past the checkpoint's step are dropped first
@@ -21,7 +23,7 @@ class MetricsLog:
         self._fh = self.path.open("a")
 
     def write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record) + "\n")
+        self._fh.write(strict_json.dumps(record) + "\n")
         self._fh.flush()
 
     def close(self) -> None:

@@ -86,7 +86,9 @@ def test_symlink_out_of_the_dataset_is_refused_unless_allowed(tmp_path):
     with pytest.raises(ManifestPathError, match=r"manifest.jsonl:1 .*'videos/v1.mp4' resolves to .*elsewhere/v1.mp4"):
         m.resolved_video_path(m.rows[0])
     assert m.resolved_video_path(m.rows[0], allow_outside=True) == (outside / "v1.mp4").resolve()
-    assert m.resolved_video_path(m.rows[1]) == (outside / "v1.mp4").resolve()  # the line allows it
+    with pytest.raises(ManifestPathError, match="only the operator can allow"):  # a line cannot widen it (issue 20)
+        m.resolved_video_path(m.rows[1])
+    assert m.resolved_video_path(m.rows[1], allow_outside=True) == (outside / "v1.mp4").resolve()
     assert m.resolved_video_path(m.rows[2]) == (data / "videos/inside.mp4").resolve()
     assert "allow_outside" not in m.rows[1].entry.annotations()
 

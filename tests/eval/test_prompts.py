@@ -54,7 +54,9 @@ def test_report_uses_the_prompts_for_zero_shot_including_labels_never_trained(ru
     assert rep["prompts"]["source"] == str(prompts) and "suturing" in rep["prompts"]["labels"]
     for m in rep["methods"]:
         assert m["result"]["recognition"]["classes"] == sorted([*OPS, "suturing"])
-    assert f"Zero-shot class prompts: {prompts}" in (root / "rep" / "report.md").read_text()
+    md = (root / "rep" / "report.md").read_text()
+    assert f"Zero-shot class prompts: {prompts}" in md
+    assert "training-split operation text" not in md and f"prompts from {prompts}" in md  # issue 20: says what ran
     default = evaluate_runs(store, [run], root / "rep2", split="test", progress=False)
     assert default["prompts"]["source"].startswith("training captions")
     assert "suturing" not in default["methods"][1]["result"]["recognition"]["classes"]
