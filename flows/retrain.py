@@ -7,7 +7,8 @@
    comparing with its old numbers would compare two different tests);
 5. promote the candidate only if it is not worse on every compared metric (`hierskp.runs.promotion`);
    the decision and its reason go to RUNS/decisions.jsonl, the run folder and an artifact.
-Training starts from scratch (the heads train in minutes on cached features).
+Training starts from scratch (the heads train in minutes on cached features). After a promotion the
+new run's search index is built (`flows.build_index.warm_search`), so the first query embeds nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import publish
+from flows.build_index import warm_search
 from flows.evaluate import evaluate
 from flows.extract_features import extract_features
 from flows.failures import fails_with_reason
@@ -138,5 +140,7 @@ def retrain(
         incumbent = score_current(cache, str(registry.run_dir(current)), split, baseline)
     decision = registry.decide(run_id, candidate, incumbent, tolerance=tolerance)
     print(f"{'promoted' if decision.promote else 'kept current'}: {decision.reason}")
+    if decision.promote:  # the served run's search index is built now, not by the first user query
+        warm_search(cache, run_dir)
     _report(decision, diff, extracted)
     return {"diff": diff.as_dict(), "extract": extracted, "run": run_dir, "decision": decision.as_dict()}
