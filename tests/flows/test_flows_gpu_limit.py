@@ -4,12 +4,11 @@ deploy/README.md does."""
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .conftest import run
+from .conftest import PREFECT, REPO, run
 
 FAST = ["model.hidden_dim=32", "model.embed_dim=32", "model.heads=2", "data.batch_videos=4"]
 
@@ -34,7 +33,9 @@ def test_two_trainings_share_the_gpu_one_after_the_other(prefect_api, tiny_cache
 
     from flows.train import train_hierskp
 
-    run([sys.executable, "-m", "prefect", "gcl", "create", "gpu", "--limit", "1"], prefect_api.env())
+    readme = (REPO / "deploy" / "README.md").read_text().splitlines()
+    create = next(line for line in readme if line.startswith("prefect gcl create gpu"))  # as users copy it
+    run([*PREFECT, *create.split()[1:]], prefect_api.env())
     try:
         with ThreadPoolExecutor(2) as pool:
             futures = [

@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+import hierskp
+
 from hierskp.runs.promotion import RunRegistry
 
 from .conftest import make_corpus
@@ -37,6 +39,8 @@ def test_retrain_extracts_only_new_videos_and_records_decisions(prefect_api, flo
     assert first["decision"]["promote"] and "no current run" in first["decision"]["reason"]
     registry = RunRegistry(runs)
     assert registry.current() == first["decision"]["candidate"]
+    served = hierskp.search_library(registry.run_dir(registry.current()), cache)  # promoted: its index is warm
+    assert served.search("closure", k=1) and served.embedded_rows == 0
 
     new_id = _add_video(manifest, make_corpus(tmp_path / "extra", n_videos=1, seed=9))
     second = retrain(**params)
