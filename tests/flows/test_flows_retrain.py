@@ -8,7 +8,6 @@ import shutil
 import pytest
 
 import hierskp
-
 from hierskp.runs.promotion import RunRegistry
 
 from .conftest import make_corpus
