@@ -67,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         print(f"hierskp serve: error: --port must be 1-65535, got {args.port}", file=sys.stderr)
         return 2
+    print(
+        f"hierskp serve: loading run {args.run}, its text encoder and the moment index of {args.cache}", file=sys.stderr
+    )
     try:
         prompts = load_prompts(args.prompts) if args.prompts else None
         library = ServeLibrary(args.run, args.cache, videos=args.videos, state_dir=args.state_dir, prompts=prompts)

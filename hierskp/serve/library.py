@@ -1,6 +1,7 @@
 """One run and one cache, loaded once, as the web app sees them.
 
-The run's heads and text encoder load once (`hierskp.load_model`). The cache is reopened for every
+The run's heads and text encoder load once (`hierskp.load_model`), at start, with the default (moment)
+index. The cache is reopened for every
 request, and every search opens a new `SearchLibrary` over it: a video added or re-extracted since the
 last query is picked up by the search library's own staleness rules (its index fingerprint), and an
 unchanged cache loads the index from disk and embeds nothing but the query.
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cache_schema import CacheStore, open_cache
-from hierskp.eval.search import SearchLibrary
+from hierskp.eval.search import EmptyLibrary, SearchLibrary
 from hierskp.runs.api import load_model
 from hierskp.runs.folder import INDEX_DIR
 
@@ -57,6 +58,15 @@ class ServeLibrary:
         self._classes: tuple[list[str], Any] | None = None
         self._lock = threading.Lock()  # one model call at a time (torch on a small box)
         self._seed_index()
+        self.model.text_encoder()  # loaded now, not by the first query
+        self.warm()
+
+    def warm(self) -> None:
+        """Load (or build, when missing or stale) the default index now: moments of every split."""
+        try:
+            SearchLibrary(self.model, self.store(), index_dir=self.index_dir).index("moment")
+        except EmptyLibrary:  # nothing to search yet: each query says so
+            pass
 
     def _seed_index(self) -> None:
         built = self.run_dir / INDEX_DIR / "search"

@@ -39,7 +39,7 @@ def start_server(lib, state: Path, *extra: str) -> tuple[subprocess.Popen, int]:
     return proc, port
 
 
-def wait_ready(proc: subprocess.Popen, port: int, timeout: float = 90) -> None:
+def wait_ready(proc: subprocess.Popen, port: int, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"hierskp serve exited {proc.returncode}: {proc.stderr.read()[-3000:]}"
@@ -90,7 +90,7 @@ def browser():  # type: ignore[no-untyped-def]
     return webdriver.Chrome(service=Service(DRIVER), options=opts)
 
 
-def wait(driver, script: str, timeout: float = 30):  # type: ignore[no-untyped-def]
+def wait(driver, script: str, timeout: float = 60):  # type: ignore[no-untyped-def]
     """Poll a JS expression until it is truthy; returns its value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
