@@ -4,6 +4,7 @@ deploy/README.md does."""
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

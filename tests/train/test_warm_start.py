@@ -40,7 +40,7 @@ def test_warm_start_is_refused_when_shapes_or_features_differ(trained_run, tiny_
                         out=str(tmp_path / "wider"), progress=False)  # fmt: skip
     with pytest.raises(WarmStartRefused, match="head shapes differ"):
         train(wider)
-    assert not (tmp_path / "wider").exists()  # refused before the run folder was written
+    assert not (tmp_path / "wider" / "config.json").exists()  # refused before the run was written
     other = make_synthetic_cache(
         tmp_path / "other.zarr", n_videos=4, vision_dim=16, text_dim=24, fingerprint_id="other"
     )
