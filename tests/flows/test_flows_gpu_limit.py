@@ -41,6 +41,7 @@ def test_two_trainings_share_the_gpu_one_after_the_other(prefect_api, tiny_cache
         with ThreadPoolExecutor(2) as pool:
             futures = [
                 pool.submit(
+                    contextvars.copy_context().run,  # this session's server settings, in each thread
                     train_hierskp,
                     cache=tiny_cache,
                     out=str(tmp_path / f"run{i}"),
@@ -48,7 +49,7 @@ def test_two_trainings_share_the_gpu_one_after_the_other(prefect_api, tiny_cache
                     max_steps=30,
                     evaluate=False,
                     return_state=True,
-                )  # fmt: skip
+                )
                 for i in range(2)
             ]
             states = [f.result() for f in futures]
