@@ -27,12 +27,16 @@ class Library:
 
 @pytest.fixture(scope="session")
 def library(tmp_path_factory) -> Library:
-    from hierskp.cli import main
+    from hierskp.extract import ExtractConfig, extract_manifest
     from hierskp.synth import generate_corpus
     from hierskp.train import load_config, train
 
     root = tmp_path_factory.mktemp("serve")
     manifest = generate_corpus(root / "corpus", n_videos=5, seed=3, config="tiny", progress=False)
-    assert main(["extract", "--manifest", str(manifest), "--cache", str(root / "cache"), "--no-progress"]) == 0
+    # in process, decoding in-process too (no watched child per video): the cheapest real extraction
+    summary = extract_manifest(
+        ExtractConfig(manifest=manifest, cache=str(root / "cache"), isolate_decoder=False), progress=False
+    )
+    assert len(summary.ids("done")) == 5, summary
     cfg = load_config(None, [*FAST, "evaluate=false"], cache=str(root / "cache"), out=str(root / "run"), progress=False)
     return Library(root / "corpus", root / "cache", Path(train(cfg)))
