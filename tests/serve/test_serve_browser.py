@@ -140,7 +140,7 @@ def test_pages_in_a_real_browser(library, servers, tmp_path, capsys):
         wait(driver, "[...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth > 0)")
         cards = driver.find_elements("css selector", ".card")
         target = next(c for c in cards if float(c.get_attribute("data-start")) > 0)
-        start = float(target.get_attribute("data-start"))
+        start, vid = float(target.get_attribute("data-start")), target.get_attribute("data-video")
         # click: the page's player plays the source video from the hit's start (range requests let it seek)
         target.click()
         t = wait(
@@ -151,7 +151,6 @@ def test_pages_in_a_real_browser(library, servers, tmp_path, capsys):
         driver.execute_script("window.scrollTo(0, 0)")
         shoot(driver, tmp_path, "search")
         # video page: both timelines, the images, provenance and integrity
-        vid = target.get_attribute("data-video")
         driver.get(f"{base}/video?id={vid}")
         wait(driver, "document.querySelectorAll('#timeline-annotated .span').length")
         wait(driver, "document.querySelectorAll('#timeline-predicted .span').length")

@@ -42,13 +42,15 @@ async function search(ev) {
   }
 }
 async function init() {
+  const params = new URLSearchParams(location.search); // the URL the page was opened with (a shared search)
   $("#form").addEventListener("submit", search);
   try {
     const summary = await getJSON("/api/videos");
     for (const split of Object.keys(summary.counts).sort()) $("#split").append(el("option", { value: split }, split));
   } catch (err) { /* the search still works without the split list */ }
-  const params = new URLSearchParams(location.search);
-  for (const key of ["q", "level", "split"]) if (params.get(key)) $("#" + key).value = params.get(key);
-  if (params.get("q")) search();
+  if (params.get("q") && !$("#results").children.length) {
+    for (const key of ["q", "level", "split"]) if (params.get(key)) $("#" + key).value = params.get(key);
+    search();
+  }
 }
 init();
