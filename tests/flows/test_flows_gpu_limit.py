@@ -14,6 +14,10 @@ from .conftest import PREFECT, REPO, run
 FAST = ["model.hidden_dim=32", "model.embed_dim=32", "model.heads=2", "data.batch_videos=4"]
 
 
+def _written(run_dir) -> tuple[float, float]:  # noqa: ANN001
+    return (run_dir / "config.json").stat().st_mtime, (run_dir / "final" / "heads.safetensors").stat().st_mtime
+
+
 def _slot_times(flow_run_id) -> tuple[float, float]:  # noqa: ANN001
     """(held, released) timestamps of the GPU slot, from the run's logs on the server."""
     from prefect import get_client
@@ -54,6 +58,9 @@ def test_two_trainings_share_the_gpu_one_after_the_other(prefect_api, tiny_cache
             ]
             states = [f.result() for f in futures]
         assert all(s.is_completed() for s in states)
+        # each training's span on disk: its config is written first, its final heads last
+        spans = sorted(_written(tmp_path / f"run{i}") for i in range(2))
+        assert spans[0][1] <= spans[1][0], f"the two trainings ran at once: {spans}"
         # the task runs of `train-heads` are children of each flow run; the slot is logged on them
         with get_client(sync_client=True) as client:
             from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
