@@ -6,7 +6,7 @@ The promoted run P trains `--promoted-steps` from scratch (seed 0). Then candida
 step budget, once warm-started from P (`init_from=P`) and once from scratch; each is scored on the held-out
 split as `retrain` scores (heads/* headline metrics) and judged by the promotion rule
 (`hierskp.runs.promotion.compare_metrics`: not worse than P on every metric, at tolerance 0 and `--tolerance`).
-Reported: per budget, the training wall time and the decision; per start, the first budget that reaches P.
+Training verifies the cache cheaply (`verify_cache=cheap`: the deep re-read costs both starts alike). Reported: per budget, the training wall time and the decision; per start, the first budget that reaches P.
 Writes OUT/warm_start.json.
 """
 
@@ -33,7 +33,7 @@ def scored(store, run: Path, split: str) -> dict[str, float]:  # type: ignore[no
 def trained(cache: str, out: Path, steps: int, seed: int, init: Path | None) -> float:
     from hierskp.train import load_config, train
 
-    sets = [f"max_steps={steps}", "evaluate=false", f"seed={seed}", "checkpoint_every=100000"]
+    sets = [f"max_steps={steps}", "evaluate=false", f"seed={seed}", "checkpoint_every=100000", "verify_cache=cheap"]
     if init is not None:
         sets.append(f"init_from={init}")
     t0 = time.perf_counter()
