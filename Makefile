@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install lock lint demo test test-fast bench clean
+.PHONY: install lock lint demo serve test test-fast bench clean
 
 # torch first (the local CPU wheel), then exactly the locked versions, then hierskp itself without deps
 $(STAMP): pyproject.toml $(LOCK)
@@ -39,6 +39,12 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/python -m flows.demo --out $(DEMO) $(if $(ANCHORS),--anchors)
+
+# the web app over the demo's newest run, its cache and its videos: http://127.0.0.1:8765/ (SERVE_RUN=... for another)
+SERVE_RUN ?= $(lastword $(sort $(wildcard $(DEMO)/runs/run-*)))
+serve: install
+	@test -n "$(SERVE_RUN)" || { echo "no run in $(DEMO)/runs: run 'make demo' first" >&2; exit 2; }
+	$(BIN)/hierskp serve --run $(SERVE_RUN) --cache $(DEMO)/cache.zarr --videos $(DEMO)/corpus
 
 lint: install
 	$(BIN)/ruff check .

@@ -31,6 +31,7 @@ from pydantic import Field, ValidationError
 
 from flows.artifacts import Progress, publish
 from flows.failures import fails_with_reason
+from flows.gpu import gpu_slot
 from flows.runners import EXTRACT_TAG, RunnerOptions
 from hierskp.data.manifest import Manifest, ManifestError, ManifestRow, load_manifest
 from hierskp.extract import (
@@ -155,13 +156,15 @@ def extract_videos(cfg: ExtractConfig, runner: str = "threads", retries: int = 1
     rows = select_rows(load_manifest(cfg.manifest, allow_overlap=cfg.allow_overlapping_operations), cfg.video_ids)
     cache = prepare_cache.submit(cfg).result()
     progress = Progress(key="extract-progress", description=f"{len(rows)} video(s)")
-    futures = {
-        f: r.entry.video_id for f, r in zip(extract_one.with_options(retries=retries).map(unmapped(cfg), rows), rows)
-    }
     outcomes: list[dict[str, Any]] = []
-    for fut in as_completed(list(futures)):
-        outcomes.append(_outcome_of(fut.result(raise_on_failure=False), futures[fut]))
-        progress.update(100.0 * len(outcomes) / len(rows))
+    with gpu_slot():  # the encoders' work: one GPU job at a time (flows/gpu.py)
+        futures = {
+            f: r.entry.video_id
+            for f, r in zip(extract_one.with_options(retries=retries).map(unmapped(cfg), rows), rows)
+        }
+        for fut in as_completed(list(futures)):
+            outcomes.append(_outcome_of(fut.result(raise_on_failure=False), futures[fut]))
+            progress.update(100.0 * len(outcomes) / len(rows))
     progress.update(100.0)
     consolidate_cache(cfg)
     summary = _summarise(ExtractSummary.of(outcomes, time.perf_counter() - t0), cache, runner)

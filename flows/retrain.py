@@ -7,7 +7,10 @@
    comparing with its old numbers would compare two different tests);
 5. promote the candidate only if it is not worse on every compared metric (`hierskp.runs.promotion`);
    the decision and its reason go to RUNS/decisions.jsonl, the run folder and an artifact.
-Training starts from scratch (the heads train in minutes on cached features).
+Training warm-starts from the current run when the cache's backbone and the heads' shapes allow
+(`init_from`, hierskp/train/warm.py), else from scratch; the artifact, the result and the new run's
+config (`init_from`) say which, and why. After a promotion the new run's search index is built
+(`flows.build_index.warm_search`), so the first query embeds nothing.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import publish
+from flows.build_index import warm_search
 from flows.evaluate import evaluate
 from flows.extract_features import extract_features
 from flows.failures import fails_with_reason
 from flows.runners import RunnerOptions
 from flows.train import train_hierskp
+from flows.train import validate_params as train_params
 from hierskp.corpus_diff import CorpusDiff, diff_corpus
 from hierskp.extract.config import ExtractOptions
 from hierskp.numfmt import num
@@ -56,7 +61,20 @@ def score_current(cache: str, run: str, split: str, baseline: dict[str, Any]) ->
     return {k: v for k, v in headline({"heads": heads, "frozen_baseline": baseline}).items() if k.startswith(HEADS)}
 
 
-def _report(decision: Decision, diff: CorpusDiff, extracted: dict[str, Any] | None) -> None:
+@task(name="choose-start", cache_policy=NO_CACHE, persist_result=False)
+def choose_start(cache: str, out: str, current: str | None, config: str | None, overrides: list[str]) -> str | None:
+    """The run to warm-start from (the current one, when its heads fit this training), or None."""
+    from hierskp.train.warm import check_warm_start
+
+    if current is None:
+        print("training from scratch: no current run")
+        return None
+    refused = check_warm_start(train_params(cache, out, config, overrides), current)
+    print(f"training from scratch: {refused}" if refused else f"warm start from the current run {current}")
+    return None if refused else current
+
+
+def _report(decision: Decision, diff: CorpusDiff, extracted: dict[str, Any] | None, start: str | None = None) -> None:
     verdict = "PROMOTED" if decision.promote else "kept current"
     lines = [
         f"# retrain: {verdict}",
@@ -65,6 +83,8 @@ def _report(decision: Decision, diff: CorpusDiff, extracted: dict[str, Any] | No
         f"* candidate: `{decision.candidate}`, current before: `{decision.incumbent}`",
         f"* corpus: {diff.render()}",
     ]
+    if start:
+        lines.append(f"* training: {start}")
     if extracted:
         lines.append(
             f"* extracted: {extracted['done']} done, {extracted['skipped']} skipped, {extracted['failed']} failed"
@@ -93,9 +113,11 @@ def retrain(
     split: str = "test",
     tolerance: float = 0.0,
     force: bool = False,
+    warm_start: bool = True,
 ) -> dict[str, Any]:
     """`tolerance`: how much lower (in metric units, R@1 in percent) a candidate may score and
-    still count as "not worse"; `force`: retrain even when the corpus did not change."""
+    still count as "not worse"; `force`: retrain even when the corpus did not change; `warm_start`:
+    start from the current run's heads when they fit (else, or when False, from scratch)."""
     if tolerance < 0:
         raise ValueError(f"retrain: tolerance must be >= 0, got {tolerance}")
     if not Path(manifest).is_file():  # e.g. HIERSKP_MANIFEST unset when retrain/nightly was deployed
@@ -120,11 +142,15 @@ def retrain(
             fail_on_error=False,
         )
     run_id = registry.new_run_id("retrain")
+    out = str(registry.run_dir(run_id))
+    current_dir = str(registry.run_dir(current)) if current and warm_start else None
+    init = choose_start(cache, out, current_dir, train_config, list(overrides or []))
+    start = f"warm start from `{init}`" if init else "from scratch"
     run_dir = train_hierskp(
         cache=cache,
-        out=str(registry.run_dir(run_id)),
+        out=out,
         config=train_config,
-        overrides=overrides,
+        overrides=[*(overrides or []), *([f"init_from={init}"] if init else [])],
         seed=seed,
         epochs=epochs,
         max_steps=max_steps,
@@ -138,5 +164,13 @@ def retrain(
         incumbent = score_current(cache, str(registry.run_dir(current)), split, baseline)
     decision = registry.decide(run_id, candidate, incumbent, tolerance=tolerance)
     print(f"{'promoted' if decision.promote else 'kept current'}: {decision.reason}")
-    _report(decision, diff, extracted)
-    return {"diff": diff.as_dict(), "extract": extracted, "run": run_dir, "decision": decision.as_dict()}
+    if decision.promote:  # the served run's search index is built now, not by the first user query
+        warm_search(cache, run_dir)
+    _report(decision, diff, extracted, start)
+    return {
+        "diff": diff.as_dict(),
+        "extract": extracted,
+        "run": run_dir,
+        "start": {"init_from": init},
+        "decision": decision.as_dict(),
+    }

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from cache_schema import CacheError, open_cache
 from flows.artifacts import Progress, publish
 from flows.failures import fails_with_reason
+from flows.gpu import gpu_slot
 from hierskp.experiment import train_and_evaluate
 from hierskp.numfmt import num
 from hierskp.train import TrainConfig, load_config
@@ -54,7 +55,8 @@ class _StepProgress:
 
 @task(name="train-heads", cache_policy=NO_CACHE, persist_result=False)
 def train_heads(cfg: TrainConfig, resume: bool, progress: Progress | None = None) -> str:
-    return str(train_and_evaluate(cfg, resume=resume, on_step=_StepProgress(progress) if progress else None))
+    with gpu_slot():  # one GPU job at a time (flows/gpu.py)
+        return str(train_and_evaluate(cfg, resume=resume, on_step=_StepProgress(progress) if progress else None))
 
 
 def _last_metrics(run_dir: Path) -> dict[str, Any]:

@@ -145,6 +145,11 @@ class TrainConfig(_Strict):
         description="check the cache before training: 'cheap' = shapes, chunk presence and fingerprints of every "
         "video; 'deep' also re-reads every value against the checksums recorded at completion (and refuses NaN)",
     )
+    init_from: str | None = Field(
+        default=None,
+        description="warm start: a finished run folder whose final heads initialise these (same cache "
+        "fingerprint and head shapes, else refused; hierskp/train/warm.py); optimizer and schedule start fresh",
+    )
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     losses: LossesConfig = LossesConfig()

@@ -33,6 +33,7 @@ from .run_lock import run_lock
 from .runlog import MetricsLog, plot_loss_curve
 from .sampling import StepBatchSampler, step_seed, steps_per_epoch
 from .step import PendingSteps, train_step
+from .warm import WarmStartRefused, check_warm_start, warm_start
 
 
 def seed_everything(seed: int) -> None:
@@ -120,6 +121,8 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
     elif (out / CONFIG).exists():
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     else:
+        if config.init_from and (refused := check_warm_start(config, config.init_from)):
+            raise WarmStartRefused(refused)  # before the run folder is written
         write_run_config(out, config.model_dump(mode="json"), store)
     seed_everything(config.seed)
     device = resolve_device(config.device)
@@ -152,6 +155,8 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
     if good is not None:
         meta = load_checkpoint(good, model, optimizer, scheduler, scaler)
         start, total_steps = int(meta["step"]), int(meta["total_steps"])
+    elif config.init_from:  # warm start: the weights only (hierskp/train/warm.py)
+        warm_start(model, config.init_from, store)
     sampler = StepBatchSampler(
         [e.procedure for e in index],
         config.data.batch_videos,

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+import hierskp
+from hierskp.eval.search_rows import SEARCH_LEVELS
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
@@ -24,9 +27,15 @@ def test_pipeline_chains_the_four_stages(prefect_api, flow_corpus, reference_cac
     assert result["extract"]["skipped"] == 3 and result["extract"]["done"] == 0
     run = Path(result["run"])
     assert (run / "final").is_dir() and run.parent == tmp_path / "runs"
-    assert {i["level"] for i in result["index"]} == {"video", "operation", "frame"}
-    assert {i["side"] for i in result["index"]} == {"video", "text"}
+    faiss = [i for i in result["index"] if i["kind"] != "search"]
+    assert {i["level"] for i in faiss} == {"video", "operation", "frame"}
+    assert {i["side"] for i in faiss} == {"video", "text"}
     assert all(Path(i["path"]).exists() for i in result["index"])
+    # the new run's search index is warm: the first query embeds nothing but itself
+    assert {i["level"] for i in result["index"] if i["kind"] == "search"} == {f"search/{lv}" for lv in SEARCH_LEVELS}
+    for level in SEARCH_LEVELS:
+        lib = hierskp.search_library(run, reference_cache["cache"])
+        assert lib.search("closure", k=1, level=level) and lib.embedded_rows == 0, level
     report = Path(result["evaluate"]["report"])
     assert report.exists() and "| method |" in report.read_text()
     assert any(k.startswith("heads/") for k in result["evaluate"]["metrics"])

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+import hierskp
 from hierskp.runs.promotion import RunRegistry
 
 from .conftest import make_corpus
@@ -35,12 +36,16 @@ def test_retrain_extracts_only_new_videos_and_records_decisions(prefect_api, flo
     first = retrain(**params)
     assert sorted(o["video_id"] for o in first["extract"]["outcomes"]) == sorted(first["diff"]["new"])
     assert first["decision"]["promote"] and "no current run" in first["decision"]["reason"]
+    assert first["start"]["init_from"] is None  # nothing to warm-start from
     registry = RunRegistry(runs)
     assert registry.current() == first["decision"]["candidate"]
+    served = hierskp.search_library(registry.run_dir(registry.current()), cache)  # promoted: its index is warm
+    assert served.search("closure", k=1) and served.embedded_rows == 0
 
     new_id = _add_video(manifest, make_corpus(tmp_path / "extra", n_videos=1, seed=9))
     second = retrain(**params)
     assert second["diff"]["new"] == [new_id]
+    assert second["start"]["init_from"] == str(registry.run_dir(first["decision"]["candidate"]))  # warm start
     assert [(o["video_id"], o["status"]) for o in second["extract"]["outcomes"]] == [(new_id, "done")]
     decision = second["decision"]
     assert decision["incumbent"] == first["decision"]["candidate"]
