@@ -17,6 +17,7 @@ from hierskp.synth.grammar import DEFAULT_WORLD
 from hierskp.synth.world_spec import Nuisance as NuisanceSpec
 from hierskp.synth.world_spec import World
 
+
 @dataclass(frozen=True)
 class WorldLook:
     """Seeded details shared by every video of a world: blob waves, tool anchor points, tints."""

@@ -63,7 +63,8 @@ def parse_step(token: str) -> Step:
 
 def _fmt(loc: tuple, msg: str, value: object) -> str:
     where = ".".join(str(part) for part in loc) or "(top level)"
-    return f"{where}: {msg} (got {value!r})"
+    shown = repr(value)
+    return f"{where}: {msg} (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
 
 
 def _reference_problems(world: World) -> list[str]:
@@ -72,19 +73,25 @@ def _reference_problems(world: World) -> list[str]:
     ops, tools = world.operations, world.instruments
     for name, op in ops.items():
         loc = ("operations", name)
+        for i, tool in enumerate(op.instruments):
+            if tool not in tools:
+                out.append(_fmt((*loc, "instruments", i), "undefined instrument", tool))
+        if (op.look is None) == (op.looks_like is None):
+            msg = "give either `look` or `looks_like` (another operation's name), not both or neither"
+            out.append(_fmt((*loc, "looks_like"), msg, op.looks_like))
+            continue
+        if op.looks_like is not None:
+            if op.looks_like not in ops or op.looks_like == name:
+                out.append(_fmt((*loc, "looks_like"), "must name another defined operation", op.looks_like))
+            elif ops[op.looks_like].looks_like is not None:
+                out.append(_fmt((*loc, "looks_like"), "must name an operation with a look of its own", op.looks_like))
+            continue
         if op.look.palette not in world.palettes:
             out.append(_fmt((*loc, "look", "palette"), "undefined palette", op.look.palette))
         if op.look.overlay != "none" and op.look.overlay not in world.overlays:
             out.append(_fmt((*loc, "look", "overlay"), "overlay without a colour in `overlays`", op.look.overlay))
         if op.look.assist is not None and op.look.assist not in tools:
             out.append(_fmt((*loc, "look", "assist"), "undefined instrument", op.look.assist))
-        for i, tool in enumerate(op.instruments):
-            if tool not in tools:
-                out.append(_fmt((*loc, "instruments", i), "undefined instrument", tool))
-        if op.looks_like is not None and (op.looks_like not in ops or op.looks_like == name):
-            out.append(_fmt((*loc, "looks_like"), "must name another defined operation", op.looks_like))
-        elif op.looks_like is not None and ops[op.looks_like].looks_like is not None:
-            out.append(_fmt((*loc, "looks_like"), "must name an operation with a look of its own", op.looks_like))
     for name, proc in world.procedures.items():
         slots = {**world.texts.slots, **proc.slots}
         for i, token in enumerate(proc.steps):

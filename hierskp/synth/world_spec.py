@@ -62,9 +62,9 @@ class Narration(Spec):
 class Operation(Spec):
     weight: Annotated[float, Field(gt=0)]  # typical relative duration
     instruments: Words  # tools in use during it (pixels and narrations)
-    look: OpLook
-    # an operation rendered exactly like another one (same look, same seeded details): a look-alike
-    # whose label only the procedure context can tell
+    look: OpLook | None = None
+    # or: rendered exactly like another operation (its look and seeded details; give it the same
+    # instruments), a look-alike whose label only the procedure context can tell
     looks_like: str | None = None
     captions: Words  # operation-level caption templates (`[a|b]` alternatives, `{slot}` anatomy)
     noun: Annotated[str, Field(min_length=1)]  # noun phrase listing the step in a video description
