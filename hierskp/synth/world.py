@@ -7,6 +7,7 @@ path. Every problem is reported as `FILE: field.path: what is wrong (got VALUE)`
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from hierskp.synth.world_spec import World
 
 WORLDS_DIR = Path(__file__).resolve().parent / "worlds"
+DEFAULT = "default"  # the built-in world
 
 
 class WorldError(ValueError):
@@ -112,8 +114,6 @@ def _reference_problems(world: World) -> list[str]:
 
 
 def _slots_used(op) -> set[str]:
-    import re
-
     text = " ".join([*op.captions, op.noun])
     return set(re.findall(r"\{(\w+)\}", text)) | {op.narration.target}
 
@@ -158,6 +158,3 @@ def look_key(world: World, op: str) -> str:
 
 def world_digest(world: World) -> str:
     return hashlib.sha256(world.model_dump_json().encode()).hexdigest()[:16]
-
-
-DEFAULT = "default"
