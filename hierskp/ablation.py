@@ -41,6 +41,10 @@ VARIANTS: dict[str, list[str]] = {
     "no_operation_level": ["losses.contrastive.levels=[frame,video]"],
     "no_cross_level": ["losses.contrastive.cross_level=false"],
     "single_caption": ["data.captions=primary"],  # only the primary `text`, not its `texts` (issue 10, part 4)
+    # issue 23: twin orders (another procedure's order of the same steps) mined from the training annotations
+    "twin_negatives": ["losses.twin_order.negatives=true"],
+    "twin_dtw_hinge": ["losses.twin_order.dtw_hinge=true"],
+    "twin_levers": ["losses.twin_order.negatives=true", "losses.twin_order.dtw_hinge=true"],
 }
 # the anchors as packaged training configurations (hierskp/configs/, same heads, same step budget), by name
 ANCHORS: dict[str, str] = {"hecvl": "hecvl", "peskavlp": "peskavlp", "clip_single_level": "clip"}

@@ -52,6 +52,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="YAML of label -> prompt string(s) for zero-shot recognition and TAL, embedded by the run's text "
         "encoder (default: unset, each class's training captions)",
     )
+    p.add_argument(
+        "--prompt-templates",
+        default=None,
+        metavar="SET",
+        help="zero-shot prompts from the label names: each class is the mean of its name in every template of "
+        "SET (name, video, surgeon, clinical, ensemble; or templates joined by '|', each with {label}); "
+        "choose SET on val (default: unset, each class's training captions)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: shown)")
     p.set_defaults(func=run)
 
@@ -81,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             names=args.names,
             progress=not args.no_progress,
             prompts=args.prompts,
+            prompt_templates=args.prompt_templates,
         )
     except (CacheError, FileNotFoundError, ValueError) as exc:
         print(f"hierskp report: {exc}")

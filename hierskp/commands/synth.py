@@ -33,7 +33,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write OUT/videos/*.mp4 (H.264), OUT/manifest.jsonl and OUT/annotations_activitynet.json: "
         "procedure-structured videos with operation and narration annotations. Same seed, same corpus.",
     )
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", default=None, help="output folder (required unless --print-world)")
+    p.add_argument(
+        "--world",
+        default="default",
+        metavar="NAME|FILE",
+        help="the world the corpus is drawn from: a packaged world (default, lookalike) or a world spec YAML "
+        "file (start from `--print-world`) (default: default, the built-in world)",
+    )
+    p.add_argument(
+        "--print-world",
+        nargs="?",
+        const="default",
+        default=None,
+        metavar="NAME|FILE",
+        help="write a world spec (the default world unless named) to stdout and exit",
+    )
     p.add_argument("--videos", type=int, default=None, help="number of videos (default: 6 tiny, 48 demo, 8 bench)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the corpus (default: 0)")
     p.add_argument(
@@ -86,7 +101,20 @@ def run(args: argparse.Namespace) -> int:
 
     from hierskp.synth.config import get_config
     from hierskp.synth.corpus import generate_corpus
+    from hierskp.synth.world import WorldError, load_world, world_path
 
+    try:
+        if args.print_world is not None:
+            load_world(args.print_world)  # a named world is checked before it is shown
+            sys.stdout.write(world_path(args.print_world).read_text(encoding="utf-8"))
+            return 0
+        world = load_world(args.world)
+    except WorldError as exc:
+        print(f"hierskp synth: {exc}", file=sys.stderr)
+        return 2
+    if args.out is None:
+        print("hierskp synth: --out is required (or --print-world)", file=sys.stderr)
+        return 2
     width, height = args.size or (None, None)
     lo, hi = args.duration or (None, None)
     try:
@@ -111,7 +139,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         manifest = generate_corpus(
-            args.out, n, args.seed, cfg, workers=args.workers, progress=not args.no_progress, force=args.force
+            args.out,
+            n,
+            args.seed,
+            cfg,
+            workers=args.workers,
+            progress=not args.no_progress,
+            force=args.force,
+            world=world,
         )
     except OutputFolderNotOurs as exc:
         print(f"hierskp synth: error: {exc}", file=sys.stderr)
@@ -120,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     total = sum(r["duration"] for r in rows)
     splits = {s: sum(r["split"] == s for r in rows) for s in SPLITS}
     print(
-        f"wrote {manifest} ({len(rows)} videos, {total / 60:.1f} min of video, {cfg.width}x{cfg.height} "
+        f"wrote {manifest} (world {world.name}, {len(rows)} videos, {total / 60:.1f} min of video, {cfg.width}x{cfg.height} "
         f"@ {cfg.fps:g} fps, splits {splits}) in {time.perf_counter() - start:.1f}s"
     )
     return 0

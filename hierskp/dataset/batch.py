@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from hierskp.losses.orders import reorder_to, twin_orders
+
 from .catalog import text_key
 
 
@@ -38,6 +40,8 @@ class Batch:
     narr_key: torch.Tensor | None = None
     narr_video: torch.Tensor | None = None
     narr_op: torch.Tensor | None = None  # [N_f] row in the op tensors, -1 outside any operation
+    seq_twin: torch.Tensor | None = None  # [B, K] steps -> their twin order (identity without a twin)
+    seq_twin_mask: torch.Tensor | None = None  # [B] the video has a twin order
 
     def _map(self, fn: Any) -> Batch:
         return Batch(
@@ -87,7 +91,28 @@ def _longs(values: list[int]) -> torch.Tensor:
     return torch.from_numpy(np.asarray(values, dtype=np.int64))
 
 
-def collate(items: list[dict[str, Any]]) -> Batch:
+TwinTable = dict[tuple[int, tuple[int, ...]], tuple[int, ...]]  # (proc key, label keys) -> twin label keys
+
+
+def twin_table(entries: Any) -> TwinTable:
+    """Twin orders mined from the annotations of `entries` (catalog entries: the training videos)."""
+    return twin_orders((text_key(e.procedure), tuple(text_key(lab) for lab in e.op_labels)) for e in entries)
+
+
+def twin_permutations(items: list[dict[str, Any]], twins: TwinTable, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """([B, k] reorder of each video's steps into its twin order, identity where none; [B] has one)."""
+    perm = np.tile(np.arange(k, dtype=np.int64), (len(items), 1))
+    has = np.zeros(len(items), dtype=bool)
+    for b, it in enumerate(items):
+        labels = tuple(int(x) for x in it["op_label_keys"])
+        twin = twins.get((int(it["proc_key"]), labels))
+        if twin is not None:
+            perm[b, : len(labels)], has[b] = reorder_to(labels, twin), True
+    return torch.from_numpy(perm), torch.from_numpy(has)
+
+
+def collate(items: list[dict[str, Any]], twins: TwinTable | None = None) -> Batch:
+    """`twins` (from `twin_table`): also the twin-order permutations of the step sequences."""
     dt = int(items[0]["t_video"].shape[0])
     n_ops = [len(it["op_keys"]) for it in items]
     op_offset = np.concatenate([[0], np.cumsum(n_ops)[:-1]]).astype(np.int64)
@@ -111,6 +136,8 @@ def collate(items: list[dict[str, Any]]) -> Batch:
     dv = next(
         (int(x.shape[-1]) for it in items for x in it.get("video", []) + it.get("ops", []) + it.get("windows", [])), 0
     )
+    if twins is not None:
+        batch.seq_twin, batch.seq_twin_mask = twin_permutations(items, twins, seq.shape[1])
     if "video" in items[0]:
         video, video_clip_mask = pad_videos([it["video"] for it in items], dv)
         batch.video, batch.video_clip_mask, batch.video_mask = video, video_clip_mask, video_clip_mask.any(-1)

@@ -25,7 +25,7 @@ Every number carries n and a 95% bootstrap interval over videos.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -35,40 +35,14 @@ import torch
 from hierskp.eval.bootstrap import bootstrap_summary
 from hierskp.eval.embed import LevelEmbeddings, OrderVideo
 from hierskp.losses import dtw_order_scores
+from hierskp.losses.orders import reorder_to, twin_orders
 from hierskp.models.embedders import Embedder
+
+__all__ = ["order_controls", "reorder_to", "twin_orders", "block_shuffle", "mean_video"]
 
 SCORERS: tuple[str, ...] = ("clip_dtw", "dtw", "global")
 TEXT_VARIANTS: tuple[str, ...] = ("canonical", "own_text")
 CHANCE = 50.0
-
-
-def twin_orders(videos: Iterable[tuple[str, Sequence[str]]]) -> dict[tuple[str, tuple[str, ...]], tuple[str, ...]]:
-    """(procedure, label order) -> the twin label order: the most frequent order among the OTHER
-    procedures' videos with the same label multiset and a different order (ties: the smallest).
-    `videos`: (procedure, labels) of every annotated video (all splits)."""
-    by_multiset: dict[tuple[str, ...], Counter] = defaultdict(Counter)
-    pairs = [(p, tuple(labels)) for p, labels in videos]
-    for proc, labels in pairs:
-        if len(labels) >= 2:
-            by_multiset[tuple(sorted(labels))][(proc, labels)] += 1
-    out: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
-    for proc, labels in set(pairs):
-        counts: Counter = Counter()
-        for (p, other), c in by_multiset.get(tuple(sorted(labels)), {}).items():
-            if p != proc and other != labels:
-                counts[other] += c
-        if counts:
-            best = max(counts.values())
-            out[(proc, labels)] = min(o for o, c in counts.items() if c == best)
-    return out
-
-
-def reorder_to(labels: Sequence[str], target: Sequence[str]) -> np.ndarray:
-    """The permutation p with labels[p] == target, taking repeated labels in their original order."""
-    pos: dict[str, list[int]] = defaultdict(list)
-    for i, lab in enumerate(labels):
-        pos[lab].append(i)
-    return np.array([pos[lab].pop(0) for lab in target], dtype=np.int64)
 
 
 def _canonical_texts(order: list[OrderVideo]) -> dict[str, torch.Tensor]:

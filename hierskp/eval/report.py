@@ -32,6 +32,7 @@ from hierskp.eval.embed import LEVELS, LevelData, embed_split
 from hierskp.eval.heldout import headline as run_headline
 from hierskp.eval.heldout import run_eval_result, split_metrics
 from hierskp.eval.localization import localization_eval
+from hierskp.eval.prompt_templates import cache_labels, label_prompts, templates_of
 from hierskp.eval.prompts import encode_prompts, load_prompts
 from hierskp.eval.recognition_task import fit_frame_probe, recognition_eval, task_inputs
 from hierskp.eval.report_groups import SEED_KEYS, group_table, seed_groups
@@ -187,9 +188,11 @@ def evaluate_runs(
     names: Sequence[str] | None = None,
     progress: bool = True,
     prompts: str | Path | None = None,
+    prompt_templates: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate the frozen baseline and every run on `split`; write the report into `out`; return it.
     `prompts`: a YAML file of class prompts for zero-shot recognition and TAL (`hierskp.eval.prompts`);
+    `prompt_templates`: the label names in a template set instead (`hierskp.eval.prompt_templates`);
     default: each class's training captions."""
     t0 = time.perf_counter()
     out = claim_output_dir(out, "report", legacy=("report.json",))
@@ -201,9 +204,16 @@ def evaluate_runs(
     for m in models:
         m.check_cache(store)
     encoded = None
-    if prompts is not None:
-        texts = load_prompts(prompts)
+    if prompts is not None and prompt_templates is not None:
+        raise ValueError("give --prompts or --prompt-templates, not both")
+    if prompts is not None or prompt_templates is not None:
+        texts = (
+            load_prompts(prompts)
+            if prompts is not None
+            else label_prompts(cache_labels(store), templates_of(prompt_templates))  # type: ignore[arg-type]
+        )
         encoded = encode_prompts(texts, HierSKPModel(models[0]).text_encoder())  # the cache's encoder, checked
+        prompts = prompts if prompts is not None else f"templates {prompt_templates}"
     named = [(BASELINE, None, {})] + [(n, r, d) for r, (n, d) in zip(runs, method_names(runs, names))]
     groups = seed_groups(
         [{}] + run_configs(runs),

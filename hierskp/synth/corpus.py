@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -21,9 +20,11 @@ from hierskp import strict_json
 from hierskp.data.manifest import SPLITS
 from hierskp.synth.appearance import WorldLook, sample_nuisance, world_look
 from hierskp.synth.config import SynthConfig, get_config
-from hierskp.synth.grammar import OPERATIONS, PROCEDURE_TYPES, ProcedureInstance, sample_instance
+from hierskp.synth.grammar import DEFAULT_WORLD, ProcedureInstance, sample_instance
 from hierskp.synth.render import VideoRenderer
 from hierskp.synth.texts import TextSampler
+from hierskp.synth.world import load_world, world_digest
+from hierskp.synth.world_spec import World
 from hierskp.synth.writer import write_mp4
 
 
@@ -36,11 +37,12 @@ class VideoPlan:
     record: dict  # the manifest line
 
 
-def assign_procedures(rng: np.random.Generator, n: int) -> list[str]:
+def assign_procedures(rng: np.random.Generator, n: int, world: World = DEFAULT_WORLD) -> list[str]:
     """Shuffled round-robin over procedure types: balanced counts, random order."""
+    types = tuple(world.procedures)
     out: list[str] = []
     while len(out) < n:
-        out += [PROCEDURE_TYPES[i] for i in rng.permutation(len(PROCEDURE_TYPES))]
+        out += [types[i] for i in rng.permutation(len(types))]
     return out[:n]
 
 
@@ -74,18 +76,18 @@ def assign_splits(rng: np.random.Generator, procedures: list[str], fractions: tu
     return split
 
 
-def plan_corpus(n_videos: int, seed: int, cfg: SynthConfig) -> list[VideoPlan]:
-    """Everything but the pixels, deterministic in (n_videos, seed, cfg)."""
+def plan_corpus(n_videos: int, seed: int, cfg: SynthConfig, world: World = DEFAULT_WORLD) -> list[VideoPlan]:
+    """Everything but the pixels, deterministic in (n_videos, seed, cfg, world)."""
     if seed < 0 or n_videos < 1:
         raise ValueError("need seed >= 0 and n_videos >= 1")
     rng = np.random.default_rng([seed, 0])
-    procedures = assign_procedures(rng, n_videos)
+    procedures = assign_procedures(rng, n_videos, world)
     splits = assign_splits(rng, procedures, cfg.split_fractions)
-    texts = TextSampler(cfg.heldout_fraction)
+    texts = TextSampler(cfg.heldout_fraction, world=world)
     plans = []
     for i, (proc, split) in enumerate(zip(procedures, splits)):
         vrng = np.random.default_rng([seed, 1, i])
-        inst = sample_instance(vrng, proc, cfg)
+        inst = sample_instance(vrng, proc, cfg, world)
         held = split in ("val", "test")  # held-out phrasings: val chooses defaults as test would score them
         video_id = f"synth_s{seed}_{i:05d}"
         ops = [s.op for s in inst.segments]
@@ -144,15 +146,22 @@ def add_paraphrases(
         f["texts"] = _distinct(lambda op=op, ins=instrument: texts.narration(rng, proc, op, ins, False), f["text"], n)
 
 
-@lru_cache(maxsize=4)
-def _world(world_seed: int) -> WorldLook:
-    return world_look(world_seed)
+_LOOKS: dict[tuple[str, int], WorldLook] = {}
 
 
-def render_video(plan: VideoPlan, cfg: SynthConfig, seed: int, path: Path) -> Path:
+def _world(world_seed: int, world: World = DEFAULT_WORLD) -> WorldLook:
+    """The seeded details of a world, drawn once per (world content, seed) in a process."""
+    key = (world_digest(world), world_seed)
+    if key not in _LOOKS:
+        _LOOKS[key] = world_look(world_seed, world=world)
+    return _LOOKS[key]
+
+
+def render_video(plan: VideoPlan, cfg: SynthConfig, seed: int, path: Path, world: World = DEFAULT_WORLD) -> Path:
     """Render and encode one planned video (atomic write)."""
     rng = np.random.default_rng([seed, 2, plan.index])
-    renderer = VideoRenderer(plan.instance, cfg, _world(cfg.world_seed), sample_nuisance(rng, cfg.nuisance), rng)
+    nuisance = sample_nuisance(rng, cfg.nuisance, world.nuisance)
+    renderer = VideoRenderer(plan.instance, cfg, _world(cfg.world_seed, world), nuisance, rng, world)
     n, chunk = plan.instance.n_frames, max(1, min(cfg.chunk_frames, 2**20 // (cfg.width * cfg.height)))
     frames = (f for i0 in range(0, n, chunk) for f in renderer.frames(i0, min(n, i0 + chunk)))
     write_mp4(path, frames, cfg.fps, crf=cfg.crf, gop=max(1, round(cfg.gop_seconds * cfg.fps)), preset=cfg.x264_preset)
@@ -190,26 +199,29 @@ def generate_corpus(
     workers: int = 1,
     progress: bool = True,
     force: bool = False,
+    world: World | str | os.PathLike = "default",
 ) -> Path:
     """Write DIR/videos/*.mp4, DIR/manifest.jsonl, DIR/annotations_activitynet.json and
     DIR/synth_info.json; returns the manifest path (written last, so it marks completeness).
-    DIR must be new, empty or an earlier corpus (`hierskp.outdir`), unless `force`."""
+    DIR must be new, empty or an earlier corpus (`hierskp.outdir`), unless `force`.
+    `world`: a loaded world, a packaged world's name or a world spec file."""
     from tqdm import tqdm
 
     from hierskp.outdir import claim_output_dir
 
     cfg = get_config(config) if isinstance(config, str) else config
+    spec = world if isinstance(world, World) else load_world(world)
     out = claim_output_dir(out_dir, "synth corpus", legacy=("synth_info.json",), force=force, hint=", or --force")
     (out / "videos").mkdir(parents=True, exist_ok=True)
-    plans = plan_corpus(n_videos, seed, cfg)
+    plans = plan_corpus(n_videos, seed, cfg, spec)
     bar = tqdm(total=len(plans), desc="synth videos", unit="video", disable=not progress)
     if workers <= 1:
         for p in plans:
-            render_video(p, cfg, seed, out / p.record["video"])
+            render_video(p, cfg, seed, out / p.record["video"], spec)
             bar.update()
     else:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(render_video, p, cfg, seed, out / p.record["video"]) for p in plans]
+            futures = [pool.submit(render_video, p, cfg, seed, out / p.record["video"], spec) for p in plans]
             for f in as_completed(futures):
                 f.result()
                 bar.update()
@@ -218,8 +230,9 @@ def generate_corpus(
         "seed": seed,
         "n_videos": n_videos,
         "config": asdict(cfg),
-        "procedures": list(PROCEDURE_TYPES),
-        "operations": list(OPERATIONS),
+        "world": {"name": spec.name, "digest": world_digest(spec)},
+        "procedures": list(spec.procedures),
+        "operations": list(spec.operations),
         "splits": {s: sum(p.split == s for p in plans) for s in SPLITS},
     }
     _write_atomic(out / "synth_info.json", strict_json.dumps(info, indent=1) + "\n")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hierskp.synth.appearance import TOOL_LOOKS, OpLook
+from hierskp.synth.world_spec import OpLook, ToolLook
 
 F32 = np.float32
 TAU = 2 * np.pi
@@ -62,16 +62,16 @@ def motion(look: OpLook, t: np.ndarray, shaft: np.ndarray) -> np.ndarray:
 
 def draw_tool(
     img: np.ndarray,
-    name: str,
+    tl: ToolLook,
     tip: np.ndarray,
     d: np.ndarray,
     t: np.ndarray,
     grid: tuple[np.ndarray, np.ndarray, float],
     sel: slice | np.ndarray = slice(None),
 ) -> None:
-    """Draw instrument `name` with its tip at `tip` (n, 2) and shaft along unit `d` (n, 2)
+    """Draw an instrument that looks like `tl` with its tip at `tip` (n, 2) and shaft along unit `d` (n, 2)
     onto img[sel] (n, 3, H, W); grid = (xs, ys, pixel size)."""
-    tl, (x, y, px) = TOOL_LOOKS[name], grid
+    x, y, px = grid
     perp = np.stack([-d[:, 1], d[:, 0]], 1)
     far = tip + 3 * d
     parts: list[tuple[np.ndarray, tuple]] = []

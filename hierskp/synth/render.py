@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from hierskp.synth.appearance import OP_LOOKS, PALETTES, Nuisance, OpLook, WorldLook
+from hierskp.synth.appearance import Nuisance, WorldLook
 from hierskp.synth.config import SynthConfig
-from hierskp.synth.grammar import ProcedureInstance, Segment
+from hierskp.synth.grammar import DEFAULT_WORLD, ProcedureInstance, Segment
 from hierskp.synth.instruments import draw_tool, motion, paint
+from hierskp.synth.world import look_key
+from hierskp.synth.world_spec import OpLook, World
 
 F32 = np.float32
 TAU = 2 * np.pi
-OVERLAY_RGB = {
-    "cutline": (0.35, 0.02, 0.03),
-    "stitches": (0.12, 0.12, 0.40),
-    "mesh": (0.93, 0.96, 0.99),
-    "blood": (0.45, 0.03, 0.03),
-    "shimmer": (1.0, 1.0, 1.0),
-    "tube": (0.95, 0.95, 0.88),
-}
 
 
 def _soft(dist_inside: np.ndarray, px: float) -> np.ndarray:
@@ -51,9 +45,15 @@ class VideoRenderer:
     """Renders frames [i0, i1) of one procedure instance."""
 
     def __init__(
-        self, inst: ProcedureInstance, cfg: SynthConfig, world: WorldLook, nuisance: Nuisance, rng: np.random.Generator
+        self,
+        inst: ProcedureInstance,
+        cfg: SynthConfig,
+        world: WorldLook,
+        nuisance: Nuisance,
+        rng: np.random.Generator,
+        spec: World = DEFAULT_WORLD,
     ) -> None:
-        self.inst, self.cfg, self.world, self.nz, self.rng = inst, cfg, world, nuisance, rng
+        self.inst, self.cfg, self.world, self.nz, self.rng, self.spec = inst, cfg, world, nuisance, rng, spec
         h, w = cfg.height, cfg.width
         ys = ((np.arange(h) + 0.5) / h * 2 - 1).astype(F32)
         xs = ((np.arange(w) + 0.5) / w * 2 - 1).astype(F32) * (w / h)
@@ -110,8 +110,10 @@ class VideoRenderer:
         return np.ascontiguousarray(planar.transpose(0, 2, 3, 1))
 
     def _layer(self, seg: Segment, t: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        look, waves = OP_LOOKS[seg.op], self.world.waves[seg.op]
-        base, accent = (np.asarray(p, F32) * self.tint for p in PALETTES[look.palette])
+        key = look_key(self.spec, seg.op)  # a look-alike is drawn exactly as the operation it copies
+        look, waves = self.spec.operations[key].look, self.world.waves[key]
+        palette = self.spec.palettes[look.palette]
+        base, accent = (np.asarray(p, F32) * self.tint for p in (palette.base, palette.accent))
         tex = _texture(look, waves, X, Y, (look.drift * t + self.nz.phase).astype(F32)[:, None, None])
         img = base[:, None, None] + (accent - base)[:, None, None] * tex[:, None]
         prog = np.clip((t - seg.start) / (seg.end - seg.start), 0, 1).astype(F32)[:, None, None]
@@ -143,14 +145,15 @@ class VideoRenderer:
         else:  # shimmer: moving specular highlights of fluid
             tt = t.astype(F32)[:, None, None]
             mask = np.clip((np.sin(30 * X + 5 * tt) * np.sin(30 * Y - 4 * tt) - 0.75) * 4, 0, 1)
-        paint(img, mask.astype(F32), OVERLAY_RGB[look.overlay])
+        paint(img, mask.astype(F32), self.spec.overlays[look.overlay])
 
     def _tools(self, img, seg: Segment, look: OpLook, t: np.ndarray) -> None:
         """Primary instrument of each phase (its path is the operation's motion) + assistant's."""
-        centre, grid = self.world.centre[seg.op] + self.nz.tool_shift, (self.xs, self.ys, self.px)
+        centre, grid = self.world.centre[look_key(self.spec, seg.op)] + self.nz.tool_shift, (self.xs, self.ys, self.px)
         ang = self.nz.tool_angle + 0.25 * np.sin(TAU * 0.05 * t)
         shaft = np.stack([np.cos(ang), np.sin(ang)], 1)
         tip = centre + motion(look, t, shaft)
+        tools = self.spec.instruments
         starts = np.array([p.start for p in seg.phases])
         phase_tool = np.array([p.instrument for p in seg.phases])[
             np.clip(np.searchsorted(starts, t, "right") - 1, 0, None)
@@ -158,8 +161,8 @@ class VideoRenderer:
         if look.assist:
             ang2 = ang + 0.6 * np.pi
             dir2 = np.stack([np.cos(ang2), np.sin(ang2)], 1)
-            draw_tool(img, look.assist, centre - 0.45 * dir2 + 0.02 * np.sin(t)[:, None], dir2, t, grid)
+            draw_tool(img, tools[look.assist].look, centre - 0.45 * dir2 + 0.02 * np.sin(t)[:, None], dir2, t, grid)
         names = np.unique(phase_tool)
         for name in names:
             sel = slice(None) if len(names) == 1 else np.nonzero(phase_tool == name)[0]
-            draw_tool(img, str(name), tip[sel], shaft[sel], t[sel], grid, sel)
+            draw_tool(img, tools[str(name)].look, tip[sel], shaft[sel], t[sel], grid, sel)

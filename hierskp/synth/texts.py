@@ -12,7 +12,8 @@ import zlib
 
 import numpy as np
 
-from hierskp.synth import vocab
+from hierskp.synth.grammar import DEFAULT_WORLD
+from hierskp.synth.world_spec import World
 
 _ALT = re.compile(r"\[([^\[\]]*)\]")
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -36,17 +37,18 @@ def sentence_case(text: str) -> str:
     return re.sub(r"(\. )([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
 
 
-def procedure_slots(procedure: str) -> dict[str, list[str]]:
+def procedure_slots(procedure: str, world: World = DEFAULT_WORLD) -> dict[str, list[str]]:
     """Anatomy vocabulary for a procedure type (generic words where it has none)."""
-    return {**vocab.GENERIC, **vocab.PROC_SLOTS.get(procedure, {})}
+    return {**world.texts.slots, **world.procedures[procedure].slots}
 
 
 class TextSampler:
     """Draws captions; `heldout=True` asks for phrasings reserved for the test split."""
 
-    def __init__(self, heldout_fraction: float = 0.25, tries: int = 40) -> None:
+    def __init__(self, heldout_fraction: float = 0.25, tries: int = 40, world: World = DEFAULT_WORLD) -> None:
         self.heldout_fraction = heldout_fraction
         self.tries = tries
+        self.world = world
 
     def is_heldout(self, text: str) -> bool:
         return zlib.crc32(text.lower().encode()) / 2**32 < self.heldout_fraction
@@ -60,35 +62,35 @@ class TextSampler:
         return text  # falls back to the last draw when the wanted kind is rare
 
     def operation(self, rng: np.random.Generator, procedure: str, op: str, heldout: bool) -> str:
-        slots, templates = procedure_slots(procedure), vocab.OP_PHRASES[op]
+        slots, templates = procedure_slots(procedure, self.world), self.world.operations[op].captions
         return self._draw(rng, lambda: fill(templates[int(rng.integers(len(templates)))], slots, rng), heldout)
 
     def narration(self, rng: np.random.Generator, procedure: str, op: str, instrument: str, heldout: bool) -> str:
-        target, verbs = vocab.OP_ACTIONS[op]
-        base = procedure_slots(procedure)
+        spec, w = self.world.operations[op].narration, self.world
+        target, verbs = spec.target, spec.verbs
+        base = procedure_slots(procedure, w)
 
         def make() -> str:
             v3, ving = verbs[int(rng.integers(len(verbs)))]
-            slots = {"v3": [v3], "ving": [ving], "target": base[target], "instr": vocab.INSTRUMENT_NAMES[instrument]}
-            tpl = vocab.NARRATION_TEMPLATES[int(rng.integers(len(vocab.NARRATION_TEMPLATES)))]
+            slots = {"v3": [v3], "ving": [ving], "target": base[target], "instr": w.instruments[instrument].names}
+            tpl = w.texts.narration_templates[int(rng.integers(len(w.texts.narration_templates)))]
             return fill(tpl, slots, rng)
 
         return self._draw(rng, make, heldout)
 
     def video(self, rng: np.random.Generator, procedure: str, ops: list[str], heldout: bool) -> str:
         """Procedure name plus its steps in the order performed (order is in the text too)."""
-        slots = procedure_slots(procedure)
-        steps = [self._draw(rng, lambda o=op: fill(vocab.OP_NOUNS[o][0], slots, rng), heldout) for op in ops]
-        name = self._draw(
-            rng, lambda: vocab.PROC_NAMES[procedure][int(rng.integers(len(vocab.PROC_NAMES[procedure])))], heldout
-        )
-        header = vocab.VIDEO_HEADERS[int(rng.integers(len(vocab.VIDEO_HEADERS)))]
+        w = self.world
+        slots, names = procedure_slots(procedure, w), w.procedures[procedure].names
+        steps = [self._draw(rng, lambda o=op: fill(w.operations[o].noun, slots, rng), heldout) for op in ops]
+        name = self._draw(rng, lambda: names[int(rng.integers(len(names)))], heldout)
+        header = w.texts.video_headers[int(rng.integers(len(w.texts.video_headers)))]
         header = fill(header, {"name": [name], "Name": [name[:1].upper() + name[1:]]}, rng)
         if len(steps) == 1:
             body = steps[0] + "."
         elif len(steps) == 2:
             body = f"{steps[0]} and then {steps[1]}."
         else:
-            body_tpl = vocab.VIDEO_BODIES[int(rng.integers(len(vocab.VIDEO_BODIES)))]
+            body_tpl = w.texts.video_bodies[int(rng.integers(len(w.texts.video_bodies)))]
             body = body_tpl.format(first=steps[0], middle=", ".join(steps[1:-1]), last=steps[-1])
         return sentence_case(header + body)

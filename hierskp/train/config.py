@@ -97,11 +97,24 @@ class VideoOrderConfig(_Strict):
     dtw_margin: float = Field(default=0.5, ge=0, description="per video position")
 
 
+class TwinOrderConfig(_Strict):
+    """Twin orders: a video's steps in another procedure's plausible order (the same labels, mined from
+    the training annotations at start-up; videos without such a twin take no part)."""
+
+    negatives: bool = Field(default=False, description="the twin order as an extra text negative of the sequence terms")
+    dtw_hinge: bool = Field(
+        default=False, description="label-aware clip-DTW hinge: the true step order beats the twin order by a margin"
+    )
+    dtw_weight: float = Field(default=1.0, ge=0)
+    dtw_margin: float = Field(default=0.5, ge=0, description="per video position, as video_order.dtw_margin")
+
+
 class LossesConfig(_Strict):
     contrastive: ContrastiveConfig = ContrastiveConfig()
     hard_negatives: HardNegativesConfig = HardNegativesConfig()
     dtw: DTWConfig = DTWConfig()
     video_order: VideoOrderConfig = VideoOrderConfig()
+    twin_order: TwinOrderConfig = TwinOrderConfig()
 
 
 MAX_TOTAL_STEPS = 10_000_000  # steps a run may imply (epochs x steps per epoch, or max_steps): checked first

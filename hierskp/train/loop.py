@@ -9,6 +9,7 @@ import math
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from cache_schema import open_cache, require_valid
-from hierskp.dataset.batch import collate
+from hierskp.dataset.batch import collate, twin_table
 from hierskp.dataset.catalog import catalog
 from hierskp.dataset.items import CacheVideoDataset, ItemSpec
 from hierskp.models.heads import TEMPERATURE_LEVELS, HeadsConfig, HierSKPHeads, save_heads
@@ -166,10 +167,12 @@ def _train(config: TrainConfig, resume: bool, on_step: OnStep | None) -> Path:
         config.data.procedure_batches,
     )
     workers = config.data.num_workers
+    tw = config.losses.twin_order
+    twins = twin_table(index) if tw.negatives or tw.dtw_hinge else None  # mined from the training videos
     loader = DataLoader(
         CacheVideoDataset(config.cache, index, item_spec(config)),
         batch_sampler=sampler,
-        collate_fn=collate,
+        collate_fn=collate if twins is None else partial(collate, twins=twins),
         num_workers=workers,
         multiprocessing_context=config.data.mp_context if workers else None,
         generator=torch.Generator().manual_seed(config.seed),  # keeps the global torch RNG untouched

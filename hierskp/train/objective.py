@@ -29,7 +29,7 @@ from hierskp.losses import (
 from hierskp.models.heads import HierSKPHeads
 
 from .config import DTWConfig, HardNegativesConfig, LossesConfig
-from .order_terms import video_order_loss
+from .order_terms import twin_dtw_loss, video_order_loss
 
 
 def _same(x: Tensor) -> Tensor:
@@ -82,15 +82,22 @@ def text_sequence_loss(tv: Tensor, s: Tensor, batch: Batch, keep: Tensor, temper
 
 
 def order_negatives(
-    model: HierSKPHeads, batch: Batch, hn: HardNegativesConfig, generator: torch.Generator | None
+    model: HierSKPHeads, batch: Batch, hn: HardNegativesConfig, generator: torch.Generator | None, twin: bool = False
 ) -> tuple[Tensor | None, Tensor | None]:
-    """([B, Kn, E] step sequences in wrong orders, [B, Kn] mask), or (None, None) when disabled."""
-    if not (hn.enabled and (kinds := negative_kinds(hn.reverse, hn.shuffles))):
+    """([B, Kn, E] step sequences in wrong orders, [B, Kn] mask), or (None, None) when there are none.
+    `twin`: the twin procedure's order of the same steps is one more (masked where a video has none)."""
+    perms, masks = [], []
+    if hn.enabled and (kinds := negative_kinds(hn.reverse, hn.shuffles)):
+        lengths = batch.seq_mask.sum(1)
+        drawn, hard_mask = label_changing_orders(lengths, batch.seq_label_keys, kinds, generator, batch.seq.shape[1])
+        perms, masks = list(drawn), [hard_mask]
+    if twin and batch.seq_twin is not None and batch.seq_twin_mask is not None:
+        perms.append(batch.seq_twin)
+        masks.append(batch.seq_twin_mask[:, None])
+    if not perms:
         return None, None
-    lengths = batch.seq_mask.sum(1)
-    perms, hard_mask = label_changing_orders(lengths, batch.seq_label_keys, kinds, generator, batch.seq.shape[1])
     hard = torch.stack([model.encode_sequence(gather_steps(batch.seq, p), batch.seq_mask) for p in perms], 1)
-    return hard, hard_mask
+    return hard, torch.cat(masks, 1)
 
 
 def video_sequence_loss(
@@ -170,7 +177,8 @@ def compute_losses(
 
     use_seq = c.cross_level and c.video_sequence_weight > 0
     v_emb = v_tok = clip_emb = None
-    if batch.video is not None and ("video" in c.levels or use_seq or dtw.enabled or vo.enabled):
+    need_video = "video" in c.levels or use_seq or dtw.enabled or vo.enabled or cfg.twin_order.dtw_hinge
+    if batch.video is not None and need_video:
         v_seq, v_valid, clip_emb = model.video_inputs(batch.video, batch.video_clip_mask)
         v_emb, v_tok = model.aggregate_video(v_seq, v_valid)
     tn = model.encode_text(batch.t_narr) if batch.t_narr is not None else None
@@ -202,7 +210,7 @@ def compute_losses(
             c.text_sequence_weight,
         )
     if v_emb is not None and use_seq and s is not None:
-        hard, hard_mask = order_negatives(model, batch, hn, generator)
+        hard, hard_mask = order_negatives(model, batch, hn, generator, cfg.twin_order.negatives)
         t_seq = model.temperature("sequence")
         add(
             "video_sequence",
@@ -224,4 +232,7 @@ def compute_losses(
         s_all = s if s is not None else model.encode_sequence(batch.seq, batch.seq_mask)
         order = video_order_loss(model, batch, v_seq, v_valid, v_emb, v_tok, s_all, vo, dtw, generator)
         add("video_order", order, vo.weight)
+    tw = cfg.twin_order
+    if tw.dtw_hinge and tw.dtw_weight > 0 and clip_emb is not None and batch.seq_twin is not None:
+        add("twin_dtw", twin_dtw_loss(model, clip_emb, batch, v_valid, tw, dtw), tw.dtw_weight)
     return weighted_total(parts, weights), parts

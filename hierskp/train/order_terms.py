@@ -7,6 +7,10 @@ the order of operations.
   score below the original against the video's true step sequence, by a margin, both globally
   (video vs step-sequence embedding) and under soft-DTW of the tokens against the step texts.
 
+* `twin_dtw_loss`: the label-aware hinge: the position-free clip embeddings must align (soft-DTW) with
+  the video's steps in their true order better than with the same steps in the twin procedure's
+  order (mined from the training annotations, `hierskp.losses.orders.twin_orders`), by a margin.
+
 Text-side wrong orders of the steps are `hierskp.losses.orders`; the DTW term on position-free
 clip embeddings is `objective.dtw_loss` run on `HierSKPHeads.video_inputs`' clip embeddings.
 """
@@ -21,7 +25,7 @@ from hierskp.dataset.batch import Batch
 from hierskp.losses import gather_steps, hard_negative_margin_loss, pairwise_cost, soft_dtw
 from hierskp.models.heads import HierSKPHeads
 
-from .config import DTWConfig, VideoOrderConfig
+from .config import DTWConfig, TwinOrderConfig, VideoOrderConfig
 
 
 def block_shuffle_orders(
@@ -89,3 +93,17 @@ def video_order_loss(
         hinge = F.relu(cfg.dtw_margin + pos[:, None] - neg) * mask
         loss = loss + cfg.dtw_weight * hinge.sum() / mask.sum().clamp_min(1.0)
     return loss
+
+
+def twin_dtw_loss(
+    model: HierSKPHeads, clip_emb: Tensor, batch: Batch, valid: Tensor, cfg: TwinOrderConfig, dtw: DTWConfig
+) -> Tensor:
+    """Mean over videos with a twin of `relu(m + dtw(clips, steps) - dtw(clips, steps in twin order))`,
+    per video position (0 when no video of the batch has a twin: weights, no branch)."""
+    assert batch.seq_twin is not None and batch.seq_twin_mask is not None
+    lengths, t_len = valid.sum(1).clamp_min(1), batch.seq_mask.sum(1).clamp_min(1)
+    steps = model.encode_text(batch.seq)
+    pos = _dtw_per_video(clip_emb, steps, lengths, t_len, dtw)
+    neg = _dtw_per_video(clip_emb, gather_steps(steps, batch.seq_twin), lengths, t_len, dtw)
+    mask = batch.seq_twin_mask.to(pos.dtype)
+    return (F.relu(cfg.dtw_margin + pos - neg) * mask).sum() / mask.sum().clamp_min(1.0)

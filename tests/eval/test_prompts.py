@@ -81,3 +81,29 @@ def test_cli_reports_a_bad_prompts_file(run_with_text_encoder, capsys):
         ]
     )
     assert rc == 2 and "at least 2 labels" in capsys.readouterr().out
+
+
+def test_prompt_template_sets_are_validated_and_fill_the_label_names():
+    from hierskp.eval.prompt_templates import label_prompts, templates_of
+
+    assert templates_of("video") == ("a video of {label}",)
+    assert templates_of("a clip of {label} | {label}") == ("a clip of {label}", "{label}")
+    with pytest.raises(ValueError, match=r"each with \{label\}.*the surgeon"):
+        templates_of("{label}|the surgeon")
+    prompts = label_prompts(["skin_closure", "mesh", "mesh"], templates_of("a video of {label}|{label}"))
+    assert prompts == {"mesh": ["a video of mesh", "mesh"], "skin_closure": ["a video of skin closure", "skin closure"]}
+
+
+def test_report_scores_zero_shot_with_a_template_ensemble_chosen_on_a_split(run_with_text_encoder):
+    from hierskp.backbones import load_text_encoder
+    from hierskp.eval.prompt_templates import TEMPLATE_SETS, choose_templates
+    from hierskp.runs.model import load_run
+
+    root, store, run = run_with_text_encoder
+    rep = evaluate_runs(store, [run], root / "rep4", split="test", progress=False, prompt_templates="ensemble")
+    assert rep["prompts"]["source"] == "templates ensemble" and rep["prompts"]["labels"] == sorted(OPS)
+    with pytest.raises(ValueError, match="not both"):
+        evaluate_runs(store, [run], root / "rep5", progress=False, prompts="p.yaml", prompt_templates="name")
+    best, scores = choose_templates(store, load_run(run), load_text_encoder("default", device="cpu"), split="test")
+    assert set(scores) == set(TEMPLATE_SETS) and all(0 <= s <= 1 for s in scores.values())
+    assert scores[best] == max(scores.values())
