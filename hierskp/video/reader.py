@@ -20,6 +20,8 @@ from .sampling import output_size, sample_times
 __all__ = ["FrameBatchIterator", "iter_frame_batches"]
 
 BackendChoice = Literal["auto", "decord", "pyav"]
+# auto: sampling at least this fraction of the video's frame rate goes to PyAV (see _open_decord)
+DENSE_SAMPLING = 0.5
 
 
 class FrameBatchIterator(Iterator[FrameBatch]):
@@ -87,6 +89,11 @@ class FrameBatchIterator(Iterator[FrameBatch]):
 
     def _open_decord(self, size: tuple[int, int] | None) -> DecordSource | None:
         """decord if it is safe for this file; else None (auto) or an error (forced)."""
+        if self.requested_backend == "auto" and self.fps >= DENSE_SAMPLING * self.info.avg_fps:
+            # measured (bench/bench_decode.py): every frame of 10-s-GOP H.264 costs decord2 3.5-5x PyAV's CPU
+            # (it rewinds after each batch and re-decodes from the keyframe); at 1 fps the two cost the same
+            self.fallback_reason = f"dense sampling ({self.fps:g} of {self.info.avg_fps:.3g} fps): PyAV is faster"
+            return None
         start_s = float(self._index.start_pts * self._index.time_base)
         if self.info.codec in DECORD_UNSUPPORTED_CODECS:
             reason = f"decord cannot decode {self.info.codec}"
@@ -167,7 +174,7 @@ def iter_frame_batches(
     own presentation times, strictly increasing (see ``hierskp.video.sampling`` for
     how frames are chosen and duplicates dropped).
 
-    backend: "auto" uses decord when its sanity checks pass and PyAV otherwise (AV1,
+    backend: "auto" uses decord when its sanity checks pass and PyAV otherwise (dense sampling,
         truncated files, unreliable frame counts, or decord errors mid-video);
         "decord"/"pyav" force one and raise ``VideoDecodeError`` instead of falling back.
     allow_truncated: read the frames present in a cut-short or damaged file instead of

@@ -210,3 +210,14 @@ def test_iterator_closes_early(make_video) -> None:
     assert len(first) == 8
     with pytest.raises(StopIteration):
         next(it)
+
+
+@pytest.mark.parametrize("fps", [12.5, 25.0])
+def test_auto_reads_dense_sampling_with_pyav(make_video, fps: float) -> None:
+    """Measured in bench/bench_decode.py: every frame costs decord2 3.5-5x PyAV's CPU (10-s GOPs)."""
+    it = iter_frame_batches(make_video("h264_25"), fps=fps, backend="auto")
+    assert it.backend == "pyav" and "dense sampling" in it.fallback_reason
+    frames, times, _ = read_all(it)
+    got = np.array([read_index_frame(f) for f in frames])
+    np.testing.assert_array_equal(got, expected_frames(SPECS["h264_25"], it.sample_times))
+    assert iter_frame_batches(make_video("h264_25"), fps=fps, backend="decord").backend == "decord"  # forced: kept
