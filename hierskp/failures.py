@@ -38,8 +38,17 @@ def one_line(exc: BaseException) -> str:
             f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']} (value {e.get('input')!r})"
             for e in exc.errors()  # type: ignore[attr-defined]
         )
-    text = " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
+    text = _join_lines(str(exc)) or type(exc).__name__
     return text if isinstance(exc, (ValueError, OSError, RuntimeError)) else f"{type(exc).__name__}: {text}"
+
+
+def _join_lines(message: str) -> str:
+    """A message of several lines (a list of problems) as one: '; ' between items, ' ' after a colon."""
+    out = ""
+    for line in (" ".join(raw.split()) for raw in message.splitlines()):
+        if line:
+            out += (" " if not out or out.endswith(":") else "; ") + line
+    return out.strip()
 
 
 def exit_code(exc: BaseException) -> int:

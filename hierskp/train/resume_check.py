@@ -17,7 +17,17 @@ log = logging.getLogger(__name__)
 
 # how the run is watched or checked, not what it learns: applied on resume
 SAFE_ON_RESUME = frozenset(
-    {"progress", "threads", "log_every", "evaluate", "verify_cache", "keep_checkpoints", "device", "data.num_workers"}
+    {
+        "progress",
+        "threads",
+        "log_every",
+        "checkpoint_every",
+        "evaluate",
+        "verify_cache",
+        "keep_checkpoints",
+        "device",
+        "data.num_workers",
+    }
 )
 NOT_COMPARED = frozenset({"cache", "out", "progress"})
 

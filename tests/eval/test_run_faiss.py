@@ -3,6 +3,7 @@ rebuilt when the run's heads change, and agreeing with exact search."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -55,6 +56,9 @@ def test_stale_index_is_rebuilt_after_the_run_changes(run):
     heads = run_dir / "final" / "heads.safetensors"
     tensors = load_file(str(heads))
     save_file({k: v + 0.01 if v.is_floating_point() else v for k, v in tensors.items()}, str(heads))
+    meta = json.loads((heads.parent / "config.json").read_text())  # new heads record their own checksum
+    meta["heads_sha256"] = hashlib.sha256(heads.read_bytes()).hexdigest()
+    (heads.parent / "config.json").write_text(json.dumps(meta))
     changed = build_run_indices(store, load_run(run_dir), levels=["operation"], splits=["test"])
     assert all(r["rebuilt"] and "fingerprint" in r["reason"] for r in changed)
     # another split set lives in its own folder and leaves the test indices alone

@@ -3,6 +3,7 @@ found by text through a trained run; the index is built once, loaded after, rebu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -123,6 +124,9 @@ def test_repeat_loads_and_any_change_rebuilds(lib, tmp_path):
     copy = shutil.copytree(run, tmp_path / "run2")
     heads = copy / "final" / "heads.safetensors"
     save_file({k: v + 0.01 if v.is_floating_point() else v for k, v in load_file(str(heads)).items()}, str(heads))
+    meta = json.loads((heads.parent / "config.json").read_text())  # new heads record their own checksum
+    meta["heads_sha256"] = hashlib.sha256(heads.read_bytes()).hexdigest()
+    (heads.parent / "config.json").write_text(json.dumps(meta))
     other_run = SearchLibrary(hierskp.load_model(copy, text_encoder=enc), store, index_dir=tmp_path)
     other_run.search("skin incision", k=5)
     assert other_run.info["moment"].rebuilt and "fingerprint" in other_run.info["moment"].reason

@@ -120,8 +120,9 @@ def test_one_writer_per_run_folder(cache, tmp_path):
     train(_cfg(cache, out, "max_steps=2"))
     with run_lock(out, fresh=False):  # another process holds the folder (a second open file: flock conflicts)
         with pytest.raises(RunFolderBusy, match="another training process"):
-            train(_cfg(cache, out), resume=True)
-    train(_cfg(cache, out), resume=True)  # released: resumes normally
+            train(_cfg(cache, out, "max_steps=2"), resume=True)
+    # released: resumes normally (with the run's own settings: another max_steps is refused, issue 20)
+    train(_cfg(cache, out, "max_steps=2"), resume=True)
 
 
 def test_failed_start_leaves_nothing_that_blocks_a_corrected_rerun(cache, tmp_path):
