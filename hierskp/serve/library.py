@@ -1,8 +1,7 @@
 """One run and one cache, loaded once, as the web app sees them.
 
 The run's heads and text encoder load once (`hierskp.load_model`), at start, with the default (moment)
-index. The cache is reopened for every
-request, and every search opens a new `SearchLibrary` over it: a video added or re-extracted since the
+index. Every search opens a new `SearchLibrary` over the cache: a video added or re-extracted since the
 last query is picked up by the search library's own staleness rules (its index fingerprint), and an
 unchanged cache loads the index from disk and embeds nothing but the query.
 
@@ -48,6 +47,7 @@ class ServeLibrary:
     ):
         self.run_dir = Path(run).resolve()
         self.cache_url = str(cache)
+        self._store: CacheStore | None = None
         self.model = load_model(self.run_dir)
         self.model.run.check_cache(self.store())  # a wrong cache fails at start, not on the first query
         self.videos_root = Path(videos).resolve() if videos else None
@@ -74,7 +74,12 @@ class ServeLibrary:
             shutil.copytree(built, self.index_dir)
 
     def store(self) -> CacheStore:
-        return open_cache(self.cache_url, "r")
+        """The cache, opened once: a listing and each video's attributes are read afresh on every call, and
+        a video that passed the cheap check is not checked again (at 500 videos that check is most of a
+        query's time; see bench/README.md "Serve")."""
+        if self._store is None:
+            self._store = open_cache(self.cache_url, "r")
+        return self._store
 
     def check_id(self, store: CacheStore, video_id: str) -> None:
         if len(video_id) > 200 or video_id not in store.video_ids(status=None):  # ids are at most 200 chars

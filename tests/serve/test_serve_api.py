@@ -14,6 +14,8 @@ from hierskp.serve.api import MAX_QUERY
 from hierskp.serve.app import create_app
 from hierskp.serve.library import ServeLibrary
 
+pytestmark = pytest.mark.slow  # a real extraction and training first (the session's `library`)
+
 
 @pytest.fixture(scope="module")
 def served(library, tmp_path_factory):
