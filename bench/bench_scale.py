@@ -1,0 +1,197 @@
+"""What a user's commands cost as the library grows: N-video caches written straight into the cache format.
+
+    python bench/bench_scale.py --n 100 1243 [--out DIR] [--skip evaluate] [--keep]
+
+For each N a cache of N videos (437 frames each at 1 fps, 256-d vision, texts embedded by the default
+text encoder, memoised: the synthetic texts repeat) is written with `tests/fixtures/synthetic_cache.py`,
+then each stage runs as a user runs it, one `hierskp` process each (start-up included): `cache validate`
+(deep and --shallow), `cache ls`, `cache show`, a 20-step `train` (its run serves search and
+evaluate), `evaluate`, `search` first (index build) and repeated (index on disk), plus in-process search
+(a new library over the built index, and a second query on the same library) and the nightly retrain's
+"what is new" pass (`hierskp.corpus_diff.diff_corpus`, the same per-video rule as extract's skip pass)
+over a manifest of N tiny files. Reported per stage: seconds, peak RSS of the process (MiB), and per N:
+files in the cache. Growth is the ratio of the largest N to the smallest, measured in the same run.
+Writes OUT/scale.json and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+FRAMES = 437  # the paper's 151 h over 1,243 videos at 1 fps
+OP_FRAMES = (60, 99)  # 5.5 operations a video on average -> ~437 frames
+VISION_DIM = 256
+QUERY = "the surgeon performs dissection"
+
+
+class MemoEncoder:
+    """The default text encoder with a memo: synthetic captions repeat, so each string is embedded once."""
+
+    def __init__(self, enc: Any):
+        self.enc, self.memo = enc, {}
+        self.dim, self.fingerprint = enc.dim, enc.fingerprint
+
+    def encode(self, texts: list[str]) -> Any:
+        import torch
+
+        todo = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if todo:
+            self.memo.update(zip(todo, self.enc.encode(todo)))
+        return torch.stack([self.memo[t] for t in texts]) if texts else self.enc.encode(texts)
+
+
+def write_cache(path: Path, n: int, encoder: Any) -> float:
+    from tests.fixtures.synthetic_cache import make_synthetic_cache
+
+    t0 = time.perf_counter()
+    make_synthetic_cache(path, n_videos=n, vision_dim=VISION_DIM, op_frames=OP_FRAMES, text_encoder=encoder)
+    return time.perf_counter() - t0
+
+
+def write_manifest(cache: Path, folder: Path) -> Path:
+    """A manifest of the cache's videos, each pointing at a tiny file (the diff reads sizes and hashes)."""
+    from cache_schema import open_cache
+
+    store = open_cache(str(cache))
+    (folder / "videos").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for vid in store.video_ids(status=None):
+        ann = store.read_video(vid, allow_partial=True).annotations
+        (folder / ann["video"]).write_bytes(vid.encode())
+        lines.append(json.dumps(ann))
+    manifest = folder / "manifest.jsonl"
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest
+
+
+def count_files(path: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(path))
+
+
+def timed(cmd: list[str], log: Path) -> dict[str, Any]:
+    """Run a process; wall seconds and its peak RSS (MiB, from wait4)."""
+    t0 = time.perf_counter()
+    with log.open("ab") as fh:
+        fh.write(("\n$ " + " ".join(cmd) + "\n").encode())
+        fh.flush()
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    secs = time.perf_counter() - t0
+    rc = os.waitstatus_to_exitcode(status)
+    return {"s": round(secs, 2), "rss_mib": round(usage.ru_maxrss / 1024), "rc": rc}
+
+
+def in_process_search(run: Path, cache: Path) -> dict[str, Any]:
+    """A new library over the index built by the CLI (what a server does on start), then a second query."""
+    import hierskp
+
+    t0 = time.perf_counter()
+    lib = hierskp.search_library(run, cache)
+    lib.search(QUERY, k=10)
+    first = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    lib.search(QUERY + " again", k=10)
+    again = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    hierskp.search_library(lib.model, lib.store).search(QUERY, k=10)  # new library, model and store kept
+    fresh = time.perf_counter() - t2
+    return {
+        "new_library_s": round(first, 3),
+        "same_library_s": round(again, 4),
+        "new_library_warm_s": round(fresh, 4),
+        "rebuilt": lib.info["moment"].rebuilt,
+    }
+
+
+def diff_pass(manifest: Path, cache: Path) -> dict[str, Any]:
+    from hierskp.corpus_diff import diff_corpus
+
+    t0 = time.perf_counter()
+    diff = diff_corpus(manifest, str(cache))
+    return {"s": round(time.perf_counter() - t0, 2), "counts": {k: len(v) for k, v in diff.as_dict().items()}}
+
+
+def measure(n: int, out: Path, encoder: Any, skip: set[str], log: Path) -> dict[str, Any]:
+    cache, run = out / f"cache_{n}.zarr", out / f"run_{n}"
+    res: dict[str, Any] = {"n": n}
+    if not cache.exists():
+        res["write_s"] = round(write_cache(cache, n, encoder), 1)
+    res["files"] = count_files(cache)
+    hs = [sys.executable, "-m", "hierskp"]
+    stages = {
+        "validate_deep": [*hs, "cache", "validate", str(cache)],
+        "validate_shallow": [*hs, "cache", "validate", "--shallow", str(cache)],
+        "cache_ls": [*hs, "cache", "ls", str(cache)],
+        "cache_show": [*hs, "cache", "show", str(cache)],
+        "train_20": [*hs, "train", "--cache", str(cache), "--out", str(run), "--no-progress"]
+        + ["--set", "max_steps=20", "--set", "evaluate=false", "--set", "checkpoint_every=1000"],
+        "search_first": [*hs, "search", "--run", str(run), "--cache", str(cache), QUERY],
+        "search_repeat": [*hs, "search", "--run", str(run), "--cache", str(cache), QUERY],
+        "search_repeat2": [*hs, "search", "--run", str(run), "--cache", str(cache), QUERY + " again"],
+        "evaluate": [*hs, "evaluate", "--cache", str(cache), "--run", str(run), "--out", str(out / f"report_{n}")]
+        + ["--no-progress"],
+    }
+    shutil.rmtree(run, ignore_errors=True)
+    for name, cmd in stages.items():
+        if name in skip:
+            continue
+        res[name] = timed(cmd, log)
+        print(f"  N={n} {name}: {res[name]}", flush=True)
+    if "search_in_process" not in skip and res.get("train_20", {}).get("rc") == 0:
+        res["search_in_process"] = in_process_search(run, cache)
+        print(f"  N={n} search_in_process: {res['search_in_process']}", flush=True)
+    if "diff" not in skip:
+        res["diff"] = diff_pass(write_manifest(cache, out / f"corpus_{n}"), cache)
+        print(f"  N={n} diff: {res['diff']}", flush=True)
+    return res
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    keys = [k for k in results[0] if isinstance(results[0][k], dict) and "s" in results[0][k]]
+    head = "| stage | " + " | ".join(f"N={r['n']}" for r in results) + " | per video | growth |"
+    lines = [head, "|---|" + "---:|" * (len(results) + 2)]
+    lo, hi = results[0], results[-1]
+    for k in keys:
+        if not all(k in r for r in results):
+            continue
+        cells = [f"{r[k]['s']:.2f} s ({r[k].get('rss_mib', '-')} MiB)" for r in results]
+        per = (hi[k]["s"] - lo[k]["s"]) / max(1, hi["n"] - lo["n"]) * 1000
+        lines.append(f"| {k} | " + " | ".join(cells) + f" | {per:.2f} ms | {hi[k]['s'] / lo[k]['s']:.2f}x |")
+    lines.append("| files | " + " | ".join(str(r["files"]) for r in results) + " | | |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[20, 60])
+    ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "scale"))
+    ap.add_argument("--skip", nargs="*", default=[], help="stage names to leave out, e.g. evaluate validate_deep")
+    ap.add_argument("--keep", action="store_true", help="keep the caches (default: removed at the end)")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from hierskp.backbones.text import load_text_encoder
+
+    encoder = MemoEncoder(load_text_encoder())
+    results = []
+    for n in args.n:
+        results.append(measure(n, out, encoder, set(args.skip), out / "commands.log"))
+        (out / "scale.json").write_text(json.dumps(results, indent=1))
+        if not args.keep:
+            for p in out.glob(f"*_{n}*"):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
