@@ -156,3 +156,33 @@ def unchanged(root: zarr.Group, recorded: Generation | None) -> bool:
         return False
     pending = recorded.get("pending") or {}
     return all(_group_digest(root, v) == digest for v, digest in pending.items())
+
+
+def same_log(recorded: Generation | None, now: Generation | None) -> bool:
+    """Both generations come from this cache's log (so `changed_since` can tell what moved)."""
+    return isinstance(recorded, dict) and isinstance(now, dict) and recorded.get("log") == now.get("log")
+
+
+def changed_since(root: zarr.Group, recorded: Generation | None) -> set[str] | None:
+    """The videos whose marker may have changed since `recorded`: those named by the records appended
+    since, and those pending then. None when it cannot tell (no log, or not the log it recorded)."""
+    path = log_path(root)
+    if path is None or not isinstance(recorded, dict) or recorded.get("log") != str(path.resolve()):
+        return None
+    size = int(recorded.get("log_size", -1))
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, size - _TAIL))
+            if size < 0 or hashlib.sha256(fh.read(size - max(0, size - _TAIL))).hexdigest() != recorded.get("tail"):
+                return None
+            fh.seek(size)
+            appended = fh.read()
+    except (FileNotFoundError, ValueError):
+        return None
+    names = set(recorded.get("pending") or {})
+    for line in appended.splitlines():
+        try:
+            names.add(json.loads(line)["video"])
+        except (ValueError, KeyError, TypeError):
+            return None
+    return names

@@ -66,7 +66,13 @@ class CacheStore:
         ]
         if status is None:
             return ids
+        if status == "complete":  # videos this store already checked (`mark_checked`) are not re-read
+            return [v for v in ids if v in self._checked or self.status(v) == status]
         return [v for v in ids if self.status(v) == status]
+
+    def mark_checked(self, video_ids: list[str]) -> None:
+        """Videos a verification just found complete: this store's readers skip the cheap check."""
+        self._checked.update(video_ids)
 
     def inspect(self, video_id: str) -> tuple[VideoStatus, dict[str, Any], dict[str, Any] | None, list[str]]:
         """(status, attributes, completion marker, problems): one attribute read plus the cheap check."""

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from . import layout as L
-from .errors import CorruptVideoError
 from .integrity import deep_problems
 from .store import CacheStore
 
@@ -127,12 +126,8 @@ def validate_cache(store: CacheStore, deep: bool = True, expected: Iterable[str]
 
 def require_valid(store: CacheStore, deep: bool = True) -> list[str]:
     """The complete video ids a reader may use; raises CorruptVideoError naming each damaged video
-    (cheap check, fingerprints; with `deep` also checksums and non-finite values)."""
-    ids = store.require_intact()
-    if deep:
-        bad = [f"{v}: {p}" for v in ids for p in validate_video(store, v, deep=True).problems]
-        if bad:
-            raise CorruptVideoError(
-                f"{store.url}: {len(bad)} problem(s); rerun extract to repair:\n  " + "\n  ".join(bad)
-            )
-    return ids
+    (cheap check, fingerprints; with `deep` also checksums and non-finite values). Each video is read
+    once per completion marker: `verified.verified_ids` re-reads only what changed since."""
+    from .verified import verified_ids
+
+    return verified_ids(store, deep)
