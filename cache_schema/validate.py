@@ -110,10 +110,23 @@ def validate_video(store: CacheStore, video_id: str, deep: bool = True) -> Video
     return report
 
 
+def _from_survey(vid: str, found: dict[str, Any]) -> VideoReport:
+    problems = list(found["problems"])
+    if found["status"] == "partial":
+        problems.append("partial: no completion marker (the next extract redoes it)")
+    return VideoReport(vid, found["status"], found.get("n_frames"), found.get("feature_dim"), problems)
+
+
 def validate_cache(store: CacheStore, deep: bool = True, expected: Iterable[str] | None = None) -> CacheReport:
     """Check every video group; with `expected` (a manifest's ids) also report the ones missing.
-    A cache is consistent when no video reports a problem."""
-    videos = [validate_video(store, v, deep=deep) for v in store.video_ids(status=None)]
+    A cache is consistent when no video reports a problem. The deep check re-reads every video; the
+    shallow one only those changed since the last recorded check (`verified.survey`)."""
+    if deep:
+        videos = [validate_video(store, v, deep=True) for v in store.video_ids(status=None)]
+    else:
+        from .verified import survey
+
+        videos = [_from_survey(v, r) for v, r in survey(store, "shallow").items()]
     present = {v.video_id for v in videos}
     for vid in sorted(set(expected or ()) - present):
         videos.append(VideoReport(video_id=vid, status="absent", problems=["in the manifest but not in the cache"]))

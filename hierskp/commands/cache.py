@@ -50,7 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _show(store, video_id: str | None) -> dict:  # type: ignore[no-untyped-def]
     if video_id is None:
-        return {"url": store.url, **store.info, "videos": {s: len(store.video_ids(s)) for s in ("complete", "partial")}}
+        from cache_schema import survey
+
+        found = [r["status"] for r in survey(store).values()]
+        return {"url": store.url, **store.info, "videos": {s: found.count(s) for s in ("complete", "partial")}}
     status, _, _, problems = store.inspect(video_id)
     if status in ("absent", "corrupt") and problems:
         return {"video_id": video_id, "status": status, "problems": problems}
@@ -83,18 +86,17 @@ def _show(store, video_id: str | None) -> dict:  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace) -> int:
-    from cache_schema import CacheError, open_cache, validate_cache
+    from cache_schema import CacheError, open_cache, survey, validate_cache
 
     try:
         store = open_cache(args.cache, mode="r")
         if args.cache_command == "ls":
             print(f"{'video_id':32s} {'status':9s} {'frames':>7s} {'dim':>5s}  decoder  fingerprint")
-            for vid in store.video_ids(status=None):
-                status, attrs, _, _ = store.inspect(vid)
-                marker, prov = attrs.get("complete") or {}, attrs.get("provenance") or {}
+            for vid, found in survey(store).items():  # only videos changed since the last check are read
+                frames, dim = found.get("n_frames") or "-", found.get("feature_dim") or "-"
                 print(
-                    f"{vid:32s} {status:9s} {marker.get('n_frames', '-')!s:>7s} {marker.get('feature_dim', '-')!s:>5s}"
-                    f"  {marker.get('decoder') or '-':7s}  {prov.get('fingerprint_id', '-')}"
+                    f"{vid:32s} {found['status']:9s} {frames!s:>7s} {dim!s:>5s}"
+                    f"  {found.get('decoder') or '-':7s}  {found.get('fingerprint_id') or '-'}"
                 )
             return 0
         if args.cache_command == "show":
