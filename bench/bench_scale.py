@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 FRAMES = 437  # the paper's 151 h over 1,243 videos at 1 fps
 OP_FRAMES = (60, 99)  # 5.5 operations a video on average -> ~437 frames
 VISION_DIM = 256
+TEMPLATES = 40  # videos written by the synthetic writer; the others copy their groups
 QUERY = "the surgeon performs dissection"
 
 
@@ -51,10 +52,36 @@ class MemoEncoder:
 
 
 def write_cache(path: Path, n: int, encoder: Any) -> float:
-    from tests.fixtures.synthetic_cache import make_synthetic_cache
+    """TEMPLATES videos through the synthetic writer, then copies of their groups under new ids (the
+    group's annotations renamed), each copy's marker change recorded in the commit log where the cache
+    has one: the files and metadata of N written videos, at disk speed."""
+    from cache_schema import open_cache
+    from tests.fixtures.synthetic_cache import make_synthetic_cache, split_of
 
     t0 = time.perf_counter()
-    make_synthetic_cache(path, n_videos=n, vision_dim=VISION_DIM, op_frames=OP_FRAMES, text_encoder=encoder)
+    k = min(n, TEMPLATES)
+    make_synthetic_cache(path, n_videos=k, vision_dim=VISION_DIM, op_frames=OP_FRAMES, text_encoder=encoder)
+    try:
+        from cache_schema.commits import marker_change
+    except ImportError:  # code from before the commit log
+        marker_change = None
+    root = open_cache(str(path), "a").root
+    videos = path / "videos"
+    for i in range(k, n):
+        src, vid = videos / f"syn{i % k:04d}", f"syn{i:04d}"
+        meta = json.loads((src / "zarr.json").read_text())
+        ann = meta["attributes"]["annotations"]
+        meta["attributes"]["annotations"] = {**ann, "video_id": vid, "video": f"videos/{vid}.mp4"}
+        meta["attributes"]["annotations"]["split"] = split_of(i)
+        shutil.copytree(src, videos / vid, ignore=shutil.ignore_patterns("zarr.json"), dirs_exist_ok=True)
+        for sub in src.rglob("zarr.json"):
+            if sub != src / "zarr.json":
+                shutil.copyfile(sub, videos / vid / sub.relative_to(src))
+        if marker_change is None:
+            (videos / vid / "zarr.json").write_text(json.dumps(meta))
+        else:
+            with marker_change(root, "commit", vid):
+                (videos / vid / "zarr.json").write_text(json.dumps(meta))
     return time.perf_counter() - t0
 
 
