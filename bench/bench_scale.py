@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 FRAMES = 437  # the paper's 151 h over 1,243 videos at 1 fps
 OP_FRAMES = (60, 99)  # 5.5 operations a video on average -> ~437 frames
 VISION_DIM = 256
-TEMPLATES = 40  # videos written by the synthetic writer; the others copy their groups
+TEMPLATES = 8  # videos written by the synthetic writer; the others copy their groups
 QUERY = "the surgeon performs dissection"
 
 
@@ -105,13 +105,14 @@ def count_files(path: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(path))
 
 
-def timed(cmd: list[str], log: Path) -> dict[str, Any]:
-    """Run a process; wall seconds and its peak RSS (MiB, from wait4)."""
+def timed(cmd: list[str], log: Path, code_root: Path = ROOT) -> dict[str, Any]:
+    """Run a process on the code at `code_root`; wall seconds and its peak RSS (MiB, from wait4)."""
+    env = {**os.environ, "PYTHONPATH": str(code_root)}
     t0 = time.perf_counter()
     with log.open("ab") as fh:
-        fh.write(("\n$ " + " ".join(cmd) + "\n").encode())
+        fh.write((f"\n$ PYTHONPATH={code_root} " + " ".join(cmd) + "\n").encode())
         fh.flush()
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=code_root)
         _, status, usage = os.wait4(proc.pid, 0)
     secs = time.perf_counter() - t0
     rc = os.waitstatus_to_exitcode(status)
@@ -148,14 +149,22 @@ def diff_pass(manifest: Path, cache: Path) -> dict[str, Any]:
     return {"s": round(time.perf_counter() - t0, 2), "counts": {k: len(v) for k, v in diff.as_dict().items()}}
 
 
-def measure(n: int, out: Path, encoder: Any, skip: set[str], log: Path) -> dict[str, Any]:
-    cache, run = out / f"cache_{n}.zarr", out / f"run_{n}"
+def measure(n: int, out: Path, encoder: Any, skip: set[str], log: Path, baseline: Path | None) -> dict[str, Any]:
+    """Every stage on this code, and (with `baseline`, a checkout of older code) on that code right after,
+    on the same cache: both see the same machine load."""
+    cache = out / f"cache_{n}.zarr"
     res: dict[str, Any] = {"n": n}
     if not cache.exists():
         res["write_s"] = round(write_cache(cache, n, encoder), 1)
     res["files"] = count_files(cache)
+    roots = {"after": ROOT, **({"before": baseline} if baseline is not None else {})}
+    res.update(run_stages(n, cache, out, skip, log, roots))
+    return res
+
+
+def stage_commands(cache: Path, run: Path, report: Path) -> dict[str, list[str]]:
     hs = [sys.executable, "-m", "hierskp"]
-    stages = {
+    return {
         "validate_deep": [*hs, "cache", "validate", str(cache)],
         "validate_shallow": [*hs, "cache", "validate", "--shallow", str(cache)],
         "cache_ls": [*hs, "cache", "ls", str(cache)],
@@ -165,25 +174,38 @@ def measure(n: int, out: Path, encoder: Any, skip: set[str], log: Path) -> dict[
         "search_first": [*hs, "search", "--run", str(run), "--cache", str(cache), QUERY],
         "search_repeat": [*hs, "search", "--run", str(run), "--cache", str(cache), QUERY],
         "search_repeat2": [*hs, "search", "--run", str(run), "--cache", str(cache), QUERY + " again"],
-        "evaluate": [*hs, "evaluate", "--cache", str(cache), "--run", str(run), "--out", str(out / f"report_{n}")]
+        "evaluate": [*hs, "evaluate", "--cache", str(cache), "--run", str(run), "--out", str(report)]
         + ["--no-progress"],
     }
-    shutil.rmtree(run, ignore_errors=True)
-    for name, cmd in stages.items():
-        if name in skip:
+
+
+def run_stages(n: int, cache: Path, out: Path, skip: set[str], log: Path, roots: dict[str, Path]) -> dict[str, Any]:
+    """Each stage on each code in turn (interleaved, so both see the same load); in-process stages on this code."""
+    res: dict[str, Any] = {code: {} for code in roots}
+    runs = {code: out / f"run_{n}_{code}" for code in roots}
+    for run in runs.values():
+        shutil.rmtree(run, ignore_errors=True)
+    for stage in stage_commands(cache, out, out):
+        if stage in skip:
             continue
-        res[name] = timed(cmd, log)
-        print(f"  N={n} {name}: {res[name]}", flush=True)
-    if "search_in_process" not in skip and res.get("train_20", {}).get("rc") == 0:
-        res["search_in_process"] = in_process_search(run, cache)
-        print(f"  N={n} search_in_process: {res['search_in_process']}", flush=True)
+        for code, root in roots.items():
+            cmd = stage_commands(cache, runs[code], out / f"report_{n}_{code}")[stage]
+            res[code][stage] = timed(cmd, log, root)
+            print(f"  N={n} {code} {stage}: {res[code][stage]}", flush=True)
+    after = res["after"]
+    if "search_in_process" not in skip and after.get("train_20", {}).get("rc") == 0:
+        after["search_in_process"] = in_process_search(runs["after"], cache)
+        print(f"  N={n} search_in_process: {after['search_in_process']}", flush=True)
     if "diff" not in skip:
-        res["diff"] = diff_pass(write_manifest(cache, out / f"corpus_{n}"), cache)
-        print(f"  N={n} diff: {res['diff']}", flush=True)
+        after["diff"] = diff_pass(write_manifest(cache, out / f"corpus_{n}"), cache)
+        print(f"  N={n} diff: {after['diff']}", flush=True)
     return res
 
 
-def table(results: list[dict[str, Any]]) -> str:
+def table(results: list[dict[str, Any]], code: str = "after") -> str:
+    results = [{"n": r["n"], "files": r["files"], **r[code]} for r in results if code in r]
+    if not results:
+        return ""
     keys = [k for k in results[0] if isinstance(results[0][k], dict) and "s" in results[0][k]]
     head = "| stage | " + " | ".join(f"N={r['n']}" for r in results) + " | per video | growth |"
     lines = [head, "|---|" + "---:|" * (len(results) + 2)]
@@ -200,9 +222,12 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, nargs="+", default=[20, 60])
+    ap.add_argument(
+        "--n", type=int, nargs="+", default=[10, 40], help="library sizes (default: make bench's small pair)"
+    )
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "scale"))
-    ap.add_argument("--skip", nargs="*", default=[], help="stage names to leave out, e.g. evaluate validate_deep")
+    ap.add_argument("--skip", nargs="*", default=["evaluate"], help="stages to leave out (default: evaluate)")
+    ap.add_argument("--baseline-root", help="a checkout of older code (git worktree/archive) run on the same caches")
     ap.add_argument("--keep", action="store_true", help="keep the caches (default: removed at the end)")
     args = ap.parse_args()
     out = Path(args.out)
@@ -212,12 +237,14 @@ def main() -> None:
     encoder = MemoEncoder(load_text_encoder())
     results = []
     for n in args.n:
-        results.append(measure(n, out, encoder, set(args.skip), out / "commands.log"))
+        baseline = Path(args.baseline_root).resolve() if args.baseline_root else None
+        results.append(measure(n, out, encoder, set(args.skip), out / "commands.log", baseline))
         (out / "scale.json").write_text(json.dumps(results, indent=1))
         if not args.keep:
             for p in out.glob(f"*_{n}*"):
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
-    print(table(results))
+    for code in ("after", "before"):
+        print(f"\n{code}:\n{table(results, code)}")
 
 
 if __name__ == "__main__":
