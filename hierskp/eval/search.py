@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from cache_schema import CacheStore, CorruptVideoError, IncompleteVideoError
+from cache_schema.verified import intact
 from hierskp.eval.faiss_store import EmbeddingIndex, IndexKind, LoadResult, load_or_build_from, read_sidecar, search
 from hierskp.eval.search_rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, SEARCH_LEVELS, embed_rows
 from hierskp.runs.api import HierSKPModel
@@ -205,7 +206,7 @@ class SearchLibrary:
         query = self.model.embed_texts([text])
         self.index(level)
         hits = self._ranked(query, int(k), level, distinct and level == "moment")
-        damaged = {h.video_id for h in hits if self.store.status(h.video_id) != "complete"}
+        damaged = {v for v in {h.video_id for h in hits} if not intact(self.store, v)}
         if damaged:  # changed without a marker change (a chunk deleted by hand): inspect every video again
             del self._indices[level]
             res = self._load_or_build(self._path(level), self._base(level), level)
