@@ -6,7 +6,7 @@ For each N a cache of N videos (437 frames each at 1 fps, 256-d vision, texts em
 text encoder, memoised: the synthetic texts repeat) is written with `tests/fixtures/synthetic_cache.py`,
 then each stage runs as a user runs it, one `hierskp` process each (start-up included): `cache validate`
 (deep and --shallow), `cache ls`, `cache show`, a 20-step `train` (its run serves search and
-evaluate), `evaluate`, `search` first (index build) and repeated (index on disk), plus in-process search
+evaluate) and a second one on the same cache (the nightly retrain: its start-up reads only what changed), `evaluate`, `search` first (index build) and repeated (index on disk), plus in-process search
 (a new library over the built index, and a second query on the same library) and the nightly retrain's
 "what is new" pass (`hierskp.corpus_diff.diff_corpus`, the same per-video rule as extract's skip pass)
 over a manifest of N tiny files. Reported per stage: seconds, peak RSS of the process (MiB), and per N:
@@ -33,7 +33,7 @@ OP_FRAMES = (60, 99)  # 5.5 operations a video on average -> ~437 frames
 VISION_DIM = 256
 # the baseline code searches with this code's run, whose index it loads (same source fingerprint), and
 # leaves out the stages whose cost per video the issue measured already
-BEFORE_SKIP = ("search_first", "validate_shallow", "cache_show")
+BEFORE_SKIP = ("search_first", "validate_shallow", "cache_show", "train_20_again")
 TEMPLATES = 8  # videos written by the synthetic writer; the others copy their groups
 QUERY = "the surgeon performs dissection"
 
@@ -174,6 +174,8 @@ def stage_commands(cache: Path, run: Path, report: Path) -> dict[str, list[str]]
         "cache_show": [*hs, "cache", "show", str(cache)],
         "train_20": [*hs, "train", "--cache", str(cache), "--out", str(run), "--no-progress"]
         + ["--set", "max_steps=20", "--set", "evaluate=false", "--set", "checkpoint_every=1000"],
+        "train_20_again": [*hs, "train", "--cache", str(cache), "--out", f"{run}_again", "--no-progress"]
+        + ["--set", "max_steps=20", "--set", "evaluate=false", "--set", "checkpoint_every=1000"],
         "search_first": [*hs, "search", "--run", str(run), "--cache", str(cache), QUERY],
         "search_repeat": [*hs, "search", "--run", str(run), "--cache", str(cache), QUERY],
         "search_repeat2": [*hs, "search", "--run", str(run), "--cache", str(cache), QUERY + " again"],
@@ -188,6 +190,7 @@ def run_stages(n: int, cache: Path, out: Path, skip: set[str], log: Path, roots:
     runs = {code: out / f"run_{n}_{code}" for code in roots}
     for run in runs.values():
         shutil.rmtree(run, ignore_errors=True)
+        shutil.rmtree(f"{run}_again", ignore_errors=True)
     for stage in stage_commands(cache, out, out):
         if stage in skip:
             continue
