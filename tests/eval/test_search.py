@@ -180,7 +180,7 @@ def test_an_unchanged_cache_loads_without_inspecting_videos(lib, tmp_path):
     calls = _counting_inspect(store)
     again = SearchLibrary(model, store, index_dir=tmp_path / "ix")
     assert again.search("skin incision", k=3) == hits and not again.info["moment"].rebuilt
-    assert sorted(set(calls)) == sorted({h.video_id for h in hits})  # only the hits' videos were checked
+    assert calls == []  # no video inspected (the hits' videos get the light `verified.intact` check)
     # a video added by a writer moves the generation: every video is inspected and the index rebuilt
     writer = cs.open_cache(url, "a")
     old = writer.read_video(writer.video_ids()[0])
