@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STANDALONE = ("soft_dtw", "train_step", "encode", "extract", "rerun", "faiss")
+# scale: the small default (N = 10 and 40 videos); `bench_scale.py --n 100 1243 10000` by hand
+STANDALONE = ("soft_dtw", "train_step", "encode", "extract", "rerun", "faiss", "scale")
 ON_CACHE = ("training", "order_terms")
 
 

@@ -9,6 +9,7 @@ from .layout import FEATURE_CHUNK_FRAMES, LAYOUT_MINOR, LAYOUT_VERSION
 from .reader import VideoRecord
 from .store import CacheStore, VideoStatus, open_cache
 from .validate import CacheReport, VideoReport, require_valid, validate_cache, validate_video
+from .verified import survey
 from .writer import VideoWriter
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "VideoWriter",
     "open_cache",
     "require_valid",
+    "survey",
     "validate_cache",
     "validate_video",
 ]

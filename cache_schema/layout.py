@@ -12,13 +12,16 @@ CACHE/videos/<video_id>/        group; attrs: "provenance", "annotations", "comp
   optional (minor 1), written when the manifest gives further captions (`texts`):
     text/alt/<level>            [M, Dt] float32  (the other captions of a level's annotations)
     text/alt/<level>_owner      [M]    int64    (row of the primary caption each one belongs to, sorted)
+CACHE/_commits/log              (minor 2, local stores) append-only JSON lines bracketing every completion
+                                marker write and delete; its size is the cache's generation (commits.py)
 """
 
 from __future__ import annotations
 
 LAYOUT_VERSION = 2  # major: readers refuse another one
-# minor: additions readers of the same major may ignore (older caches lack them). 1: text/alt/*
-LAYOUT_MINOR = 1
+# minor: additions readers of the same major may ignore (older caches lack them). 1: text/alt/*,
+# 2: the commit log _commits/log (a cache without one is read by inspecting its videos)
+LAYOUT_MINOR = 2
 ROOT_ATTR = "hierskp_cache"
 VIDEOS = "videos"
 

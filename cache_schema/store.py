@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 import zarr
 
+from . import commits, rawstore
 from . import layout as L
-from . import rawstore
 from .errors import CacheError, CacheFingerprintMismatch, CacheLayoutError, CorruptVideoError, IncompleteVideoError
 from .integrity import cheap_problems
 from .reader import VideoRecord
@@ -94,7 +94,13 @@ class CacheStore:
         ]
         if status is None:
             return ids
+        if status == "complete":  # videos this store already checked (`mark_checked`) are not re-read
+            return [v for v in ids if v in self._checked or self.status(v) == status]
         return [v for v in ids if self.status(v) == status]
+
+    def mark_checked(self, video_ids: list[str]) -> None:
+        """Videos a verification just found complete: this store's readers skip the cheap check."""
+        self._checked.update(video_ids)
 
     def inspect(self, video_id: str) -> tuple[VideoStatus, dict[str, Any], dict[str, Any] | None, list[str]]:
         """(status, attributes, completion marker, problems): one attribute read plus the cheap check."""
@@ -142,6 +148,14 @@ class CacheStore:
             raise CorruptVideoError(f"{self.url}: {len(bad)} problem(s); repair with `{fix}`:\n  " + "\n  ".join(bad))
         return good
 
+    def generation(self) -> commits.Generation | None:
+        """Where the commit log stands (read it before inspecting videos); None: no log, inspect them."""
+        return commits.generation(self.root)
+
+    def unchanged_since(self, generation: commits.Generation | None) -> bool:
+        """No completion marker was written or deleted since `generation` (False when unknown)."""
+        return commits.unchanged(self.root, generation)
+
     def provenance(self, video_id: str) -> dict[str, Any]:
         return dict(self._videos()[video_id].attrs.get(L.PROVENANCE, {}))
 
@@ -164,7 +178,7 @@ class CacheStore:
         group = self._videos().create_group(video_id)
         prov = {**provenance, "fingerprint_id": self.fingerprint_id, "layout_version": L.LAYOUT_VERSION}
         group.attrs.update({L.PROVENANCE: prov, L.ANNOTATIONS: annotations})
-        return VideoWriter(video_id=video_id, group=group)
+        return VideoWriter(video_id=video_id, group=group, root=self.root)
 
     def begin_annotation_update(
         self, video_id: str, provenance: dict[str, Any], annotations: dict[str, Any]
@@ -178,14 +192,15 @@ class CacheStore:
             raise IncompleteVideoError(f"{self.url}: video {video_id!r} is not complete; extract it instead")
         group = self._videos()[video_id]
         frame_entries = dict(group.attrs[L.COMPLETE].get("arrays", {}))
-        del group.attrs[L.COMPLETE]
+        with commits.marker_change(self.root, "delete", video_id):
+            del group.attrs[L.COMPLETE]
         self._checked.discard(video_id)
         for name in ("text", "annotations"):
             if name in group:
                 del group[name]
         prov = {**dict(group.attrs.get(L.PROVENANCE, {})), **provenance}
         group.attrs.update({L.PROVENANCE: prov, L.ANNOTATIONS: annotations})
-        return VideoWriter.resume(video_id, group, frame_entries)  # type: ignore[arg-type]
+        return VideoWriter.resume(video_id, group, frame_entries, root=self.root)  # type: ignore[arg-type]
 
     def consolidate(self) -> None:
         """Refresh the consolidated metadata (one document of every group's and array's metadata, for
@@ -203,11 +218,13 @@ class CacheStore:
         try:
             group = self._videos()[video_id]
             if L.COMPLETE in group.attrs:
-                del group.attrs[L.COMPLETE]
+                with commits.marker_change(self.root, "delete", video_id):
+                    del group.attrs[L.COMPLETE]
         except KeyError:
             pass
         except Exception:  # noqa: BLE001 - unreadable group metadata: removing the whole prefix repairs it
-            rawstore.delete_key(self.root, f"{prefix}/zarr.json")
+            with commits.marker_change(self.root, "delete", video_id):
+                rawstore.delete_key(self.root, f"{prefix}/zarr.json")
         rawstore.delete_prefix(self.root, prefix)
 
 
@@ -265,4 +282,6 @@ def open_cache(
         )
     if mode != "r" and int(info.get("layout_minor", 0)) < L.LAYOUT_MINOR:  # this writer may add minor-1 arrays
         root.attrs[L.ROOT_ATTR] = {**info, "layout_minor": L.LAYOUT_MINOR}
+    if mode != "r":
+        commits.create(root)  # from here on this cache's writers keep its commit log
     return CacheStore(url=url, root=root)

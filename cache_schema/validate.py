@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 
 from . import layout as L
-from .errors import CorruptVideoError
 from .integrity import deep_problems
-from .store import CacheStore, repair_command
+from .store import CacheStore
 
 
 @dataclass
@@ -112,10 +111,23 @@ def validate_video(store: CacheStore, video_id: str, deep: bool = True) -> Video
     return report
 
 
+def _from_survey(vid: str, found: dict[str, Any]) -> VideoReport:
+    problems = list(found["problems"])
+    if found["status"] == "partial":
+        problems.append("partial: no completion marker (the next extract redoes it)")
+    return VideoReport(vid, found["status"], found.get("n_frames"), found.get("feature_dim"), problems)
+
+
 def validate_cache(store: CacheStore, deep: bool = True, expected: Iterable[str] | None = None) -> CacheReport:
     """Check every video group; with `expected` (a manifest's ids) also report the ones missing.
-    A cache is consistent when no video reports a problem."""
-    videos = [validate_video(store, v, deep=deep) for v in store.video_ids(status=None)]
+    A cache is consistent when no video reports a problem. The deep check re-reads every video; the
+    shallow one only those changed since the last recorded check (`verified.survey`)."""
+    if deep:
+        videos = [validate_video(store, v, deep=True) for v in store.video_ids(status=None)]
+    else:
+        from .verified import survey
+
+        videos = [_from_survey(v, r) for v, r in survey(store, "shallow").items()]
     present = {v.video_id for v in videos}
     for vid in sorted(set(expected or ()) - present):
         videos.append(VideoReport(video_id=vid, status="absent", problems=["in the manifest but not in the cache"]))
@@ -127,13 +139,9 @@ def validate_cache(store: CacheStore, deep: bool = True, expected: Iterable[str]
 
 
 def require_valid(store: CacheStore, deep: bool = True) -> list[str]:
-    """The complete video ids a reader may use; raises CorruptVideoError naming each damaged video and
-    the command that repairs them (cheap check, fingerprints; with `deep` also checksums and non-finite values)."""
-    ids = store.require_intact()
-    if deep:
-        reports = [validate_video(store, v, deep=True) for v in ids]
-        bad = [f"{r.video_id}: {p}" for r in reports for p in r.problems]
-        if bad:
-            fix = repair_command(store, [r.video_id for r in reports if r.problems])
-            raise CorruptVideoError(f"{store.url}: {len(bad)} problem(s); repair with `{fix}`:\n  " + "\n  ".join(bad))
-    return ids
+    """The complete video ids a reader may use; raises CorruptVideoError naming each damaged video
+    (cheap check, fingerprints; with `deep` also checksums and non-finite values). Each video is read
+    once per completion marker: `verified.verified_ids` re-reads only what changed since."""
+    from .verified import verified_ids
+
+    return verified_ids(store, deep)

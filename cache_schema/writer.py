@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import zarr
 
+from . import commits
 from . import layout as L
 from .integrity import ARRAY_CONFIG, RunningHash, array_entry
 
@@ -40,6 +41,7 @@ class VideoWriter:
 
     video_id: str
     group: zarr.Group
+    root: zarr.Group | None = None  # the cache root, whose commit log records the marker write
     _buf_feat: list[np.ndarray] = field(default_factory=list)
     _buf_time: list[np.ndarray] = field(default_factory=list)
     _buffered: int = 0
@@ -52,10 +54,16 @@ class VideoWriter:
     _entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-array marker entries
 
     @classmethod
-    def resume(cls, video_id: str, group: zarr.Group, frame_entries: dict[str, Any] | None = None) -> VideoWriter:
+    def resume(
+        cls,
+        video_id: str,
+        group: zarr.Group,
+        frame_entries: dict[str, Any] | None = None,
+        root: zarr.Group | None = None,
+    ) -> VideoWriter:
         """A writer over a group whose frames are already written (texts/annotations to rewrite);
         `frame_entries` are the old marker's entries of the frame arrays, kept as they were."""
-        writer = cls(video_id=video_id, group=group)
+        writer = cls(video_id=video_id, group=group, root=root)
         writer._features, writer._timestamps = group[L.FEATURES], group[L.TIMESTAMPS]  # type: ignore[assignment]
         writer._hashes = {}
         writer._entries = {k: v for k, v in (frame_entries or {}).items() if k in (L.FEATURES, L.TIMESTAMPS)}
@@ -141,5 +149,9 @@ class VideoWriter:
             "completed_at": dt.datetime.now(dt.UTC).isoformat(),
             **(stats or {}),
         }
-        self.group.attrs[L.COMPLETE] = marker
+        if self.root is None:
+            self.group.attrs[L.COMPLETE] = marker
+        else:
+            with commits.marker_change(self.root, "commit", self.video_id):
+                self.group.attrs[L.COMPLETE] = marker
         return n

@@ -34,7 +34,9 @@ The same stages run as Prefect flows (deploy/README.md); `make demo` runs all of
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser; with `only`, that command's alone (its siblings' imports, e.g. extract's
+    torch, then cost nothing: `hierskp cache ls` starts in a second)."""
     parser = argparse.ArgumentParser(
         prog="hierskp", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show the traceback of a failure (default: one line; or HIERSKP_DEBUG=1)"
     )
     sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else (only,):
         try:
             module = importlib.import_module(f"hierskp.commands.{name}")
         except ModuleNotFoundError as exc:  # a command still being built is simply absent
@@ -59,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = debug_enabled(argv)
-    args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    argv = [a for a in argv if a != "--debug"]
+    first = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(first if first in COMMAND_MODULES else None).parse_args(argv)
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()

@@ -51,7 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _show(store, video_id: str | None) -> dict:  # type: ignore[no-untyped-def]
     if video_id is None:
-        ids = {s: store.video_ids(s) for s in ("complete", "partial")}
+        from cache_schema import survey
+
+        found = survey(store)
+        ids = {s: sorted(v for v, r in found.items() if r["status"] == s) for s in ("complete", "partial")}
         return {"url": store.url, **store.info, "videos": {s: len(v) for s, v in ids.items()}, "video_ids": ids}
     status, _, _, problems = store.inspect(video_id)
     if status in ("absent", "corrupt") and problems:
@@ -85,18 +88,17 @@ def _show(store, video_id: str | None) -> dict:  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace) -> int:
-    from cache_schema import CacheError, open_cache, validate_cache
+    from cache_schema import CacheError, open_cache, survey, validate_cache
 
     try:
         store = open_cache(args.cache, mode="r")
         if args.cache_command == "ls":
             print(f"{'video_id':32s} {'status':9s} {'frames':>7s} {'dim':>5s}  decoder  fingerprint")
-            for vid in store.video_ids(status=None):
-                status, attrs, _, _ = store.inspect(vid)
-                marker, prov = attrs.get("complete") or {}, attrs.get("provenance") or {}
+            for vid, found in survey(store).items():  # only videos changed since the last check are read
+                frames, dim = found.get("n_frames") or "-", found.get("feature_dim") or "-"
                 print(
-                    f"{vid:32s} {status:9s} {marker.get('n_frames', '-')!s:>7s} {marker.get('feature_dim', '-')!s:>5s}"
-                    f"  {marker.get('decoder') or '-':7s}  {prov.get('fingerprint_id', '-')}"
+                    f"{vid:32s} {found['status']:9s} {frames!s:>7s} {dim!s:>5s}"
+                    f"  {found.get('decoder') or '-':7s}  {found.get('fingerprint_id') or '-'}"
                 )
             return 0
         if args.cache_command == "show":

@@ -8,6 +8,10 @@ RUN/index/search/<splits>/ (or `index_dir`). Its fingerprint is computed before 
 from the run's heads checksum, the cache fingerprint, each included video's completion marker (the
 shape and sha256 of every array) and annotations, the level, window, stride and splits: an
 up-to-date index is loaded and nothing is embedded (`embedded_rows` stays 0); any change rebuilds it.
+Beside each index a stamp records the cache's generation (`cache_schema.commits`) it was checked at:
+while the commit log has not moved, a new library loads the index without inspecting any video; the
+videos of each query's hits get the cheap check, so one damaged by hand (a chunk deleted) still makes
+the library inspect every video and rebuild without it.
 Only the query string is embedded per search (the cache's text encoder, then the run's text head).
 Moment hits are distinct by default: a window that overlaps a better hit of the same video is skipped.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from cache_schema import CacheStore, CorruptVideoError, IncompleteVideoError
-from hierskp.eval.faiss_store import EmbeddingIndex, IndexKind, load_or_build_from, search
+from cache_schema.verified import intact
+from hierskp.eval.faiss_store import EmbeddingIndex, IndexKind, LoadResult, load_or_build_from, read_sidecar, search
 from hierskp.eval.search_bounds import check_k, check_moment_options, prune_versions
 from hierskp.eval.search_rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, SEARCH_LEVELS, embed_rows
 from hierskp.runs.api import HierSKPModel
@@ -131,37 +137,67 @@ class SearchLibrary:
             raise ValueError(f"unknown search level {level!r}; choose one of {', '.join(SEARCH_LEVELS)}")
         if level in self._indices:
             return self.info[level]
-        ids, content = self._videos()
-        if not ids:
-            where = f" in split(s) {', '.join(self.splits)}" if self.splits else ""
-            raise EmptyLibrary(f"{self.store.url}: no complete video to search{where}")
-        run = self.model.run
-        source = {
+        path, base = self._path(level), self._base(level)
+        res = self._load_unchanged(path, base)
+        if res is None:
+            res = self._load_or_build(path, base, level)
+        self._indices[level] = res.index
+        self.info[level] = IndexInfo(level, str(path), int(res.index.index.ntotal), res.rebuilt, res.reason)
+        return self.info[level]
+
+    def _base(self, level: str) -> dict[str, Any]:
+        """What identifies an index apart from the videos: format, level, options, run and cache."""
+        return {
             "search_format": SEARCH_FORMAT,
             "level": level,
             "window_s": self.window_s if level == "moment" else None,
             "stride_s": self.stride_s if level == "moment" else None,
             "splits": self.splits,
-            "heads_sha256": run.heads_sha256(),
+            "heads_sha256": self.model.run.heads_sha256(),
             "cache_fingerprint_id": self.store.fingerprint_id,
-            "videos_sha256": _digest(content),
-            "n_videos": len(ids),
         }
 
+    def _load_unchanged(self, path: Path, base: dict[str, Any]) -> LoadResult | None:
+        """The saved index, without inspecting a video, when its stamp says the cache's commit log has not
+        moved since it was built (a stat and a read per pending video); None: check the videos."""
+        stamp, meta = _read_json(_stamp_path(path)), read_sidecar(path)
+        if stamp is None or meta is None or stamp.get("fingerprint") != meta.get("fingerprint"):
+            return None
+        recorded = meta.get("source") or {}
+        if any(recorded.get(k) != v for k, v in base.items()) or not self.store.unchanged_since(
+            stamp.get("generation")
+        ):
+            return None
+
+        def stale() -> tuple[np.ndarray, np.ndarray]:
+            raise _StoredUnusable
+
+        try:
+            return load_or_build_from(path, recorded, stale, kind=self.kind)
+        except _StoredUnusable:
+            return None
+
+    def _load_or_build(self, path: Path, base: dict[str, Any], level: str) -> LoadResult:
+        """Inspect every video (the cheap check), then load the index if it indexes exactly them, else rebuild."""
+        generation = self.store.generation()  # before the videos are read: a change after it moves it
+        ids, content = self._videos()
+        if not ids:
+            where = f" in split(s) {', '.join(self.splits)}" if self.splits else ""
+            raise EmptyLibrary(f"{self.store.url}: no complete video to search{where}")
+        source = {**base, "videos_sha256": _digest(content), "n_videos": len(ids)}
+
         def make() -> tuple[np.ndarray, np.ndarray]:
-            rows = embed_rows(self.store, run, ids, level, self.window_s, self.stride_s)
+            rows = embed_rows(self.store, self.model.run, ids, level, self.window_s, self.stride_s)
             if not len(rows.video_ids):
                 raise EmptyLibrary(f"{self.store.url}: the videos have no {level} rows to search")
             self.embedded_rows += len(rows.video_ids)
             row_ids = [_row_id(v, a, b) for v, (a, b) in zip(rows.video_ids, rows.times.tolist())]
             return rows.vectors, np.asarray(row_ids)
 
-        path = self._path(level)
         res = load_or_build_from(path, source, make, kind=self.kind)
+        _write_json(_stamp_path(path), {"fingerprint": res.index.fingerprint, "generation": generation})
         prune_versions(path)
-        self._indices[level] = res.index
-        self.info[level] = IndexInfo(level, str(path), int(res.index.index.ntotal), res.rebuilt, res.reason)
-        return self.info[level]
+        return res
 
     def search(self, text: str, k: int = 10, level: str = "moment", distinct: bool = True) -> list[Hit]:
         """The `k` best rows of `level` for `text`, best first. With `distinct` (moments only) a hit that
@@ -169,19 +205,52 @@ class SearchLibrary:
         if not isinstance(text, str) or not text.strip():
             raise ValueError("search needs a non-empty query string")
         check_k(k)
+        query = self.model.embed_texts([text])
         self.index(level)
+        hits = self._ranked(query, int(k), level, distinct and level == "moment")
+        damaged = {v for v in {h.video_id for h in hits} if not intact(self.store, v)}
+        if damaged:  # changed without a marker change (a chunk deleted by hand): inspect every video again
+            del self._indices[level]
+            res = self._load_or_build(self._path(level), self._base(level), level)
+            self._indices[level] = res.index
+            self.info[level] = IndexInfo(level, self.info[level].path, int(res.index.index.ntotal), True, res.reason)
+            hits = self._ranked(query, int(k), level, distinct and level == "moment")
+        return hits
+
+    def _ranked(self, query: Any, k: int, level: str, dedupe: bool) -> list[Hit]:
         ei = self._indices[level]
-        query, n = self.model.embed_texts([text]), int(ei.index.ntotal)
-        dedupe = distinct and level == "moment"
-        want = min(n, 4 * int(k)) if dedupe else int(k)
+        n = int(ei.index.ntotal)
+        want = min(n, 4 * k) if dedupe else k
         while True:
             scores, pos = search(ei, query, want)
             hits = [Hit(*_parse_id(ei.ids[p]), float(s)) for s, p in zip(scores[0].tolist(), pos[0].tolist()) if p >= 0]
             if dedupe:
                 hits = distinct_hits(hits)
             if len(hits) >= k or want >= n:
-                return hits[: int(k)]
+                return hits[:k]
             want = min(n, 4 * want)
+
+
+class _StoredUnusable(Exception):
+    """The saved index failed to load; the videos are inspected and it is rebuilt."""
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(path.name + ".generation.json")
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(value, sort_keys=True))
+    os.replace(tmp, path)
 
 
 def distinct_hits(hits: list[Hit]) -> list[Hit]:

@@ -64,7 +64,7 @@ def prune_versions(index_path: str | os.PathLike[str]) -> list[Path]:
         (p for p in path.parent.glob("moment_*.faiss") if p != path), key=lambda p: p.stat().st_mtime, reverse=True
     )
     for old in versions[KEEP_VERSIONS - 1 :]:
-        removed.extend(q for q in (old, old.with_name(old.name + ".ids.npy"), old.with_name(old.name + ".json")))
+        removed.extend(old.with_name(old.name + ext) for ext in ("", ".ids.npy", ".json", ".generation.json"))
     for p in removed:
         p.unlink(missing_ok=True)
     return removed

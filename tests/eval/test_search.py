@@ -165,3 +165,67 @@ def test_a_cache_of_another_backbone_is_refused(lib, capsys, tmp_path):
     cs.open_cache(str(tmp_path / "other.zarr"), "a", fingerprint_id="another-backbone")
     code, _, err = _cli(capsys, "--run", str(run), "--cache", str(tmp_path / "other.zarr"), "closure")
     assert code == 2 and "another-backbone" in err and "Traceback" not in err
+
+
+def _counting_inspect(store):
+    """Count the store's per-video inspections (the cheap check) while keeping them real."""
+    calls, inspect = [], store.inspect
+    store.inspect = lambda vid: calls.append(vid) or inspect(vid)
+    return calls
+
+
+def test_an_unchanged_cache_loads_without_inspecting_videos(lib, tmp_path):
+    url, run, enc = lib
+    model = hierskp.load_model(run, text_encoder=enc)
+    url = str(shutil.copytree(url, tmp_path / "c.zarr"))
+    built = SearchLibrary(model, cs.open_cache(url), index_dir=tmp_path / "ix")
+    hits = built.search("skin incision", k=3)
+    store = cs.open_cache(url)
+    calls = _counting_inspect(store)
+    again = SearchLibrary(model, store, index_dir=tmp_path / "ix")
+    assert again.search("skin incision", k=3) == hits and not again.info["moment"].rebuilt
+    assert calls == []  # no video inspected (the hits' videos get the light `verified.intact` check)
+    # a video added by a writer moves the generation: every video is inspected and the index rebuilt
+    writer = cs.open_cache(url, "a")
+    old = writer.read_video(writer.video_ids()[0])
+    w = writer.begin_video("added", {}, old.annotations)
+    w.append_frames(old.features[:], old.timestamps())
+    w.write_texts(old.text_video(), old.text_operations(), old.text_narrations())
+    w.write_annotation_arrays(old.segments(), old.narration_times())
+    w.finalize()
+    calls.clear()
+    grown = SearchLibrary(model, store, index_dir=tmp_path / "ix")
+    grown.search("skin incision", k=3)
+    assert grown.info["moment"].rebuilt and grown.info["moment"].n > again.info["moment"].n
+    assert "added" in calls and len(set(calls)) >= len(store.video_ids())
+
+
+def test_reextracted_and_damaged_videos_are_still_caught(lib, tmp_path):
+    url, run, enc = lib
+    model = hierskp.load_model(run, text_encoder=enc)
+    url = str(shutil.copytree(url, tmp_path / "c.zarr"))
+    ix = tmp_path / "ix"
+    top = SearchLibrary(model, cs.open_cache(url), index_dir=ix).search("skin incision", k=1)[0]
+    # re-extracted with other features (through the writer, so the log moves): rebuilt, new scores
+    writer = cs.open_cache(url, "a")
+    old = writer.read_video(top.video_id)
+    ann, feats, times = old.annotations, -np.asarray(old.features[:], np.float32), old.timestamps()
+    texts, arrays = (
+        (old.text_video(), old.text_operations(), old.text_narrations()),
+        (old.segments(), old.narration_times()),
+    )
+    w = writer.begin_video(top.video_id, {}, ann)  # removes the old group first
+    w.append_frames(feats, times)
+    w.write_texts(*texts)
+    w.write_annotation_arrays(*arrays)
+    w.finalize()
+    redone = SearchLibrary(model, cs.open_cache(url), index_dir=ix)
+    after = redone.search("skin incision", k=50, distinct=False)
+    assert redone.info["moment"].rebuilt and top not in after
+    # a chunk deleted by hand (no writer, no log record) in the video of the best hit
+    best = after[0].video_id
+    (tmp_path / "c.zarr" / "videos" / best / "frames" / "features" / "c" / "0" / "0").unlink()
+    damaged = SearchLibrary(model, cs.open_cache(url), index_dir=ix)
+    hits = damaged.search("skin incision", k=50)
+    assert damaged.info["moment"].rebuilt and best not in {h.video_id for h in hits}
+    assert best not in {h.video_id for h in SearchLibrary(model, cs.open_cache(url), index_dir=ix).search("x", k=50)}
