@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from hierskp import strict_json
 from hierskp.extract.config import ExtractOptions
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         )
         summary = extract_manifest(cfg, progress=not args.no_progress)
     except (ValidationError, ManifestError, CacheError, BackboneUnavailable) as exc:
-        print(f"hierskp extract: {exc}")
+        print(f"hierskp extract: error: {exc}", file=sys.stderr)
         return 2
     print(summary.render())
     if args.summary_json:

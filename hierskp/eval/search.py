@@ -95,7 +95,7 @@ class SearchLibrary:
         if not (window_s > 0 and stride_s > 0):
             raise ValueError(f"window and stride must be > 0 seconds, got window={window_s} stride={stride_s}")
         model.run.check_cache(store)
-        check_moment_options(store, window_s, stride_s)
+        check_moment_options(store, window_s, stride_s, read_videos=False)
         if index_dir is None:
             if model.run.run_dir is None:
                 raise ValueError("SearchLibrary: a model without a run folder needs index_dir")
@@ -185,6 +185,8 @@ class SearchLibrary:
             where = f" in split(s) {', '.join(self.splits)}" if self.splits else ""
             raise EmptyLibrary(f"{self.store.url}: no complete video to search{where}")
         source = {**base, "videos_sha256": _digest(content), "n_videos": len(ids)}
+        if level == "moment":  # caches that record no fps: the spacing from a video, before anything is embedded
+            check_moment_options(self.store, self.window_s, self.stride_s)
 
         def make() -> tuple[np.ndarray, np.ndarray]:
             rows = embed_rows(self.store, self.model.run, ids, level, self.window_s, self.stride_s)
@@ -205,8 +207,8 @@ class SearchLibrary:
         if not isinstance(text, str) or not text.strip():
             raise ValueError("search needs a non-empty query string")
         check_k(k)
+        self.index(level)  # first: its bounds are checked before anything (the query included) is embedded
         query = self.model.embed_texts([text])
-        self.index(level)
         hits = self._ranked(query, int(k), level, distinct and level == "moment")
         damaged = {v for v in {h.video_id for h in hits} if not intact(self.store, v)}
         if damaged:  # changed without a marker change (a chunk deleted by hand): inspect every video again

@@ -24,19 +24,22 @@ class SearchBoundsError(ValueError):
     """An option that would multiply the work beyond what can give a better answer."""
 
 
-def frame_spacing(store: CacheStore) -> float | None:
-    """Seconds between sampled frames: the extraction fps, else the first complete video's timestamps."""
+def frame_spacing(store: CacheStore, read_videos: bool = True) -> float | None:
+    """Seconds between sampled frames: the extraction fps, else (with `read_videos`) the first complete
+    video's timestamps; None when neither tells."""
     fps = (store.info.get("backbone") or {}).get("fps")
     if fps:
         return 1.0 / float(fps)
-    for vid in store.video_ids():
+    for vid in store.video_ids() if read_videos else ():
         ts = np.asarray(store.read_video(vid).timestamps(), dtype=np.float64)
         return float(np.median(np.diff(ts))) if len(ts) > 1 else None
     return None
 
 
-def check_moment_options(store: CacheStore, window_s: float, stride_s: float) -> None:
-    spacing = frame_spacing(store)
+def check_moment_options(store: CacheStore, window_s: float, stride_s: float, read_videos: bool = True) -> None:
+    """Refuse a window or stride below one frame. Without `read_videos` only the cache's recorded fps is
+    consulted (no video is opened: a repeated search stays independent of the library's size)."""
+    spacing = frame_spacing(store, read_videos)
     if spacing is None:
         return
     for name, value in (("stride", stride_s), ("window", window_s)):

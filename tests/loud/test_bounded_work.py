@@ -20,7 +20,8 @@ def test_a_stride_below_one_frame_is_refused_before_anything_is_embedded(finishe
     assert not (finished_run / "index").exists()  # nothing embedded, nothing written
     model, store = hierskp.load_model(finished_run), cs.open_cache(tiny_cache)
     with pytest.raises(SearchBoundsError, match="--window 0.5 s"):
-        SearchLibrary(model, store, window_s=0.5)
+        # a cache without a recorded fps: the spacing comes from a video, read when an index is first needed
+        SearchLibrary(model, store, window_s=0.5).index("moment")
     with pytest.raises(SearchBoundsError, match="k must be >= 1 and <= 10000"):
         SearchLibrary(model, store).search("closure", k=10**9)
 
