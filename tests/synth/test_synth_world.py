@@ -168,6 +168,7 @@ def test_unparseable_spec_is_refused(tmp_path: Path, text: str, problem: str) ->
         load_world(tmp_path / "missing.yaml")
 
 
+@pytest.mark.slow
 def test_cli_print_world_round_trips_and_bad_world_exits_2(tmp_path: Path) -> None:
     run = [sys.executable, "-m", "hierskp", "synth"]
     printed = subprocess.run([*run, "--print-world"], capture_output=True, text=True, timeout=60, check=True).stdout
