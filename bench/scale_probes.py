@@ -1,0 +1,51 @@
+"""CPU time of the N-dependent parts of search and training start-up, in-process, on an existing cache.
+
+    PYTHONPATH=CODE python bench/scale_probes.py CACHE        # run once per code (this tree, an older checkout)
+
+On a shared box wall time swings 5x; CPU time does not. Prints JSON:
+- search: the per-query staleness check. Before the commit log: `SearchLibrary._videos` (the cheap check of
+  every video); after: `CacheStore.unchanged_since` (the log's position) and `verified.intact` on 10 videos
+  (what each query's hits get).
+- start-up: `require_valid(store, deep=True)` as `hierskp train` runs it (after: twice, the second with its
+  record), then `catalog` of the training splits.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import cache_schema as cs
+from hierskp.dataset.catalog import catalog
+from hierskp.eval.search import SearchLibrary
+
+
+def cpu(fn):  # type: ignore[no-untyped-def]
+    t = time.process_time()
+    fn()
+    return round(time.process_time() - t, 4)
+
+
+def main(cache: str) -> None:
+    store = cs.open_cache(cache)
+    res: dict = {"n": len(store.video_ids(None))}
+    if hasattr(store, "unchanged_since"):
+        from cache_schema.verified import intact
+
+        gen = store.generation()
+        res["log_check_cpu_ms"] = round(cpu(lambda: [store.unchanged_since(gen) for _ in range(20)]) / 20 * 1e3, 3)
+        res["hits_check_10_cpu_ms"] = round(
+            cpu(lambda: [intact(store, v) for v in store.video_ids(None)[:10]]) * 1e3, 1
+        )
+    lib = SearchLibrary.__new__(SearchLibrary)
+    lib.store, lib.splits = cs.open_cache(cache), None
+    res["inspect_all_cpu_s"] = cpu(lib._videos)
+    res["require_valid_deep_cpu_s"] = cpu(lambda: cs.require_valid(cs.open_cache(cache), deep=True))
+    res["require_valid_deep_again_cpu_s"] = cpu(lambda: cs.require_valid(cs.open_cache(cache), deep=True))
+    res["catalog_cpu_s"] = cpu(lambda: catalog(cs.open_cache(cache), ["pretrain", "train"]))
+    print(json.dumps(res), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
