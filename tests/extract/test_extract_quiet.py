@@ -36,10 +36,8 @@ def test_extract_prints_no_library_warning(extract_output):
     assert warnings == [], "\n".join(warnings)
 
 
-# The claim folders inside the Zarr store make zarr warn once per video. Their move out of the hierarchy
-# belongs to branch `loud` (cache_schema/claims.py); on a tree without it this expected failure shows the
-# count. After that merge this passes and the marker must go (strict: an unexpected pass fails the run).
-@pytest.mark.xfail(strict=True, reason="claim folders inside the Zarr hierarchy: fixed on branch loud (issue 20)")
+# The claim folders once sat inside the Zarr hierarchy and made zarr warn once per video (`_claims` is now
+# an empty array node that zarr never walks into).
 def test_extract_prints_no_claim_folder_warning(extract_output):
     claims = [line for line in extract_output.splitlines() if CLAIM in line]
     assert len(claims) == 0, f"{len(claims)} ZarrUserWarning(s) about claim folders"
