@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write OUT/videos/*.mp4 (H.264), OUT/manifest.jsonl and OUT/annotations_activitynet.json: "
         "procedure-structured videos with operation and narration annotations. Same seed, same corpus.",
     )
-    p.add_argument("--out", default=None, help="output folder (required unless --print-world)")
+    p.add_argument("--out", default=None, help="output folder (default: none; required unless --print-world)")
     p.add_argument(
         "--world",
         default="default",
