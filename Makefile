@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install lock lint demo serve test test-fast bench clean
+.PHONY: install lock lint browser demo serve test test-fast bench clean
 
 # torch first (the local CPU wheel), then exactly the locked versions, then hierskp itself without deps
 $(STAMP): pyproject.toml $(LOCK)
@@ -50,8 +50,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install lint
-	$(BIN)/python -m pytest -q
+# the `hierskp serve` browser test drives Debian's headless chromium through chromium-driver (selenium is in the lock)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver; } || \
+	  echo "make browser: install Debian's chromium and chromium-driver (as root) for tests/serve/test_serve_browser.py"
+
+# the slowest tests are listed at the end, so growth of the suite's time is seen where it happens
+test: install lint browser
+	$(BIN)/python -m pytest -q --durations=25
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
