@@ -1,4 +1,4 @@
-"""Shared by the fail-loudly tests (issue 20): one tiny finished run on `tiny_cache`, copied per test."""
+"""Failure handling end to end (issue 20): a tiny finished run, copied per test, and the CLI as a process."""
 
 from __future__ import annotations
 
