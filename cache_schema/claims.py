@@ -31,25 +31,14 @@ from typing import Any
 
 import zarr
 
+from . import layout as L
 from . import rawstore
 
 CLAIMS = "_claims"
 DEFAULT_LEASE_S = 120.0
-_ARRAY_META = json.dumps(
-    {
-        "zarr_format": 3,
-        "node_type": "array",
-        "shape": [0],
-        "data_type": "uint8",
-        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1]}},
-        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
-        "fill_value": 0,
-        "codecs": [{"name": "bytes"}],
-        "attributes": {"hierskp": "per-video write claims are keys below this empty array (cache_schema/claims.py)"},
-        "dimension_names": ["claim"],
-        "storage_transformers": [],
-    }
-).encode()
+_ARRAY_META = L.empty_array_node(
+    "claim", "per-video write claims are keys below this empty array (cache_schema/claims.py)"
+)
 # names a video id may never take: the store's own metadata and the claims key (any case: some file
 # systems fold it), and names Windows reserves
 RESERVED_IDS = frozenset(

@@ -37,20 +37,7 @@ COMMITS = "_commits"
 LOG = f"{COMMITS}/log"
 # `_commits` is an empty array node, so zarr's and xarray's walks of the hierarchy stop there and never
 # meet the log file (a stray file under a group makes zarr warn "not recognized as a component")
-_NODE_META = json.dumps(
-    {
-        "zarr_format": 3,
-        "node_type": "array",
-        "shape": [0],
-        "data_type": "uint8",
-        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1]}},
-        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
-        "fill_value": 0,
-        "codecs": [{"name": "bytes"}],
-        "dimension_names": ["commit"],
-        "attributes": {"hierskp": "commit log of completion markers: see cache_schema/commits.py"},
-    }
-).encode()
+_NODE_META = L.empty_array_node("commit", "commit log of completion markers: see cache_schema/commits.py")
 
 # {"log": path, "log_size": bytes, "tail": sha256 of the last 4 KiB, "pending": {video_id: metadata sha256 or None}};
 # the tail's random tokens tell apart two logs of one size (a copied cache that then changed otherwise)

@@ -18,6 +18,8 @@ CACHE/_commits/log              (minor 2, local stores) append-only JSON lines b
 
 from __future__ import annotations
 
+import json
+
 LAYOUT_VERSION = 2  # major: readers refuse another one
 # minor: additions readers of the same major may ignore (older caches lack them). 1: text/alt/*,
 # 2: the commit log _commits/log (a cache without one is read by inspecting its videos)
@@ -68,3 +70,24 @@ FEATURE_CHUNK_FRAMES = 256
 TEXT_CHUNK_ROWS = 1024
 
 VIDEO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+
+
+def empty_array_node(dimension: str, note: str) -> bytes:
+    """zarr.json of an empty array. A folder of hierskp's own files (claims, the commit log) is marked with
+    one: zarr's and xarray's walks of the hierarchy stop at an array, so they never meet those files (a
+    stray file under a group makes zarr warn "not recognized as a component of a Zarr hierarchy")."""
+    return json.dumps(
+        {
+            "zarr_format": 3,
+            "node_type": "array",
+            "shape": [0],
+            "data_type": "uint8",
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1]}},
+            "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+            "fill_value": 0,
+            "codecs": [{"name": "bytes"}],
+            "attributes": {"hierskp": note},
+            "dimension_names": [dimension],
+            "storage_transformers": [],
+        }
+    ).encode()

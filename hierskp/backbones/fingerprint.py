@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hierskp import checksums
+
 INFORMATIONAL = ("model", "resolved_path", "revision", "versions")
 _VOLATILE_CONFIG_KEYS = {"transformers_version", "_name_or_path", "_commit_hash", "torch_dtype", "dtype"}
 _TOKENIZER_FILES = (
@@ -42,13 +44,10 @@ def file_sha256(path: Path) -> str:
     with _cache_lock:
         if key in _file_cache:
             return _file_cache[key]
-    digest = hashlib.sha256()
-    with open(real, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
+    digest = checksums.file_sha256(real)
     with _cache_lock:
-        _file_cache[key] = digest.hexdigest()
-    return _file_cache[key]
+        _file_cache[key] = digest
+    return digest
 
 
 def weight_files(model_dir: Path) -> list[Path]:

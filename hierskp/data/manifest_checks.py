@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cache_schema.claims import reserved_id_problem
+from hierskp.checksums import file_sha256
 
 if TYPE_CHECKING:
     from .manifest import Manifest, VideoEntry
@@ -58,14 +58,6 @@ def case_collision(video_id: str, seen_lower: dict[str, tuple[str, int]]) -> str
     return None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def file_problems(manifest: Manifest, allow_outside: bool = False) -> list[str]:
     """Each video file exists, is a regular file, stays in the dataset folder; no file under two ids."""
     from .manifest import ManifestPathError
@@ -99,7 +91,7 @@ def _same_source(found: list[tuple[Any, Path]]) -> list[str]:
     by_hash: dict[str, list[Any]] = defaultdict(list)
     for same_size in (g for g in by_size.values() if len(g) > 1):
         for target, row in same_size:
-            by_hash[_sha256(target)].append(row)
+            by_hash[file_sha256(target)].append(row)
     groups += [("a file with the same content", rows) for rows in by_hash.values()]
     problems = []
     for same, rows in groups:

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from hierskp.checksums import file_sha256
+
 from .temporal import PositionKind, TemporalAggregator
 
 TEMPERATURE_LEVELS: tuple[str, ...] = ("frame", "operation", "video", "sequence")
@@ -147,16 +149,6 @@ class HeadsDamaged(ValueError):
     """A heads file that does not match the checksum recorded when it was written, or cannot be read."""
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_heads(model: HierSKPHeads, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
     """heads.safetensors + config.json (HeadsConfig, the weights' sha256 and e.g. the cache fingerprint):
     no pickle. Each file is written to a temporary name and renamed."""
@@ -167,7 +159,7 @@ def save_heads(model: HierSKPHeads, folder: str | Path, extra: dict[str, Any] | 
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = folder / ".heads.safetensors.tmp"
     save_file(tensors, str(tmp))
-    meta = {"heads": model.cfg.model_dump(mode="json"), "heads_sha256": _sha256(tmp), **(extra or {})}
+    meta = {"heads": model.cfg.model_dump(mode="json"), "heads_sha256": file_sha256(tmp), **(extra or {})}
     os.replace(tmp, folder / "heads.safetensors")
     (folder / ".config.json.tmp").write_text(json.dumps(meta, indent=1, allow_nan=False))
     os.replace(folder / ".config.json.tmp", folder / "config.json")
@@ -184,7 +176,7 @@ def load_heads(
     meta = json.loads((folder / "config.json").read_text())
     weights = folder / "heads.safetensors"
     want = meta.get("heads_sha256")
-    if want is not None and (got := _sha256(weights)) != want:
+    if want is not None and (got := file_sha256(weights)) != want:
         raise HeadsDamaged(
             f"{weights}: damaged trained heads (sha256 {got[:16]}..., recorded {want[:16]}...); "
             f"no answer is computed from them: {recover}"

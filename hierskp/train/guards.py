@@ -3,7 +3,6 @@ and a resume uses only a checkpoint whose checksum and values are intact (fallin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -12,6 +11,8 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file
+
+from hierskp.checksums import file_sha256  # noqa: F401 - re-exported for checkpoint.py
 
 log = logging.getLogger(__name__)
 SHA_KEY = "safetensors_sha256"
@@ -41,14 +42,6 @@ def check_weights(step: int, model: torch.nn.Module) -> None:
     if not bool(finite.all()):
         name = named[int((~finite).nonzero()[0, 0])][0]
         raise NonFiniteError(f"step {step}: weight {name!r} is no longer finite; training stopped")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def checkpoint_problem(json_path: Path) -> str | None:
