@@ -135,7 +135,8 @@ def summarize(out: str | Path) -> dict[str, Any]:
         for set_name in recs[0]["scores"]:
             keys = recs[0]["scores"][set_name]
             summary[variant][set_name] = {
-                k: [float(np.mean(v := [r["scores"][set_name][k] for r in recs])), float(np.std(v))] for k in keys
+                k: [float(np.mean(v := [_value(r["scores"][set_name][k]) for r in recs])), float(np.std(v))]
+                for k in keys
             }
         summary[variant]["train_seconds"] = {"mean": [float(np.mean([r["train_seconds"] for r in recs])), 0.0]}
     result = {
@@ -191,3 +192,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _value(x: Any) -> float:
+    """A metric as read back from strict JSON: a missing value (null, NaN when written) is NaN again."""
+    return float("nan") if x is None else float(x)

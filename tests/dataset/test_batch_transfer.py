@@ -47,7 +47,7 @@ def _same(a: Batch, b: Batch) -> None:
 
 
 def test_to_keeps_every_field():
-    batch = collate(_items())
+    batch = collate(_items(), twins={})
     assert all(getattr(batch, f.name) is not None for f in fields(Batch))
     for non_blocking in (False, True):
         moved = batch.to("cpu", non_blocking=non_blocking)
@@ -68,7 +68,7 @@ class _Recorder(torch.Tensor):
 
 
 def test_pin_memory_is_called_per_tensor_field():
-    batch = collate(_items())
+    batch = collate(_items(), twins={})
     tagged = Batch(
         **{
             f.name: (v.as_subclass(_Recorder) if isinstance(v := getattr(batch, f.name), torch.Tensor) else v)

@@ -130,7 +130,7 @@ def test_other_backbone_refused(corpus_copy, tmp_path, embedded_twin):
     proc = run_cli(
         "extract", "--manifest", str(manifest), "--cache", cache, "--backbone", str(embedded_twin), "--no-progress"
     )
-    assert proc.returncode == 2 and "fingerprint" in proc.stdout
+    assert proc.returncode == 2 and "fingerprint" in proc.stderr
 
 
 def test_cache_cli_inspect_and_export(corpus_copy, tmp_path):
