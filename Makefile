@@ -56,9 +56,11 @@ browser:
 	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver; } || \
 	  echo "make browser: install Debian's chromium and chromium-driver (as root) for tests/serve/test_serve_browser.py"
 
-# the slowest tests are listed at the end, so growth of the suite's time is seen where it happens
+# 2 worker processes, a test file at a time each (module fixtures stay shared); the slowest tests are listed
+# at the end, so growth of the suite's time is seen where it happens. `make test PYTEST_WORKERS=0`: one process
+PYTEST_WORKERS ?= 2
 test: install lint browser
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q --durations=25 $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile)
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
