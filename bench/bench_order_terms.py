@@ -22,11 +22,13 @@ BEFORE = ["losses.dtw.inputs=tokens", "losses.video_order.enabled=false"]
 
 
 def epoch(cache: str, overrides: list[str]) -> dict[str, float]:
-    """One warm-up step, then one epoch; wall seconds of the epoch and the process's peak RSS."""
+    """One warm-up step, then one epoch: wall and CPU seconds of the epoch and the process's peak RSS.
+    Twin orders are mined from the training annotations, as training does, when the config asks for them
+    (bench_twin_terms.py times those levers with this function)."""
     import torch
 
     from cache_schema import open_cache
-    from hierskp.dataset.batch import collate
+    from hierskp.dataset.batch import collate, twin_table
     from hierskp.dataset.catalog import catalog
     from hierskp.dataset.items import CacheVideoDataset
     from hierskp.models.heads import HeadsConfig, HierSKPHeads
@@ -45,23 +47,31 @@ def epoch(cache: str, overrides: list[str]) -> dict[str, float]:
     model = HierSKPHeads(HeadsConfig(**cfg.model.model_dump(), **dims))
     opt = torch.optim.AdamW(param_groups(model, 0.05), lr=1e-3)
     ds = CacheVideoDataset(cache, index, item_spec(cfg))
+    tw = cfg.losses.twin_order
+    twins = twin_table(index) if tw.negatives or tw.dtw_hinge else None
     spe = steps_per_epoch(len(index), cfg.data.batch_videos)
     batches = list(StepBatchSampler([e.procedure for e in index], cfg.data.batch_videos, 0, spe + 1))
     gen = torch.Generator().manual_seed(0)
 
     def step(keys) -> None:  # type: ignore[no-untyped-def]
-        loss, _ = compute_losses(model, collate([ds[k] for k in keys]), cfg.losses, gen)
+        loss, _ = compute_losses(model, collate([ds[k] for k in keys], twins=twins), cfg.losses, gen)
         opt.zero_grad()
         loss.backward()
         opt.step()
 
     step(batches[0])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for keys in batches[1:]:
         step(keys)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"epoch_seconds": wall, "peak_rss_mb": rss_mb, "steps": spe}
+    return {
+        "epoch_seconds": wall,
+        "epoch_cpu_seconds": cpu,
+        "peak_rss_mb": rss_mb,
+        "steps": spe,
+        "twins": len(twins or {}),
+    }
 
 
 def measure(cache: str, overrides: list[str]) -> dict[str, float]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from bench_order_terms import epoch  # the same epoch timer; it mines twin orders when asked
 
 VARIANTS = {
     "default": [],
@@ -25,57 +25,6 @@ VARIANTS = {
     "twin_dtw_hinge": ["losses.twin_order.dtw_hinge=true"],
     "twin_levers": ["losses.twin_order.negatives=true", "losses.twin_order.dtw_hinge=true"],
 }
-
-
-def epoch(cache: str, overrides: list[str]) -> dict[str, float]:
-    """One warm-up step, then one epoch; wall seconds of the epoch and the process's peak RSS."""
-    import torch
-
-    from cache_schema import open_cache
-    from hierskp.dataset.batch import collate, twin_table
-    from hierskp.dataset.catalog import catalog
-    from hierskp.dataset.items import CacheVideoDataset
-    from hierskp.models.heads import HeadsConfig, HierSKPHeads
-    from hierskp.train import load_config
-    from hierskp.train.loop import item_spec, param_groups
-    from hierskp.train.objective import compute_losses
-    from hierskp.train.sampling import StepBatchSampler, steps_per_epoch
-
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    cfg = load_config(None, overrides, cache=cache, out="-")
-    store = open_cache(cache)
-    index = catalog(store, cfg.data.train_splits)
-    first = store.read_video(index[0].video_id)
-    dims = {"vision_dim": int(first.features.shape[1]), "text_dim": int(first.text_video().shape[-1])}
-    model = HierSKPHeads(HeadsConfig(**cfg.model.model_dump(), **dims))
-    opt = torch.optim.AdamW(param_groups(model, 0.05), lr=1e-3)
-    ds = CacheVideoDataset(cache, index, item_spec(cfg))
-    tw = cfg.losses.twin_order
-    twins = twin_table(index) if tw.negatives or tw.dtw_hinge else None
-    spe = steps_per_epoch(len(index), cfg.data.batch_videos)
-    batches = list(StepBatchSampler([e.procedure for e in index], cfg.data.batch_videos, 0, spe + 1))
-    gen = torch.Generator().manual_seed(0)
-
-    def step(keys) -> None:  # type: ignore[no-untyped-def]
-        loss, _ = compute_losses(model, collate([ds[k] for k in keys], twins=twins), cfg.losses, gen)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    step(batches[0])
-    t0, c0 = time.perf_counter(), time.process_time()
-    for keys in batches[1:]:
-        step(keys)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {
-        "epoch_seconds": wall,
-        "epoch_cpu_seconds": cpu,
-        "peak_rss_mb": rss_mb,
-        "steps": spe,
-        "twins": len(twins or {}),
-    }
 
 
 def measure(cache: str, overrides: list[str]) -> dict[str, float]:
