@@ -31,7 +31,7 @@ FILES = {  # name: (width, height, codec, options)
 
 
 def make_video(path: Path, w: int, h: int, codec: str, options: dict, seconds: float) -> Path:
-    from hierskp.video.encode import encode_video
+    from hierskp.synth.encode import encode_video
 
     if path.exists():
         return path

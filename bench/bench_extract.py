@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def make_video(path: Path, minutes: float, fps: int = 25, size: tuple[int, int] = (320, 240)) -> Path:
     """A textured moving scene (so the codec does real work), written with libx264."""
-    from hierskp.video.encode import encode_video
+    from hierskp.synth.encode import encode_video
 
     if path.exists():
         return path

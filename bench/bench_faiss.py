@@ -30,7 +30,7 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hierskp.eval.faiss_store import LARGE_CORPUS_KIND, build_index, search  # noqa: E402
+from hierskp.index.store import LARGE_CORPUS_KIND, build_index, search  # noqa: E402
 from tests.fixtures.clustered import clustered_embeddings  # noqa: E402
 
 K = 10

@@ -8,7 +8,7 @@ then each stage runs as a user runs it, one `hierskp` process each (start-up inc
 (deep and --shallow), `cache ls`, `cache show`, a 20-step `train` (its run serves search and
 evaluate) and a second one on the same cache (the nightly retrain: its start-up reads only what changed), `evaluate`, `search` first (index build) and repeated (index on disk), plus in-process search
 (a new library over the built index, and a second query on the same library) and the nightly retrain's
-"what is new" pass (`hierskp.corpus_diff.diff_corpus`, the same per-video rule as extract's skip pass)
+"what is new" pass (`hierskp.extract.corpus_diff.diff_corpus`, the same per-video rule as extract's skip pass)
 over a manifest of N tiny files. Reported per stage: seconds, peak RSS of the process (MiB), and per N:
 files in the cache. Growth is the ratio of the largest N to the smallest, measured in the same run.
 Writes OUT/scale.json and prints a markdown table.
@@ -147,7 +147,7 @@ def in_process_search(run: Path, cache: Path) -> dict[str, Any]:
 
 
 def diff_pass(manifest: Path, cache: Path) -> dict[str, Any]:
-    from hierskp.corpus_diff import diff_corpus
+    from hierskp.extract.corpus_diff import diff_corpus
 
     t0 = time.perf_counter()
     diff = diff_corpus(manifest, str(cache))

@@ -35,9 +35,9 @@ import torch
 import hierskp
 from cache_schema import open_cache
 from hierskp.dataset.catalog import catalog
-from hierskp.eval.search import Hit, SearchLibrary, distinct_hits
-from hierskp.eval.search_rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, embed_rows
 from hierskp.runs.model import frozen_baseline
+from hierskp.search.library import Hit, SearchLibrary, distinct_hits
+from hierskp.search.rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, embed_rows
 
 
 def overlap_share(window: tuple[float, float], segments: np.ndarray) -> float:

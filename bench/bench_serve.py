@@ -89,7 +89,7 @@ def serve_in_thread(library, port: int):  # type: ignore[no-untyped-def]
 
 def measure(root: Path, n: int, rounds: int, enc, port: int, hashed_above: int, cli: bool) -> dict:  # type: ignore[no-untyped-def]
     from cache_schema import open_cache
-    from hierskp.eval.search import SearchLibrary
+    from hierskp.search.library import SearchLibrary
     from hierskp.serve.library import ServeLibrary
 
     cache, run = prepare(root, n, enc, hashed_above)

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from cache_schema import open_cache
-from hierskp.data.manifest import load_manifest
 from hierskp.dataset.batch import collate
 from hierskp.dataset.catalog import catalog
 from hierskp.dataset.items import CacheVideoDataset
+from hierskp.ingest.manifest import load_manifest
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.train import load_config
 from hierskp.train.loop import item_spec, param_groups

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 
 def scored(store, run: Path, split: str) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    from hierskp.eval.heldout import headline, split_metrics
+    from hierskp.eval.tasks.retrieval import headline, split_metrics
     from hierskp.runs.model import load_method
 
     heads = split_metrics(store, load_method(store, run), split)

@@ -133,7 +133,7 @@ def train_step_check(ctx: Ctx) -> str:
 
 @check("faiss")
 def faiss_check(ctx: Ctx) -> str:
-    from hierskp.eval.faiss_build import build_index, search, to_device
+    from hierskp.index.build import build_index, search, to_device
 
     n = 20_000 if ctx.quick else 200_000
     rng = np.random.default_rng(0)

@@ -18,7 +18,7 @@ import time
 
 import cache_schema as cs
 from hierskp.dataset.catalog import catalog
-from hierskp.eval.search import SearchLibrary
+from hierskp.search.library import SearchLibrary
 
 
 def cpu(fn):  # type: ignore[no-untyped-def]

@@ -1,6 +1,6 @@
 """Flow `build-index`: FAISS indices over a run's embeddings, per level and side, and the search indices.
 
-`hierskp.eval.run_faiss.build_run_indices` does the work: indices live in RUN/index/, each with the
+`hierskp.index.run_indices.build_run_indices` does the work: indices live in RUN/index/, each with the
 fingerprint of what it indexes (heads checksum, cache fingerprint, splits), so a rerun over an
 unchanged cache and run loads them and a changed one rebuilds: idempotent without Prefect caching.
 `warm_search` builds what `hierskp search` and `hierskp serve` load (RUN/index/search/, through the
@@ -18,8 +18,8 @@ from prefect.cache_policies import NO_CACHE
 from cache_schema import CacheError, open_cache
 from flows.artifacts import publish
 from flows.failures import fails_with_reason
-from hierskp.data.manifest import Split
-from hierskp.eval.run_faiss import build_run_indices
+from hierskp.index.run_indices import build_run_indices
+from hierskp.ingest.manifest import Split
 from hierskp.numfmt import rounded
 from hierskp.runs.model import load_method
 
@@ -35,9 +35,9 @@ def index_run(cache: str, run: str, levels: list[Level], splits: list[Split], ki
 @task(name="warm-search-index", cache_policy=NO_CACHE, persist_result=False)
 def warm_search(cache: str, run: str) -> list[dict[str, Any]]:
     """Build (or load, when current) the run's search index of every level, over all splits."""
-    from hierskp.eval.search import EmptyLibrary
-    from hierskp.eval.search_rows import SEARCH_LEVELS
-    from hierskp.library import search_library
+    from hierskp.api import search_library
+    from hierskp.search.library import EmptyLibrary
+    from hierskp.search.rows import SEARCH_LEVELS
 
     lib = search_library(run, cache)
     out = []

@@ -108,8 +108,8 @@ def compare_anchors(out: Path, cache: str, run: str, seed: int, max_steps: int |
     """Train each anchor configuration (reused when already finished), evaluate them beside the run."""
     from cache_schema import open_cache
     from flows.train import train_hierskp
-    from hierskp.ablation import ANCHORS
-    from hierskp.eval.report import evaluate_runs
+    from hierskp.eval.report.build import evaluate_runs
+    from hierskp.experiments.ablation import ANCHORS
     from hierskp.runs.folder import is_finished
 
     runs = [Path(run)]

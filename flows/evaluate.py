@@ -2,7 +2,7 @@
 
     prefect deployment run hierskp-pipeline/local ...   (evaluate runs as its last subflow)
 
-Scoring and the report are `hierskp.eval.report.evaluate_runs`; this flow writes RUN/eval.json
+Scoring and the report are `hierskp.eval.report.build.evaluate_runs`; this flow writes RUN/eval.json
 (what `retrain` compares) and the Prefect artifacts.
 """
 
@@ -17,8 +17,8 @@ from prefect.cache_policies import NO_CACHE
 from cache_schema import CacheError, open_cache
 from flows.artifacts import publish
 from flows.failures import fails_with_reason
-from hierskp.data.manifest import SPLITS
-from hierskp.eval.report import as_run_eval, evaluate_runs, headline_metrics
+from hierskp.eval.report.build import as_run_eval, evaluate_runs, headline_metrics
+from hierskp.ingest.manifest import SPLITS
 from hierskp.numfmt import rounded
 from hierskp.runs.folder import write_eval_result
 

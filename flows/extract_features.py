@@ -33,7 +33,6 @@ from flows.artifacts import Progress, publish
 from flows.failures import fails_with_reason
 from flows.gpu import gpu_slot
 from flows.runners import EXTRACT_TAG, RunnerOptions
-from hierskp.data.manifest import Manifest, ManifestError, ManifestRow, load_manifest
 from hierskp.extract import (
     ExtractConfig,
     ExtractOptions,
@@ -44,6 +43,7 @@ from hierskp.extract import (
     open_extraction,
     select_rows,
 )
+from hierskp.ingest.manifest import Manifest, ManifestError, ManifestRow, load_manifest
 from hierskp.numfmt import num
 
 

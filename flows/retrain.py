@@ -1,6 +1,6 @@
 """Flow `retrain` (deployment retrain/nightly): keep the served run current with the corpus.
 
-1. diff the manifest against the cache (`hierskp.corpus_diff`): new, changed, interrupted videos;
+1. diff the manifest against the cache (`hierskp.extract.corpus_diff`): new, changed, interrupted videos;
 2. extract only those (skip everything when nothing changed and a current run exists);
 3. train a candidate run, evaluate it on the held-out split;
 4. re-score the CURRENT run on the same, today's held-out set (new videos may have joined it:
@@ -30,8 +30,8 @@ from flows.failures import fails_with_reason
 from flows.runners import RunnerOptions
 from flows.train import train_hierskp
 from flows.train import validate_params as train_params
-from hierskp.corpus_diff import CorpusDiff, diff_corpus
 from hierskp.extract.config import ExtractOptions
+from hierskp.extract.corpus_diff import CorpusDiff, diff_corpus
 from hierskp.numfmt import num
 from hierskp.runs.promotion import Decision, RunRegistry
 
@@ -48,7 +48,7 @@ def score_current(cache: str, run: str, split: str, baseline: dict[str, Any]) ->
     """The current run's metrics on today's held-out set, without touching its folder; None if it
     cannot be scored (e.g. its heads do not fit this cache any more)."""
     from cache_schema import open_cache
-    from hierskp.eval.heldout import headline, split_metrics
+    from hierskp.eval.tasks.retrieval import headline, split_metrics
     from hierskp.runs.model import load_method
 
     try:

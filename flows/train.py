@@ -21,7 +21,7 @@ from cache_schema import CacheError, open_cache
 from flows.artifacts import Progress, publish
 from flows.failures import fails_with_reason
 from flows.gpu import gpu_slot
-from hierskp.experiment import train_and_evaluate
+from hierskp.experiments.train_and_evaluate import train_and_evaluate
 from hierskp.numfmt import num
 from hierskp.train import TrainConfig, load_config
 
@@ -97,7 +97,7 @@ def train_hierskp(
         description="training run",
     )
     if (run_dir / "eval.json").exists():
-        from hierskp.eval.heldout import headline
+        from hierskp.eval.tasks.retrieval import headline
 
         metrics = headline(json.loads((run_dir / "eval.json").read_text()))
         publish(

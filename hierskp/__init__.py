@@ -1,7 +1,7 @@
 """HierSKP: hierarchical surgical knowledge pretraining on cached frozen-backbone features.
 
-`hierskp.load_model(run_dir)` is the public model API (`hierskp.runs.api`) and
-`hierskp.search_library(run_dir, cache)` searches a cache's videos by text (`hierskp.library`),
+`hierskp.load_model(run_dir)` is the public model API (`hierskp.runs.encoders`) and
+`hierskp.search_library(run_dir, cache)` searches a cache's videos by text (`hierskp.api`),
 `hierskp.open_cache(url)` opens a feature cache (`cache_schema`); all three are
 imported on first use, so `import hierskp` (and `hierskp --help`) stays light.
 """
@@ -16,7 +16,7 @@ __all__ = ["load_model", "open_cache", "search_library", "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name == "load_model":
-        from hierskp.runs.api import load_model
+        from hierskp.runs.encoders import load_model
 
         return load_model
     if name == "open_cache":  # the README's `hierskp.open_cache(url)`: the cache store API
@@ -24,7 +24,7 @@ def __getattr__(name: str) -> Any:
 
         return open_cache
     if name == "search_library":
-        from hierskp.library import search_library
+        from hierskp.api import search_library
 
         return search_library
     raise AttributeError(f"module 'hierskp' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""`python -m hierskp.ablation`: variants x seeds, scored on val, test and an unseen cache, gathered per run."""
+"""`python -m hierskp.experiments.ablation`: variants x seeds, scored on val, test and an unseen cache, gathered per run."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hierskp.ablation import main, run_ablation, summarize
+from hierskp.experiments.ablation import main, run_ablation, summarize
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 
 FAST = ["model.hidden_dim=16", "model.embed_dim=16", "model.heads=2", "data.batch_videos=4", "max_steps=3"]

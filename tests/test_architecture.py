@@ -55,7 +55,7 @@ def test_train_and_eval_never_import_each_other():
 
 def test_read_model_and_run_package_sit_below_train_and_eval():
     for low in ("hierskp/dataset", "hierskp/runs", "hierskp/models", "hierskp/losses", "cache_schema"):
-        for high in ("hierskp.train", "hierskp.eval", "hierskp.commands", "hierskp.experiment", "flows"):
+        for high in ("hierskp.train", "hierskp.eval", "hierskp.cli", "hierskp.experiments.train_and_evaluate", "flows"):
             assert importers((low,), high) == [], (low, high)
 
 
@@ -65,8 +65,8 @@ def test_library_never_imports_prefect():
 
 def test_only_cache_schema_knows_the_layout():
     assert importers(("hierskp", "flows"), "cache_schema.layout") == [
-        "hierskp/data/manifest.py imports cache_schema.layout",  # the video id pattern only, no path
-        "hierskp/data/manifest.py imports cache_schema.layout.VIDEO_ID_PATTERN",
+        "hierskp/ingest/manifest.py imports cache_schema.layout",  # the video id pattern only, no path
+        "hierskp/ingest/manifest.py imports cache_schema.layout.VIDEO_ID_PATTERN",
     ]
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hierskp import checksums
+from hierskp.files import checksums
 
 INFORMATIONAL = ("model", "resolved_path", "revision", "versions")
 _VOLATILE_CONFIG_KEYS = {"transformers_version", "_name_or_path", "_commit_hash", "torch_dtype", "dtype"}

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from hierskp.data.manifest import VideoEntry, caption_pool
+from hierskp.ingest.manifest import VideoEntry, caption_pool
 
 
 def alt_captions(entry: VideoEntry) -> dict[str, tuple[list[str], list[int]]]:

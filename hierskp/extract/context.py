@@ -19,7 +19,7 @@ from typing import Any
 
 from cache_schema import CacheStore, open_cache
 from hierskp.backbones.fingerprint import remember_fingerprint, remembered_fingerprint
-from hierskp.data.manifest import Manifest, load_manifest
+from hierskp.ingest.manifest import Manifest, load_manifest
 
 from .config import ExtractConfig
 

@@ -11,7 +11,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from cache_schema import open_cache
-from hierskp.data.manifest import Manifest, ManifestError, ManifestRow
+from hierskp.ingest.manifest import Manifest, ManifestError, ManifestRow
 from hierskp.numfmt import num
 
 from .config import ExtractConfig

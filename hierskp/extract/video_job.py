@@ -18,7 +18,7 @@ import hierskp
 from cache_schema import CacheStore, validate_video
 from cache_schema.claims import Claim, describe_holder, owner_name, try_claim
 from cache_schema.claims import holder as claim_holder
-from hierskp.data.manifest import ManifestPathError, ManifestRow
+from hierskp.ingest.manifest import ManifestPathError, ManifestRow
 from hierskp.video import IsolatedFrameReader, VideoDecodeError, iter_frame_batches
 
 from .captions import embed_alt_captions

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from hierskp.checksums import file_sha256
+from hierskp.files.checksums import file_sha256
 
 from .temporal import PositionKind, TemporalAggregator
 

@@ -13,7 +13,7 @@ against a cache with a different fingerprint_id is refused with a message naming
 
 from __future__ import annotations
 
-from hierskp import strict_json
+from hierskp.files import strict_json
 
 import datetime as dt
 import json

@@ -12,7 +12,7 @@ re-evaluates the current run on today's cache), otherwise the comparison means l
 
 from __future__ import annotations
 
-from hierskp import strict_json
+from hierskp.files import strict_json
 
 import datetime as dt
 import json

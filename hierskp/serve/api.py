@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from cache_schema import CacheError
-from hierskp.eval.search import EmptyLibrary
+from hierskp.search.library import EmptyLibrary
 
 from .library import ServeLibrary, UnknownVideo
 from .media import MediaUnavailable

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from cache_schema import CacheStore, open_cache
-from hierskp.eval.search import EmptyLibrary, SearchLibrary
-from hierskp.runs.api import load_model
+from hierskp.runs.encoders import load_model
 from hierskp.runs.folder import INDEX_DIR
+from hierskp.search.library import EmptyLibrary, SearchLibrary
 
 from .media import SourceFile, Thumbnails, resolve_source
 from .timeline import annotated_spans, class_prompts, operation_at, predicted_spans

@@ -15,17 +15,17 @@ from typing import Any
 import numpy as np
 
 from cache_schema import CacheStore
-from hierskp.cache_plot import pca_rgb, self_similarity
-from hierskp.eval.search_rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, embed_rows
-from hierskp.runs.api import HierSKPModel
+from hierskp.cache_views.plot import pca_rgb, self_similarity
+from hierskp.runs.encoders import HierSKPModel
+from hierskp.search.rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, embed_rows
 
 
 def class_prompts(
     model: HierSKPModel, store: CacheStore, prompts: dict[str, list[str]] | None
 ) -> tuple[list[str], np.ndarray]:
     """(labels, [C, E] unit prompts) for zero-shot prediction."""
-    from hierskp.eval.prompts import encode_prompts, prompt_classes
-    from hierskp.eval.recognition_task import class_prompts as caption_prompts
+    from hierskp.eval.tasks.prompts import encode_prompts, prompt_classes
+    from hierskp.eval.tasks.recognition import class_prompts as caption_prompts
 
     if prompts:
         return prompt_classes(encode_prompts(prompts, model.text_encoder()), model.run.embedder)

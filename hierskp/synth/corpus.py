@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hierskp import strict_json
-from hierskp.data.manifest import SPLITS
+from hierskp.files import strict_json
+from hierskp.ingest.manifest import SPLITS
 from hierskp.synth.appearance import WorldLook, sample_nuisance, world_look
 from hierskp.synth.config import SynthConfig, get_config
 from hierskp.synth.grammar import DEFAULT_WORLD, ProcedureInstance, sample_instance
@@ -203,11 +203,11 @@ def generate_corpus(
 ) -> Path:
     """Write DIR/videos/*.mp4, DIR/manifest.jsonl, DIR/annotations_activitynet.json and
     DIR/synth_info.json; returns the manifest path (written last, so it marks completeness).
-    DIR must be new, empty or an earlier corpus (`hierskp.outdir`), unless `force`.
+    DIR must be new, empty or an earlier corpus (`hierskp.files.outdir`), unless `force`.
     `world`: a loaded world, a packaged world's name or a world spec file."""
     from tqdm import tqdm
 
-    from hierskp.outdir import claim_output_dir
+    from hierskp.files.outdir import claim_output_dir
 
     cfg = get_config(config) if isinstance(config, str) else config
     spec = world if isinstance(world, World) else load_world(world)

@@ -1,4 +1,4 @@
-"""Atomic H.264 MP4 writing on top of the project's encoder (`hierskp.video.encode`).
+"""Atomic H.264 MP4 writing on top of the project's encoder (`hierskp.synth.encode`).
 
 Frames go to a hidden temp file next to the target, renamed on success, so a crash never
 leaves a truncated video under the final name. One encoder thread keeps the bitstream the
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hierskp.video.encode import encode_video
+from hierskp.synth.encode import encode_video
 
 
 def write_mp4(

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hierskp.data.manifest import Split
+from hierskp.ingest.manifest import Split
 from hierskp.models.heads import ModelConfig
 
 Level = Literal["frame", "operation", "video"]

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from hierskp.checksums import file_sha256  # noqa: F401 - re-exported for checkpoint.py
+from hierskp.files.checksums import file_sha256  # noqa: F401 - re-exported for checkpoint.py
 
 log = logging.getLogger(__name__)
 SHA_KEY = "safetensors_sha256"

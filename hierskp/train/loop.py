@@ -1,7 +1,7 @@
 """`train(config) -> run_dir`: stage 2 on cached tensors only (no video decoding, no backbone).
 
 Training only trains: the held-out evaluation after it (`config.evaluate`) is
-`hierskp.experiment.train_and_evaluate`, which sits above both `hierskp.train` and `hierskp.eval`."""
+`hierskp.experiments.train_and_evaluate.train_and_evaluate`, which sits above both `hierskp.train` and `hierskp.eval`."""
 
 from __future__ import annotations
 
@@ -22,15 +22,15 @@ from cache_schema import open_cache, require_valid
 from hierskp.dataset.batch import collate, twin_table
 from hierskp.dataset.catalog import catalog
 from hierskp.dataset.items import CacheVideoDataset, ItemSpec
+from hierskp.files.outdir import claim_output_dir
 from hierskp.models.heads import TEMPERATURE_LEVELS, HeadsConfig, HierSKPHeads, save_heads
-from hierskp.outdir import claim_output_dir
 from hierskp.runs.folder import CONFIG, check_cache, heads_dir, read_run_config, write_run_config
+from hierskp.runs.lock import run_lock
 
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .config import MAX_TOTAL_STEPS, TrainConfig
 from .guards import check_losses, check_weights, last_good_checkpoint
 from .resume_check import check_resume
-from .run_lock import run_lock
 from .runlog import MetricsLog, plot_loss_curve
 from .sampling import StepBatchSampler, step_seed, steps_per_epoch
 from .step import PendingSteps, train_step

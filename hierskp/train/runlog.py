@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hierskp import strict_json
+from hierskp.files import strict_json
 
 
 class MetricsLog:

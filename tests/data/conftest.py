@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hierskp.video.encode import encode_video
+from hierskp.synth.encode import encode_video
 
 PALETTE = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (200, 200, 40), (200, 40, 200), (40, 200, 200), (120, 120, 120)]
 

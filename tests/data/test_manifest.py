@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from hierskp.data.activitynet import import_activitynet
-from hierskp.data.manifest import ManifestError, load_manifest
+from hierskp.ingest.activitynet import import_activitynet
+from hierskp.ingest.manifest import ManifestError, load_manifest
 
 GOOD = {
     "video_id": "v1",
@@ -63,7 +63,7 @@ def test_duplicates_and_bad_json_all_reported(tmp_path):
 
 
 def test_times_past_duration():
-    from hierskp.data.manifest import VideoEntry
+    from hierskp.ingest.manifest import VideoEntry
 
     entry = VideoEntry.model_validate({**GOOD, "operations": [{"start": 0, "end": 30, "label": "a", "text": "b"}]})
     problems = entry.times_past(duration=20.0, tolerance=0.5)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from hierskp.data.manifest import ManifestError, caption_pool, load_manifest, write_manifest
 from hierskp.extract.source import annotations_hash
+from hierskp.ingest.manifest import ManifestError, caption_pool, load_manifest, write_manifest
 
 GOOD = {
     "video_id": "v1",

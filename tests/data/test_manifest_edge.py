@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hierskp.data.manifest import ManifestError, ManifestPathError, load_manifest
+from hierskp.ingest.manifest import ManifestError, ManifestPathError, load_manifest
 
 GOOD = {"video_id": "v1", "video": "videos/v1.mp4", "split": "train", "procedure": "p", "text": "t"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hierskp.data.phase_files import (
+from hierskp.ingest.phase_files import (
     PhaseFileError,
     Segment,
     humanize,

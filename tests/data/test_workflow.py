@@ -7,8 +7,8 @@ import json
 import pytest
 
 from hierskp.cli import main
-from hierskp.data.manifest import ManifestError, load_manifest
-from hierskp.data.workflow import workflow_to_entries
+from hierskp.ingest.manifest import ManifestError, load_manifest
+from hierskp.ingest.workflow import workflow_to_entries
 
 from .conftest import write_labels, write_video
 

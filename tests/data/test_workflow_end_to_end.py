@@ -8,7 +8,7 @@ import json
 import pytest
 
 from hierskp.cli import main
-from hierskp.data.workflow import AUTOLAPARO_PHASES
+from hierskp.ingest.workflow import AUTOLAPARO_PHASES
 
 from .conftest import write_labels, write_video
 

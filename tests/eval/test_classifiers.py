@@ -8,7 +8,7 @@ import pytest
 sk_metrics = pytest.importorskip("sklearn.metrics")  # via tslearn in the [test] extra
 accuracy_score, f1_score = sk_metrics.accuracy_score, sk_metrics.f1_score
 
-from hierskp.eval.classifiers import (  # noqa: E402 - after the optional sklearn import
+from hierskp.eval.metrics.classification import (  # noqa: E402 - after the optional sklearn import
     macro_f1,
     recognition_metrics,
     train_linear_probe,

@@ -7,7 +7,7 @@ import torch
 
 import cache_schema as cs
 from hierskp.dataset.items import ItemSpec, window_start
-from hierskp.eval.dense import BACKGROUND, dense_split, embed_frames, frame_labels, iter_video_windows
+from hierskp.eval.tasks.dense import BACKGROUND, dense_split, embed_frames, frame_labels, iter_video_windows
 from hierskp.runs.model import frozen_baseline
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 
@@ -76,7 +76,7 @@ def test_dense_split_frozen_baseline(tmp_path):
 def test_dense_rows_are_the_frame_level_windows(tmp_path):
     """At a narration's frame, the dense embedding is the frame level's (evaluation) window embedding."""
     from hierskp.dataset.catalog import catalog
-    from hierskp.eval.embed import embed_split
+    from hierskp.eval.tasks.embed import embed_split
 
     store = make_synthetic_cache(tmp_path / "c.zarr", n_videos=5, seed=2, vision_dim=16, text_dim=24, op_frames=(3, 5))
     frame = embed_split(store, frozen_baseline(store), "test").levels["frame"]

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from hierskp.eval.detection import Annotation as A
-from hierskp.eval.detection import Detection as D
-from hierskp.eval.detection import detection_map, interpolated_ap, segment_tiou
-from hierskp.eval.detection_io import (
+from hierskp.eval.metrics.detection import Annotation as A
+from hierskp.eval.metrics.detection import Detection as D
+from hierskp.eval.metrics.detection import detection_map, interpolated_ap, segment_tiou
+from hierskp.eval.metrics.detection_io import (
     DetectionFormatError,
     read_ground_truth,
     read_predictions,

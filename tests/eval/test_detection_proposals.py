@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hierskp.eval.detection import Annotation as A
-from hierskp.eval.detection import Detection as D
-from hierskp.eval.detection import detection_map
-from hierskp.eval.proposals import frame_scores_to_detections, nms_1d, nms_detections, soft_nms_1d
+from hierskp.eval.metrics.detection import Annotation as A
+from hierskp.eval.metrics.detection import Detection as D
+from hierskp.eval.metrics.detection import detection_map
+from hierskp.eval.tasks.proposals import frame_scores_to_detections, nms_1d, nms_detections, soft_nms_1d
 
 
 def test_nms_1d():

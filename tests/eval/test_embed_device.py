@@ -10,7 +10,7 @@ import torch
 
 import cache_schema as cs
 from hierskp.dataset.items import ItemSpec
-from hierskp.eval.embed import embed_split, resolve_embed_device
+from hierskp.eval.tasks.embed import embed_split, resolve_embed_device
 from hierskp.models.embedders import HeadsEmbedder
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.runs.model import RunModel, frozen_baseline

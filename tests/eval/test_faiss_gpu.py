@@ -7,9 +7,9 @@ import logging
 import numpy as np
 import pytest
 
-from hierskp.eval import faiss_gpu
-from hierskp.eval.faiss_build import build_index, search
-from hierskp.eval.faiss_gpu import GpuSettings, choose_gpu
+from hierskp.index import gpu as faiss_gpu
+from hierskp.index.build import build_index, search
+from hierskp.index.gpu import GpuSettings, choose_gpu
 
 
 def test_threshold_and_device_choice():

@@ -8,7 +8,7 @@ import faiss
 import numpy as np
 import pytest
 
-from hierskp.eval.faiss_store import (
+from hierskp.index.store import (
     build_index,
     fingerprint,
     load_index,
@@ -122,7 +122,7 @@ def test_files_hold_no_pickle(tmp_path, corpus):
 
 
 def test_auto_prefers_flat_when_ivf_cannot_prune(monkeypatch):
-    import hierskp.eval.faiss_build as ib
+    import hierskp.index.build as ib
 
     monkeypatch.setattr(ib, "AUTO_FLAT_MAX", 1000)
     x = np.random.default_rng(0).standard_normal((4000, 64)).astype(np.float32)  # no clusters at all
@@ -133,7 +133,7 @@ def test_auto_prefers_flat_when_ivf_cannot_prune(monkeypatch):
 
 
 def test_load_or_build_from_calls_make_only_to_build(tmp_path):
-    from hierskp.eval.faiss_store import load_or_build_from
+    from hierskp.index.store import load_or_build_from
 
     calls = []
 

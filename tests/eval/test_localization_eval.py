@@ -10,11 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from hierskp.eval.dense import DenseSplit
-from hierskp.eval.detection import detection_map
-from hierskp.eval.detection_io import read_ground_truth, read_predictions
-from hierskp.eval.localization import calibrate_temperature, detect, ground_truth, localization_eval, smooth
-from hierskp.eval.recognition_task import recognition_eval, task_inputs
+from hierskp.eval.metrics.detection import detection_map
+from hierskp.eval.metrics.detection_io import read_ground_truth, read_predictions
+from hierskp.eval.tasks.dense import DenseSplit
+from hierskp.eval.tasks.localization import calibrate_temperature, detect, ground_truth, localization_eval, smooth
+from hierskp.eval.tasks.recognition import recognition_eval, task_inputs
 from hierskp.runs.model import frozen_baseline
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 

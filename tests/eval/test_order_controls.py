@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from hierskp.eval.bootstrap import bootstrap_summary
-from hierskp.eval.embed import embed_split
-from hierskp.eval.heldout import annotated_orders, headline, split_metrics
-from hierskp.eval.order_controls import block_shuffle, order_controls, reorder_to, twin_orders
+from hierskp.eval.metrics.intervals import bootstrap_summary
+from hierskp.eval.tasks.embed import embed_split
+from hierskp.eval.tasks.order_controls import block_shuffle, order_controls, reorder_to, twin_orders
+from hierskp.eval.tasks.retrieval import annotated_orders, headline, split_metrics
 from hierskp.runs.model import frozen_baseline
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 

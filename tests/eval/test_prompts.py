@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hierskp.cli import main
-from hierskp.eval.prompts import PromptsError, load_prompts
-from hierskp.eval.report import evaluate_runs
+from hierskp.eval.report.build import evaluate_runs
+from hierskp.eval.tasks.prompts import PromptsError, load_prompts
 from hierskp.train import load_config, train
 from tests.fixtures.synthetic_cache import OPS, make_synthetic_cache
 
@@ -84,7 +84,7 @@ def test_cli_reports_a_bad_prompts_file(run_with_text_encoder, capsys):
 
 
 def test_prompt_template_sets_are_validated_and_fill_the_label_names():
-    from hierskp.eval.prompt_templates import label_prompts, templates_of
+    from hierskp.eval.tasks.prompt_templates import label_prompts, templates_of
 
     assert templates_of("video") == ("a video of {label}",)
     assert templates_of("a clip of {label} | {label}") == ("a clip of {label}", "{label}")
@@ -96,7 +96,7 @@ def test_prompt_template_sets_are_validated_and_fill_the_label_names():
 
 def test_report_scores_zero_shot_with_a_template_ensemble_chosen_on_a_split(run_with_text_encoder):
     from hierskp.backbones import load_text_encoder
-    from hierskp.eval.prompt_templates import TEMPLATE_SETS, choose_templates
+    from hierskp.eval.tasks.prompt_templates import TEMPLATE_SETS, choose_templates
     from hierskp.runs.model import load_run
 
     root, store, run = run_with_text_encoder

@@ -10,8 +10,8 @@ import pytest
 
 import cache_schema as cs
 from hierskp.cli import main
-from hierskp.eval.heldout import headline as train_headline
-from hierskp.eval.report import BASELINE, as_run_eval, evaluate_runs, headline_metrics, method_names
+from hierskp.eval.report.build import BASELINE, as_run_eval, evaluate_runs, headline_metrics, method_names
+from hierskp.eval.tasks.retrieval import headline as train_headline
 from hierskp.train import load_config, train
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 

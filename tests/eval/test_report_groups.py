@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from hierskp.eval.report_groups import comparison_lines, group_name, group_table, interval, paired_lines, seed_groups
+from hierskp.eval.report.groups import comparison_lines, group_name, group_table, interval, paired_lines, seed_groups
 
 
 @pytest.mark.parametrize("n", [2, 3, 5, 11, 30])

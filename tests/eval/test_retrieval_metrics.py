@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hierskp.eval.retrieval import (
+from hierskp.eval.metrics.retrieval import (
     bidirectional_retrieval_metrics,
     retrieval_metrics,
     retrieval_ranks,

@@ -15,10 +15,10 @@ import cache_schema as cs
 import hierskp
 from hierskp.cli import main
 from hierskp.dataset.catalog import catalog
-from hierskp.eval.embed import embed_split
-from hierskp.eval.search import EmptyLibrary, SearchLibrary
-from hierskp.eval.search_rows import embed_rows, moment_windows, window_rows
+from hierskp.eval.tasks.embed import embed_split
 from hierskp.runs.model import load_run
+from hierskp.search.library import EmptyLibrary, SearchLibrary
+from hierskp.search.rows import embed_rows, moment_windows, window_rows
 from hierskp.train import load_config, train
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 

@@ -8,8 +8,8 @@ import numpy as np
 
 import cache_schema as cs
 from hierskp.backbones.text import load_text_encoder
-from hierskp.data.manifest import caption_pool, load_manifest
 from hierskp.extract import ExtractConfig, extract_manifest
+from hierskp.ingest.manifest import caption_pool, load_manifest
 
 
 def _extract(manifest, cache):

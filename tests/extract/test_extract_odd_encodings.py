@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import cache_schema as cs
-from hierskp.video.encode import encode_video, make_index_frame
+from hierskp.synth.encode import encode_video, make_index_frame
 
 from .conftest import run_cli
 

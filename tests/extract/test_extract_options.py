@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import cache_schema as cs
-from hierskp.data.manifest import load_manifest
 from hierskp.extract import ExtractConfig, extract_manifest
+from hierskp.ingest.manifest import load_manifest
 
 from .conftest import run_cli
 

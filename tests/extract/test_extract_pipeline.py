@@ -10,8 +10,8 @@ import pytest
 import zarr
 
 import cache_schema as cs
-from hierskp.data.manifest import load_manifest
 from hierskp.extract import ExtractConfig, extract_manifest
+from hierskp.ingest.manifest import load_manifest
 
 from .conftest import run_cli
 
@@ -168,7 +168,7 @@ def test_cache_cli_inspect_and_export(corpus_copy, tmp_path):
 
 
 def test_unknown_video_id_is_an_error(corpus_copy, tmp_path):
-    from hierskp.data.manifest import ManifestError
+    from hierskp.ingest.manifest import ManifestError
 
     cfg = ExtractConfig(manifest=corpus_copy / "manifest.jsonl", cache=str(tmp_path / "c.zarr"), video_ids=("nope",))
     with pytest.raises(ManifestError, match="nope"):

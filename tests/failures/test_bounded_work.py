@@ -6,8 +6,8 @@ import pytest
 
 import cache_schema as cs
 import hierskp
-from hierskp.eval.search import SearchLibrary
-from hierskp.eval.search_bounds import KEEP_VERSIONS, SearchBoundsError
+from hierskp.search.bounds import KEEP_VERSIONS, SearchBoundsError
+from hierskp.search.library import SearchLibrary
 from hierskp.train import load_config
 
 from .conftest import hierskp_cli

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hierskp.data.manifest import ManifestError, ManifestPathError, load_manifest
+from hierskp.ingest.manifest import ManifestError, ManifestPathError, load_manifest
 
 from .conftest import hierskp_cli
 

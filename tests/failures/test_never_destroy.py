@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from hierskp.outdir import MARKER, OutputFolderNotOurs
+from hierskp.files.outdir import MARKER, OutputFolderNotOurs
 from hierskp.synth import generate_corpus
 from hierskp.train import load_config, train
 from tests.train.conftest import FAST
@@ -90,8 +90,8 @@ def test_train_cli_leaves_no_lock_and_names_the_refusal(tiny_cache, tmp_path):
 
 def test_cache_report_and_export_refuse_a_folder_of_user_files(tiny_cache, tmp_path):
     import cache_schema as cs
-    from hierskp.eval.report import evaluate_runs
-    from hierskp.export import export_features
+    from hierskp.cache_views.export import export_features
+    from hierskp.eval.report.build import evaluate_runs
 
     user = tmp_path / "mine"
     user.mkdir()

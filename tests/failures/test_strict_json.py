@@ -7,8 +7,8 @@ import json
 import shutil
 
 import cache_schema as cs
-from hierskp.eval.heldout import evaluate_run
-from hierskp.eval.report import evaluate_runs
+from hierskp.eval.report.build import evaluate_runs
+from hierskp.eval.tasks.retrieval import evaluate_run
 from hierskp.runs.folder import read_eval_result, write_eval_result
 from hierskp.runs.model import load_run
 from hierskp.runs.promotion import RunRegistry

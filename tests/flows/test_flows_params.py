@@ -8,7 +8,7 @@ import shutil
 import pytest
 import yaml
 
-from hierskp.corpus_diff import diff_corpus
+from hierskp.extract.corpus_diff import diff_corpus
 
 from .conftest import REPO
 

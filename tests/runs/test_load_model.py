@@ -12,9 +12,9 @@ import torch
 
 import hierskp
 from hierskp.dataset.catalog import catalog
-from hierskp.eval.embed import embed_split
+from hierskp.eval.tasks.embed import embed_split
 from hierskp.losses import dtw_order_scores
-from hierskp.runs.api import TextEncoderMismatch
+from hierskp.runs.encoders import TextEncoderMismatch
 from hierskp.runs.model import load_run
 from hierskp.train import load_config, train
 from tests.fixtures.synthetic_cache import make_synthetic_cache

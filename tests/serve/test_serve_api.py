@@ -9,7 +9,7 @@ import zarr
 from fastapi.testclient import TestClient
 
 from cache_schema import open_cache
-from hierskp.commands.serve import is_loopback
+from hierskp.cli.serve import is_loopback
 from hierskp.serve.api import MAX_QUERY
 from hierskp.serve.app import create_app
 from hierskp.serve.library import ServeLibrary

@@ -17,8 +17,8 @@ import pytest
 
 import hierskp
 from cache_schema import open_cache
-from hierskp.eval.report import evaluate_runs
-from hierskp.experiment import train_and_evaluate
+from hierskp.eval.report.build import evaluate_runs
+from hierskp.experiments.train_and_evaluate import train_and_evaluate
 from hierskp.extract import ExtractConfig, extract_manifest
 from hierskp.extract.config import ExtractOptions
 from hierskp.train import load_config

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hierskp.data.manifest import caption_pool, load_manifest
+from hierskp.ingest.manifest import caption_pool, load_manifest
 from hierskp.synth.appearance import sample_nuisance, world_look
 from hierskp.synth.config import get_config
 from hierskp.synth.corpus import generate_corpus, plan_corpus

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from hierskp.eval.order_controls import twin_orders
+from hierskp.eval.tasks.order_controls import twin_orders
 from hierskp.synth.appearance import sample_nuisance, world_look
 from hierskp.synth.config import get_config
 from hierskp.synth.corpus import _world, plan_corpus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hierskp.experiment import train_and_evaluate
+from hierskp.experiments.train_and_evaluate import train_and_evaluate
 from hierskp.train import load_config
 
 FAST = [

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hierskp.ablation import ANCHORS
 from hierskp.configs import CONFIGS_DIR
+from hierskp.experiments.ablation import ANCHORS
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.train import load_config, train
 from hierskp.train.objective import compute_losses

@@ -14,10 +14,10 @@ from safetensors.torch import load_file, save_file
 
 import cache_schema as cs
 from cache_schema import layout as L
+from hierskp.runs.lock import RunFolderBusy, run_lock
 from hierskp.train import load_config, train
 from hierskp.train.checkpoint import list_checkpoints
 from hierskp.train.guards import NonFiniteError
-from hierskp.train.run_lock import RunFolderBusy, run_lock
 from tests.fixtures.synthetic_cache import write_ramp_cache
 
 from .conftest import FAST

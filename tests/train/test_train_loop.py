@@ -11,7 +11,7 @@ import torch
 
 import cache_schema as cs
 from hierskp.cli import main
-from hierskp.eval.embed import embed_split
+from hierskp.eval.tasks.embed import embed_split
 from hierskp.runs.folder import RunCacheMismatch
 from hierskp.runs.model import frozen_baseline, load_run
 from hierskp.train import load_config, train

@@ -11,8 +11,8 @@ import pytest
 from safetensors.torch import load_file
 
 from hierskp.cli import main
-from hierskp.eval.heldout import headline
-from hierskp.experiment import train_and_evaluate
+from hierskp.eval.tasks.retrieval import headline
+from hierskp.experiments.train_and_evaluate import train_and_evaluate
 from hierskp.train import load_config
 from hierskp.train.checkpoint import list_checkpoints
 from hierskp.train.runlog import read_metrics

@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from hierskp.video.encode import encode_video, make_index_frame
+from hierskp.synth.encode import encode_video, make_index_frame
 from hierskp.video.probe import decord_package
 
 W, H = 96, 64

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from hierskp.synth.encode import read_index_frame
 from hierskp.video import FrameBatch, decord_backend, iter_frame_batches, probe
-from hierskp.video.encode import read_index_frame
 from hierskp.video.probe import decord_package
 from hierskp.video.sampling import TIME_EPS
 
@@ -151,7 +151,7 @@ def test_very_short_video_gives_one_frame(make_video, fps: float) -> None:
 
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])
 def test_single_frame_video(tmp_path, suffix: str) -> None:
-    from hierskp.video.encode import encode_video, make_index_frame
+    from hierskp.synth.encode import encode_video, make_index_frame
 
     codec = "libvpx-vp9" if suffix == ".webm" else "libx264"
     path = encode_video(tmp_path / f"one{suffix}", [make_index_frame(7)], fps=25, codec=codec)

@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
+from hierskp.synth.encode import read_index_frame
 from hierskp.video import VideoDecodeError, VideoError, VideoTruncatedError, iter_frame_batches, probe
-from hierskp.video.encode import read_index_frame
 from hierskp.video.probe import decord_package
 
 from .conftest import SPECS

@@ -8,8 +8,8 @@ import av
 import numpy as np
 import pytest
 
+from hierskp.synth.encode import as_fraction, encode_video, make_index_frame, read_index_frame
 from hierskp.video import sample_times
-from hierskp.video.encode import as_fraction, encode_video, make_index_frame, read_index_frame
 from hierskp.video.sampling import frame_span, output_size, select_frames
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hierskp.synth.encode import encode_video, make_index_frame, read_index_frame
 from hierskp.video import IsolatedFrameReader, VideoStallError, iter_frame_batches
-from hierskp.video.encode import encode_video, make_index_frame, read_index_frame
 from hierskp.video.isolated import FACTORY_ENV
 
 

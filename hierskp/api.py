@@ -1,0 +1,24 @@
+"""`hierskp.search_library(run_dir, cache)`: a trained run and a cache as a searchable video library.
+
+    lib = hierskp.search_library("runs/full", "data/cache.zarr")
+    lib.search("skin closure", k=5, level="moment")  # -> [Hit(video_id, start, end, score), ...]
+
+Opens what `hierskp.search.library.SearchLibrary` takes (a loaded model and an open cache); the
+options are that class's (window_s, stride_s, splits, index_dir, kind).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cache_schema import CacheStore, open_cache
+from hierskp.runs.encoders import HierSKPModel, load_model
+from hierskp.search.library import SearchLibrary
+
+
+def search_library(run: str | Path | HierSKPModel, cache: str | Path | CacheStore, **options: Any) -> SearchLibrary:
+    """The run (a folder or a `hierskp.load_model` result) over the cache (a path, URL or open store)."""
+    model = run if isinstance(run, HierSKPModel) else load_model(run)
+    store = cache if isinstance(cache, CacheStore) else open_cache(str(cache), "r")
+    return SearchLibrary(model, store, **options)

@@ -1,0 +1,1 @@
+"""Compositions of training and evaluation: `train_and_evaluate` and the ablation table."""

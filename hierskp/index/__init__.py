@@ -1,0 +1,1 @@
+"""FAISS indices: build and tune (`build`), fingerprinted files (`store`), GPU resources (`gpu`)."""

@@ -1,0 +1,1 @@
+"""The manifest (the user's dataset description) and the importers of public dataset formats."""
