@@ -11,9 +11,9 @@ accuracy_score, f1_score = sk_metrics.accuracy_score, sk_metrics.f1_score
 from hierskp.eval.metrics.classification import (  # noqa: E402 - after the optional sklearn import
     macro_f1,
     recognition_metrics,
-    train_linear_probe,
     zero_shot_predict,
 )
+from hierskp.eval.tasks.frame_probe import train_linear_probe  # noqa: E402
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -31,10 +31,11 @@ from hierskp.eval.report import plots
 from hierskp.eval.report.groups import SEED_KEYS, group_table, seed_groups
 from hierskp.eval.report.render import render_markdown
 from hierskp.eval.tasks.embed import LEVELS, LevelData, embed_split
+from hierskp.eval.tasks.frame_probe import fit_frame_probe
 from hierskp.eval.tasks.localization import localization_eval
 from hierskp.eval.tasks.prompt_templates import cache_labels, label_prompts, templates_of
 from hierskp.eval.tasks.prompts import encode_prompts, load_prompts
-from hierskp.eval.tasks.recognition import fit_frame_probe, recognition_eval, task_inputs
+from hierskp.eval.tasks.recognition import recognition_eval, task_inputs
 from hierskp.eval.tasks.retrieval import headline as run_headline
 from hierskp.eval.tasks.retrieval import run_eval_result, split_metrics
 from hierskp.files import strict_json

@@ -27,12 +27,13 @@ import numpy as np
 
 from cache_schema import CacheStore
 from hierskp.dataset.catalog import catalog
-from hierskp.eval.metrics.classification import LinearProbe, zero_shot_scores
+from hierskp.eval.metrics.classification import zero_shot_scores
 from hierskp.eval.metrics.detection import DEFAULT_TIOU, Annotation, Detection, detection_map
 from hierskp.eval.metrics.detection_io import write_ground_truth, write_predictions
 from hierskp.eval.tasks.dense import DenseSplit
+from hierskp.eval.tasks.frame_probe import LinearProbe, fit_frame_probe
 from hierskp.eval.tasks.proposals import frame_scores_to_detections, nms_detections
-from hierskp.eval.tasks.recognition import TaskInputs, fit_frame_probe
+from hierskp.eval.tasks.recognition import TaskInputs
 
 TEMPERATURE_GRID = np.geomspace(0.003, 1.0, 49)
 THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7)

@@ -18,9 +18,10 @@ import torch
 
 from cache_schema import CacheStore
 from hierskp.dataset.catalog import catalog
-from hierskp.eval.metrics.classification import LinearProbe, recognition_metrics, train_linear_probe, zero_shot_scores
+from hierskp.eval.metrics.classification import recognition_metrics, zero_shot_scores
 from hierskp.eval.tasks.dense import DenseSplit, dense_split
 from hierskp.eval.tasks.embed import LevelData, LevelEmbeddings, embed_split
+from hierskp.eval.tasks.frame_probe import LinearProbe, fit_frame_probe, fit_probe
 from hierskp.eval.tasks.prompts import prompt_classes
 from hierskp.models.embedders import Embedder
 from hierskp.runs.model import RunModel
@@ -93,21 +94,6 @@ def task_inputs(
         seg_train=(train_levels or embed_split(store, model, train_split)).levels["operation"],
         temperature=temperature,
     )
-
-
-def fit_probe(x: np.ndarray, y: np.ndarray, **probe_kwargs: Any) -> LinearProbe | None:
-    """Multinomial logistic regression, or None when the train split cannot support one (tiny corpora:
-    no labelled rows or a single class); the report then shows the probe rows as missing."""
-    try:
-        return train_linear_probe(x, y, **probe_kwargs)
-    except ValueError:
-        return None
-
-
-def fit_frame_probe(train: DenseSplit, **probe_kwargs: Any) -> LinearProbe | None:
-    """The per-frame probe (also the localization head) on the train split's labelled frames."""
-    x, y, _ = train.stacked(probe=True)
-    return fit_probe(x, y, **probe_kwargs)
 
 
 def safe_metrics(y: np.ndarray | list[str], pred: np.ndarray | None, vids: Any) -> dict[str, Any]:
