@@ -1,6 +1,6 @@
 """Flow `build-index`: FAISS indices over a run's embeddings, per level and side, and the search indices.
 
-`hierskp.index.run_indices.build_run_indices` does the work: indices live in RUN/index/, each with the
+`hierskp.search.run_indices.build_run_indices` does the work: indices live in RUN/index/, each with the
 fingerprint of what it indexes (heads checksum, cache fingerprint, splits), so a rerun over an
 unchanged cache and run loads them and a changed one rebuilds: idempotent without Prefect caching.
 `warm_search` builds what `hierskp search` and `hierskp serve` load (RUN/index/search/, through the
@@ -18,10 +18,10 @@ from prefect.cache_policies import NO_CACHE
 from cache_schema import CacheError, open_cache
 from flows.artifacts import publish
 from flows.failures import fails_with_reason
-from hierskp.index.run_indices import build_run_indices
 from hierskp.ingest.manifest import Split
 from hierskp.numfmt import rounded
 from hierskp.runs.model import load_method
+from hierskp.search.run_indices import build_run_indices
 
 Level = Literal["video", "operation", "frame"]
 

@@ -20,7 +20,7 @@ def __getattr__(name: str) -> Any:
 
         return load_model
     if name == "open_cache":  # the README's `hierskp.open_cache(url)`: the cache store API
-        from cache_schema import open_cache
+        from hierskp.dataset.cache import open_cache
 
         return open_cache
     if name == "search_library":

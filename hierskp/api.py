@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cache_schema import CacheStore, open_cache
+from hierskp.dataset.cache import CacheStore, open_cache
 from hierskp.runs.encoders import HierSKPModel, load_model
 from hierskp.search.library import SearchLibrary
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
+import functools
+import shutil
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ("hierskp", "cache_schema")
@@ -11,20 +15,23 @@ MAX_LINES = 300
 LONG_DATA_MODULES: set[str] = set()  # the synth vocabulary moved to hierskp/synth/worlds/*.yaml
 
 
-def modules(*packages: str) -> list[Path]:
-    return sorted(p for pkg in packages for p in (ROOT / pkg).rglob("*.py"))
+def modules(root: Path, *packages: str) -> list[Path]:
+    return sorted(
+        p for pkg in packages for p in ((root / pkg).rglob("*.py") if (root / pkg).is_dir() else [root / pkg])
+    )
 
 
-def dotted(path: Path) -> str:
-    rel = path.relative_to(ROOT).with_suffix("")
+def dotted(path: Path, root: Path = ROOT) -> str:
+    rel = path.relative_to(root).with_suffix("")
     parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
     return ".".join(parts)
 
 
-def imported(path: Path) -> set[str]:
+@functools.cache
+def imported(path: Path, root: Path = ROOT) -> set[str]:
     """Absolute names of every module imported anywhere in the file (deferred imports included)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = dotted(path) if path.name == "__init__.py" else dotted(path).rpartition(".")[0]
+    package = dotted(path, root) if path.name == "__init__.py" else dotted(path, root).rpartition(".")[0]
     out: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -39,24 +46,116 @@ def imported(path: Path) -> set[str]:
     return out
 
 
-def importers(packages: tuple[str, ...], target: str) -> list[str]:
+def importers(packages: tuple[str, ...], target: str, root: Path = ROOT, skip_self: bool = False) -> list[str]:
+    """`file imports name` for every import of `target` (or below it) in the packages' files;
+    `skip_self`: not counting a package's imports of itself."""
     return [
-        f"{p.relative_to(ROOT)} imports {name}"
-        for p in modules(*packages)
-        for name in sorted(imported(p))
+        f"{p.relative_to(root)} imports {name}"
+        for p in modules(root, *packages)
+        if not (skip_self and (dotted(p, root) + ".").startswith(target + "."))
+        for name in sorted(imported(p, root))
         if name == target or name.startswith(target + ".")
     ]
 
 
-def test_train_and_eval_never_import_each_other():
-    assert importers(("hierskp/train",), "hierskp.eval") == []
-    assert importers(("hierskp/eval",), "hierskp.train") == []
+# the packages of each layer; a lower layer never imports a higher one (docs/architecture.md)
+LOW = (
+    "hierskp/dataset",
+    "hierskp/files",
+    "hierskp/models",
+    "hierskp/losses",
+    "hierskp/index",
+    "hierskp/runs",
+    "hierskp/backbones",
+    "hierskp/video",
+    "cache_schema",
+)
+HIGH = (
+    "hierskp.train",
+    "hierskp.eval",
+    "hierskp.search",
+    "hierskp.experiments",
+    "hierskp.api",
+    "hierskp.cli",
+    "hierskp.serve",
+    "flows",
+)
+# who may open the cache's contract directly: the read model, the writer side and the edges (CLI, flows)
+CACHE_SCHEMA_IMPORTERS = ("hierskp/dataset", "hierskp/extract", "hierskp/ingest", "hierskp/cli", "flows")
+# who may use the public API module (`hierskp.api`): only what sits above it
+API_IMPORTERS = ("hierskp/__init__.py", "hierskp/cli", "hierskp/serve", "flows")
+MAX_MODULES = 12
 
 
-def test_read_model_and_run_package_sit_below_train_and_eval():
-    for low in ("hierskp/dataset", "hierskp/runs", "hierskp/models", "hierskp/losses", "cache_schema"):
-        for high in ("hierskp.train", "hierskp.eval", "hierskp.cli", "hierskp.experiments.train_and_evaluate", "flows"):
-            assert importers((low,), high) == [], (low, high)
+def layer_violations(root: Path = ROOT) -> list[str]:
+    """Every import that breaks the layering: one line each, empty when the tree is clean."""
+    out = []
+    out += importers(("hierskp/train",), "hierskp.eval", root) + importers(("hierskp/eval",), "hierskp.train", root)
+    for high in ("hierskp.search", "hierskp.train"):
+        out += importers(("hierskp/eval", "hierskp/search", "hierskp/train"), high, root, skip_self=True)
+    for low in LOW:
+        for high in HIGH:
+            out += importers((low,), high, root)
+    return out
+
+
+def read_model_violations(root: Path = ROOT) -> list[str]:
+    """The read model imports only the contract; nothing else in stages 2 and 3 touches the contract."""
+    dataset = [
+        line for line in importers(("hierskp/dataset",), "hierskp", root) if " imports hierskp.dataset" not in line
+    ]
+    others = [
+        p
+        for p in modules(root, "hierskp", "flows")
+        if not any(str(p.relative_to(root)).startswith(a) for a in CACHE_SCHEMA_IMPORTERS)
+    ]
+    return dataset + [
+        f"{p.relative_to(root)} imports {n}"
+        for p in others
+        for n in sorted(imported(p, root))
+        if n.split(".")[0] == "cache_schema"
+    ]
+
+
+def api_violations(root: Path = ROOT) -> list[str]:
+    below = [
+        p
+        for p in modules(root, "hierskp")
+        if not any(str(p.relative_to(root)).startswith(a) for a in API_IMPORTERS + ("hierskp/api.py",))
+    ]
+    return [
+        f"{p.relative_to(root)} imports {n}"
+        for p in below
+        for n in sorted(imported(p, root))
+        if n == "hierskp.api" or n.startswith("hierskp.api.")
+    ]
+
+
+def crowded_packages(root: Path = ROOT) -> dict[str, int]:
+    """Packages holding more than MAX_MODULES modules (``__init__`` not counted)."""
+    counts = {
+        str(d.relative_to(root)): sum(1 for f in d.glob("*.py") if f.name != "__init__.py")
+        for pkg in LIBRARY
+        for d in [root / pkg, *(root / pkg).rglob("*")]
+        if d.is_dir() and (d / "__init__.py").exists()
+    }
+    return {d: n for d, n in counts.items() if n > MAX_MODULES}
+
+
+def test_train_eval_and_search_keep_their_layers():
+    assert layer_violations() == []
+
+
+def test_stages_two_and_three_read_the_cache_through_the_read_model():
+    assert read_model_violations() == []
+
+
+def test_only_what_sits_above_the_public_api_imports_it():
+    assert api_violations() == []
+
+
+def test_no_package_holds_more_than_twelve_modules():
+    assert crowded_packages() == {}
 
 
 def test_library_never_imports_prefect():
@@ -73,7 +172,7 @@ def test_only_cache_schema_knows_the_layout():
 def test_exactly_one_info_nce():
     defs = [
         f"{p.relative_to(ROOT)}:{node.name}"
-        for p in modules(*LIBRARY)
+        for p in modules(ROOT, *LIBRARY)
         for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
         if isinstance(node, ast.FunctionDef) and "info_nce" in node.name.lower()
     ]
@@ -81,6 +180,63 @@ def test_exactly_one_info_nce():
 
 
 def test_library_modules_are_small():
-    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in modules(*LIBRARY)}
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in modules(ROOT, *LIBRARY)}
     long = {name: n for name, n in sizes.items() if n > MAX_LINES and name not in LONG_DATA_MODULES}
     assert long == {}
+
+
+# a test of the tests: each rule, run on a copy of the tree with one planted violation, names it
+PLANTS = {
+    "eval reads the contract": (
+        "hierskp/eval/tasks/planted.py",
+        "from cache_schema import open_cache\n",
+        read_model_violations,
+    ),
+    "the read model imports a loss": (
+        "hierskp/dataset/planted.py",
+        "from hierskp.losses import info_nce\n",
+        read_model_violations,
+    ),
+    "train imports eval": ("hierskp/train/planted.py", "from hierskp.eval.tasks import embed\n", layer_violations),
+    "eval imports search": ("hierskp/eval/report/planted.py", "import hierskp.search.library\n", layer_violations),
+    "runs imports the CLI": ("hierskp/runs/planted.py", "from hierskp.cli import main\n", layer_violations),
+    "search imports the public API": (
+        "hierskp/search/planted.py",
+        "from hierskp.api import search_library\n",
+        api_violations,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def tree_copy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tree")
+    for pkg in (*LIBRARY, "flows"):
+        shutil.copytree(ROOT / pkg, root / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.yaml", "static"))
+    return root
+
+
+@pytest.mark.parametrize("plant", sorted(PLANTS))
+def test_each_rule_names_a_planted_violation(tree_copy, plant):
+    rel, source, rule = PLANTS[plant]
+    assert rule(tree_copy) == [], "the copy starts clean"
+    (tree_copy / rel).write_text(source)
+    imported.cache_clear()
+    try:
+        found = rule(tree_copy)
+    finally:
+        (tree_copy / rel).unlink()
+        imported.cache_clear()
+    assert found and all(line.startswith(rel) for line in found), found
+
+
+def test_a_thirteenth_module_crowds_its_package(tree_copy):
+    pkg = tree_copy / "hierskp" / "eval" / "metrics"
+    extra = [pkg / f"planted_{i}.py" for i in range(MAX_MODULES + 1 - len(list(pkg.glob("[!_]*.py"))))]
+    for p in extra:
+        p.write_text("")
+    try:
+        assert crowded_packages(tree_copy) == {"hierskp/eval/metrics": MAX_MODULES + 1}
+    finally:
+        for p in extra:
+            p.unlink()

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import h5py
 import numpy as np
 
-from cache_schema import CacheStore
+from hierskp.dataset.cache import CacheStore
 from hierskp.files import strict_json
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cache_schema import CacheStore
+from hierskp.dataset.cache import CacheStore
 
 
 def pca_rgb(features: np.ndarray) -> np.ndarray:

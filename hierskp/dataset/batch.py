@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hierskp.losses.orders import reorder_to, twin_orders
+from hierskp.dataset.procedure_orders import reorder_to, twin_orders
 
 from .catalog import text_key
 

@@ -12,5 +12,5 @@ Import the submodules directly; this package imports nothing heavy (faiss, torch
 * `hierskp.eval.metrics.detection`, `detection_io`, `proposals`: ActivityNet mAP, its JSON files, 1-D NMS
 * `hierskp.index.build`: an in-memory FAISS index (`build_index`, `search`)
 * `hierskp.index.store`: fingerprinted index files (`load_or_build`, `load_index`, re-exports `faiss_build`)
-* `hierskp.index.run_indices`: a run's per-level indices in RUN/index (`build_run_indices`, `search_text`)
+* `hierskp.search.run_indices`: a run's per-level indices in RUN/index (`build_run_indices`, `search_text`)
 """

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cache_schema import open_cache
+from hierskp.dataset.cache import open_cache
 from hierskp.eval.tasks.retrieval import headline, split_metrics
 from hierskp.files import strict_json
 from hierskp.runs.model import frozen_baseline, load_run

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cache_schema import open_cache
+from hierskp.dataset.cache import open_cache
 from hierskp.eval.tasks.retrieval import evaluate_run
 from hierskp.runs.folder import read_run_config
 from hierskp.runs.model import load_run

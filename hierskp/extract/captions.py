@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from hierskp.ingest.manifest import VideoEntry, caption_pool
+from cache_schema.captions import caption_pool
+from hierskp.ingest.manifest import VideoEntry
 
 
 def alt_captions(entry: VideoEntry) -> dict[str, tuple[list[str], list[int]]]:

@@ -7,7 +7,7 @@
 
 `texts` (optional, every level) are further captions of the same annotation. `text` stays required
 and is the primary caption (evaluation uses it alone); training samples from the pool
-`caption_pool(text, texts)` = [text] + texts, duplicates dropped, primary first.
+`cache_schema.captions.caption_pool(text, texts)` = [text] + texts, duplicates dropped, primary first.
 
 Paths are relative to the manifest's folder and may not escape it, also through a symlink (checked
 after resolving it when the video is opened). Confinement is the operator's call: only the caller's
@@ -39,11 +39,6 @@ Split = Literal["pretrain", "train", "val", "test"]
 
 Caption = Annotated[str, StringConstraints(min_length=1, strict=True)]
 Captions = tuple[Caption, ...]
-
-
-def caption_pool(text: str, texts: tuple[str, ...] | list[str] = ()) -> tuple[str, ...]:
-    """The captions of one annotation: the primary `text` first, then its `texts`, duplicates dropped."""
-    return tuple(dict.fromkeys([text, *texts]))
 
 
 def _drop_empty_texts(entry: dict[str, Any]) -> dict[str, Any]:

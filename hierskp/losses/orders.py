@@ -9,15 +9,13 @@
 Both follow one rule: a permutation that leaves the label sequence unchanged (repeated labels) is
 no wrong order.
 
-* `twin_orders` / `reorder_to`: another procedure's plausible order of the same steps, mined from
-  annotations (the twin test of evaluation; the twin-order negatives of training, from the training
-  annotations only).
+Another procedure's plausible order of the same steps, mined from annotations (twins), is
+`hierskp.dataset.procedure_orders`.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -30,8 +28,6 @@ __all__ = [
     "label_changing_orders",
     "negative_kinds",
     "procedure_order_negatives",
-    "reorder_to",
-    "twin_orders",
 ]
 
 NEGATIVE_KINDS = ("reverse", "shuffle")
@@ -114,34 +110,3 @@ def distinct_wrong_orders(labels: Sequence[str], n_shuffles: int, rng: np.random
         if len(out) == 1 + n_shuffles:
             break
     return out
-
-
-def twin_orders(
-    videos: Iterable[tuple[Hashable, Sequence[Hashable]]],
-) -> dict[tuple[Hashable, tuple], tuple]:
-    """(procedure, label order) -> the twin label order: the most frequent order among the OTHER
-    procedures' videos with the same label multiset and a different order (ties: the smallest).
-    `videos`: (procedure, labels) of every annotated video (all splits)."""
-    by_multiset: dict[tuple, Counter] = defaultdict(Counter)
-    pairs = [(p, tuple(labels)) for p, labels in videos]
-    for proc, labels in pairs:
-        if len(labels) >= 2:
-            by_multiset[tuple(sorted(labels))][(proc, labels)] += 1
-    out: dict[tuple[Hashable, tuple], tuple] = {}
-    for proc, labels in set(pairs):
-        counts: Counter = Counter()
-        for (p, other), c in by_multiset.get(tuple(sorted(labels)), {}).items():
-            if p != proc and other != labels:
-                counts[other] += c
-        if counts:
-            best = max(counts.values())
-            out[(proc, labels)] = min(o for o, c in counts.items() if c == best)
-    return out
-
-
-def reorder_to(labels: Sequence[Hashable], target: Sequence[Hashable]) -> np.ndarray:
-    """The permutation p with labels[p] == target, taking repeated labels in their original order."""
-    pos: dict[Hashable, list[int]] = defaultdict(list)
-    for i, lab in enumerate(labels):
-        pos[lab].append(i)
-    return np.array([pos[lab].pop(0) for lab in target], dtype=np.int64)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import hierskp
-from cache_schema import CacheFingerprintMismatch, CacheStore
+from hierskp.dataset.cache import CacheFingerprintMismatch, CacheStore
 
 CONFIG = "config.json"
 FINAL = "final"

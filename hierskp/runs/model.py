@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cache_schema import CacheStore
+from hierskp.dataset.cache import CacheStore
 from hierskp.dataset.items import ItemSpec
 from hierskp.models.embedders import Embedder, FrozenEmbedder, HeadsEmbedder
 from hierskp.models.heads import HierSKPHeads, load_heads

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cache_schema import CacheStore
+from hierskp.dataset.cache import CacheStore
 
 MAX_K = 10_000
 KEEP_VERSIONS = 3  # moment indices of other window/stride options kept per folder

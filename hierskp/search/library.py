@@ -28,8 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from cache_schema import CacheStore, CorruptVideoError, IncompleteVideoError
-from cache_schema.verified import intact
+from hierskp.dataset.cache import CacheStore, CorruptVideoError, IncompleteVideoError, intact
 from hierskp.index.store import EmbeddingIndex, IndexKind, LoadResult, load_or_build_from, read_sidecar, search
 from hierskp.runs.encoders import HierSKPModel
 from hierskp.runs.folder import INDEX_DIR

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cache_schema import CacheStore
 from hierskp.dataset.batch import pad_sequences, pad_videos
+from hierskp.dataset.cache import CacheStore
 from hierskp.dataset.catalog import catalog_video
 from hierskp.dataset.items import pool_rows, video_clips
 from hierskp.eval.tasks.embed import resolve_embed_device

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from cache_schema import CacheError
+from hierskp.dataset.cache import CacheError
 from hierskp.search.library import EmptyLibrary
 
 from .library import ServeLibrary, UnknownVideo

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from cache_schema import CacheStore, open_cache
+from hierskp.dataset.cache import CacheStore, open_cache
 from hierskp.runs.encoders import load_model
 from hierskp.runs.folder import INDEX_DIR
 from hierskp.search.library import EmptyLibrary, SearchLibrary

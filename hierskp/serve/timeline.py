@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from cache_schema import CacheStore
 from hierskp.cache_views.plot import pca_rgb, self_similarity
+from hierskp.dataset.cache import CacheStore
 from hierskp.runs.encoders import HierSKPModel
 from hierskp.search.rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, embed_rows
 

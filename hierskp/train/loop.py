@@ -18,8 +18,8 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from cache_schema import open_cache, require_valid
 from hierskp.dataset.batch import collate, twin_table
+from hierskp.dataset.cache import open_cache, require_valid
 from hierskp.dataset.catalog import catalog
 from hierskp.dataset.items import CacheVideoDataset, ItemSpec
 from hierskp.files.outdir import claim_output_dir

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from cache_schema import CacheStore, open_cache
+from hierskp.dataset.cache import CacheStore, open_cache
 from hierskp.dataset.catalog import catalog
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.runs.folder import HEADS_FILE, heads_dir, is_finished, read_run_config

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from cache_schema.captions import caption_pool
 from hierskp.extract.source import annotations_hash
-from hierskp.ingest.manifest import ManifestError, caption_pool, load_manifest, write_manifest
+from hierskp.ingest.manifest import ManifestError, load_manifest, write_manifest
 
 GOOD = {
     "video_id": "v1",

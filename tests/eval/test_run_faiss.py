@@ -12,9 +12,9 @@ from safetensors.torch import load_file, save_file
 
 import cache_schema as cs
 from hierskp.eval.tasks.embed import embed_split
-from hierskp.index.run_indices import build_run_indices, index_agreement, item_ids, search_text, side_rows
 from hierskp.index.store import read_sidecar
 from hierskp.runs.model import frozen_baseline, load_run
+from hierskp.search.run_indices import build_run_indices, index_agreement, item_ids, search_text, side_rows
 from hierskp.train import load_config, train
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hierskp.ingest.manifest import caption_pool, load_manifest
+from cache_schema.captions import caption_pool
+from hierskp.ingest.manifest import load_manifest
 from hierskp.synth.appearance import sample_nuisance, world_look
 from hierskp.synth.config import get_config
 from hierskp.synth.corpus import generate_corpus, plan_corpus

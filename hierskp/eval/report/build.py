@@ -25,7 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import hierskp
-from cache_schema import CacheStore
+from hierskp.dataset.cache import CacheStore
 from hierskp.eval.metrics.retrieval import retrieval_ranks
 from hierskp.eval.report import plots
 from hierskp.eval.report.groups import SEED_KEYS, group_table, seed_groups
@@ -40,10 +40,10 @@ from hierskp.eval.tasks.retrieval import headline as run_headline
 from hierskp.eval.tasks.retrieval import run_eval_result, split_metrics
 from hierskp.files import strict_json
 from hierskp.files.outdir import claim_output_dir
-from hierskp.index.run_indices import index_agreement
 from hierskp.runs.encoders import HierSKPModel
 from hierskp.runs.folder import INDEX_DIR, read_run_config
 from hierskp.runs.model import RunModel, frozen_baseline, load_run
+from hierskp.search.run_indices import index_agreement
 
 BASELINE = "frozen baseline"
 CURVE_K = 50

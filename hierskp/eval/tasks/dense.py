@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from cache_schema import FEATURE_CHUNK_FRAMES, CacheStore
 from hierskp.dataset.batch import pad_videos
+from hierskp.dataset.cache import READ_BLOCK_FRAMES, CacheStore
 from hierskp.dataset.catalog import catalog
 from hierskp.dataset.items import ItemSpec, pool_rows, video_clips, window_start
 from hierskp.models.embedders import Embedder
@@ -71,7 +71,7 @@ def _windows(rows: np.ndarray, first_row: int, centers: np.ndarray, width: int, 
     return rows[starts[:, None] + np.arange(width)[None, :]]
 
 
-def iter_video_windows(features: Any, width: int, chunk: int = FEATURE_CHUNK_FRAMES) -> Iterator[np.ndarray]:
+def iter_video_windows(features: Any, width: int, chunk: int = READ_BLOCK_FRAMES) -> Iterator[np.ndarray]:
     """Windows [n, width, D] centred on consecutive frames, reading one chunk (+ halo) at a time."""
     n = int(features.shape[0])
     width = min(width, n)

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from cache_schema import CacheStore
 from hierskp.dataset.batch import Batch, collate
+from hierskp.dataset.cache import CacheStore
 from hierskp.dataset.catalog import CachedVideo, catalog
 from hierskp.dataset.items import CacheVideoDataset, ItemSpec
 from hierskp.eval.metrics.retrieval import retrieval_metrics

@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from hierskp.dataset.procedure_orders import reorder_to, twin_orders
 from hierskp.eval.metrics.intervals import bootstrap_summary
 from hierskp.eval.tasks.embed import LevelEmbeddings, OrderVideo
 from hierskp.losses import dtw_order_scores
-from hierskp.losses.orders import reorder_to, twin_orders
 from hierskp.models.embedders import Embedder
 
 __all__ = ["order_controls", "reorder_to", "twin_orders", "block_shuffle", "mean_video"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cache_schema import CacheStore
+from hierskp.dataset.cache import CacheStore
 from hierskp.dataset.catalog import catalog
 from hierskp.eval.metrics.classification import zero_shot_scores
 from hierskp.eval.tasks.dense import dense_split

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cache_schema import CacheStore
+from hierskp.dataset.cache import CacheStore
 from hierskp.dataset.catalog import catalog
 from hierskp.eval.metrics.classification import recognition_metrics, zero_shot_scores
 from hierskp.eval.tasks.dense import DenseSplit, dense_split

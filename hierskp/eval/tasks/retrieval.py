@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cache_schema import CacheStore
+from hierskp.dataset.cache import CacheStore
 from hierskp.dataset.catalog import catalog
 from hierskp.eval.tasks.embed import LEVELS, LevelEmbeddings, embed_split, level_retrieval_metrics
 from hierskp.eval.tasks.order import order_retrieval

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cache_schema import CacheStore
+from hierskp.dataset.cache import CacheStore
 from hierskp.eval.tasks.embed import LEVELS, LevelData, LevelEmbeddings, embed_split
 from hierskp.index.store import EmbeddingIndex, IndexKind, load_index, load_or_build, search
 from hierskp.runs.folder import INDEX_DIR
