@@ -1,8 +1,8 @@
 """HierSKP: hierarchical surgical knowledge pretraining on cached frozen-backbone features.
 
-`hierskp.load_model(run_dir)` is the public model API (`hierskp.runs.encoders`) and
-`hierskp.search_library(run_dir, cache)` searches a cache's videos by text (`hierskp.api`),
-`hierskp.open_cache(url)` opens a feature cache (`cache_schema`); all three are
+The public surface is `hierskp.api`: `hierskp.load_model(run_dir)` (a run as text and video encoders)
+and `hierskp.search_library(run_dir, cache)` (search a cache's videos by text);
+`hierskp.open_cache(url)` opens a feature cache (`hierskp.dataset.cache`); all three are
 imported on first use, so `import hierskp` (and `hierskp --help`) stays light.
 """
 
@@ -16,7 +16,7 @@ __all__ = ["load_model", "open_cache", "search_library", "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name == "load_model":
-        from hierskp.runs.encoders import load_model
+        from hierskp.api import load_model
 
         return load_model
     if name == "open_cache":  # the README's `hierskp.open_cache(url)`: the cache store API

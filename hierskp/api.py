@@ -1,5 +1,7 @@
-"""`hierskp.search_library(run_dir, cache)`: a trained run and a cache as a searchable video library.
+"""The public surface: a trained run as encoders, and a run over a cache as a searchable video library.
 
+    model = hierskp.load_model("runs/full")      # text and video encoders (`hierskp.runs.encoders.HierSKPModel`)
+    model.embed_texts(["skin closure"])          # -> np.ndarray [N, E], unit rows
     lib = hierskp.search_library("runs/full", "data/cache.zarr")
     lib.search("skin closure", k=5, level="moment")  # -> [Hit(video_id, start, end, score), ...]
 
@@ -13,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from hierskp.dataset.cache import CacheStore, open_cache
-from hierskp.runs.encoders import HierSKPModel, load_model
+from hierskp.runs.encoders import HierSKPModel, TextEncoderMismatch, load_model
 from hierskp.search.library import SearchLibrary
+
+__all__ = ["HierSKPModel", "TextEncoderMismatch", "load_model", "search_library"]
 
 
 def search_library(run: str | Path | HierSKPModel, cache: str | Path | CacheStore, **options: Any) -> SearchLibrary:

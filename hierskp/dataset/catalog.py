@@ -129,3 +129,8 @@ def catalog(store: CacheStore, splits: list[str] | tuple[str, ...] | None = None
                 continue
         out.append(catalog_video(store, vid))
     return out
+
+
+def split_video_ids(store: CacheStore, split: str) -> list[str]:
+    """The ids of the complete videos annotated with `split` (annotations only: no features, no timestamps)."""
+    return [vid for vid in store.video_ids() if store.read_video(vid).annotations.get("split") == split]

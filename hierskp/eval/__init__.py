@@ -1,16 +1,18 @@
-"""Stage-3 evaluation of loaded runs (`hierskp.runs.model.RunModel`), never of run folders.
-Import the submodules directly; this package imports nothing heavy (faiss, torch) on its own.
+"""Stage 3: evaluation of loaded runs (`hierskp.runs.model.RunModel`), never of run folders.
 
-* `hierskp.eval.tasks.embed`: `embed_split(store, model, split)`, the three levels embedded once
-* `hierskp.eval.tasks.retrieval`: `split_metrics`, `evaluate_run` (RUN/eval.json), `headline`
-* `hierskp.eval.report.build`: `evaluate_runs`, the report (rendered by `report_render`, `report_plots`)
-* `hierskp.eval.metrics.retrieval`: `retrieval_metrics`, `bidirectional_retrieval_metrics`
-* `hierskp.eval.tasks.order`: `order_retrieval` (wrong orders: `hierskp.losses.orders`)
-* `hierskp.eval.metrics.classification`: `recognition_metrics`, `zero_shot_predict`, `train_linear_probe`
-* `hierskp.eval.tasks.recognition`: operation recognition on a split (`task_inputs`, `recognition_eval`)
-* `hierskp.eval.tasks.dense`, `hierskp.eval.tasks.localization`: per-frame embeddings, temporal action localization
-* `hierskp.eval.metrics.detection`, `detection_io`, `proposals`: ActivityNet mAP, its JSON files, 1-D NMS
-* `hierskp.index.build`: an in-memory FAISS index (`build_index`, `search`)
-* `hierskp.index.store`: fingerprinted index files (`load_or_build`, `load_index`, re-exports `faiss_build`)
-* `hierskp.search.run_indices`: a run's per-level indices in RUN/index (`build_run_indices`, `search_text`)
+Three layers, each importing only the ones above it in this list:
+
+* `hierskp.eval.metrics`: pure functions of arrays, no model and no cache. `retrieval` (R@K, ranks),
+  `classification` (accuracy, macro-F1, zero-shot argmax), `detection` (ActivityNet mAP at tIoU
+  thresholds) and `detection_io` (its JSON files), `intervals` (bootstrap means with n and 95% CI).
+* `hierskp.eval.tasks`: one task each on a run and a split of the cache (read through `hierskp.dataset`).
+  `embed` (the three levels, once per split), `dense` (per-frame embeddings of whole videos),
+  `retrieval` (held-out retrieval vs the frozen baseline), `order` and `order_controls` (twins,
+  time-shuffled, mean video), `recognition` (zero-shot and probe), `frame_probe` (the linear probe,
+  which is also the TAL head), `localization` (TAL) with `proposals` (scores -> detections, NMS),
+  `prompts` and `prompt_templates` (class prompts, prompt ensembles).
+* `hierskp.eval.report`: `build` (runs x splits, each split embedded once per method), `groups`
+  (seed groups, paired differences), `render` (report.md), `plots` (PNG figures).
+
+Import the submodules directly; this package imports nothing heavy (faiss, torch) on its own.
 """

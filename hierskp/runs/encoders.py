@@ -1,4 +1,4 @@
-"""The public model API: a trained run as text and video encoders.
+"""A trained run as text and video encoders (`HierSKPModel`), returned by the public `hierskp.load_model`.
 
     model = hierskp.load_model(run_dir)          # the run's heads + its cache's text encoder, eval mode
     model.embed_texts(["free text", ...])        # -> np.ndarray [N, E] float32, unit rows

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 import hierskp
 from hierskp.dataset.cache import CacheStore
+from hierskp.dataset.catalog import split_video_ids
 from hierskp.eval.metrics.retrieval import retrieval_ranks
 from hierskp.eval.report import plots
 from hierskp.eval.report.groups import SEED_KEYS, group_table, seed_groups
@@ -198,7 +199,7 @@ def evaluate_runs(
     t0 = time.perf_counter()
     out = claim_output_dir(out, "report", legacy=("report.json",))
     runs = [Path(r) for r in runs]
-    n_videos = sum(store.read_video(v).annotations.get("split") == split for v in store.video_ids())
+    n_videos = len(split_video_ids(store, split))
     if not n_videos:
         raise ValueError(f"{store.url}: no complete video in split {split!r}: nothing to evaluate")
     models = [load_run(r) for r in runs]  # each run's heads, loaded once
