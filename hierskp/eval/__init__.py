@@ -12,5 +12,7 @@ Import the submodules directly; this package imports nothing heavy (faiss, torch
 * `hierskp.eval.detection`, `detection_io`, `proposals`: ActivityNet mAP, its JSON files, 1-D NMS
 * `hierskp.eval.faiss_build`: an in-memory FAISS index (`build_index`, `search`)
 * `hierskp.eval.faiss_store`: fingerprinted index files (`load_or_build`, `load_index`, re-exports `faiss_build`)
-* `hierskp.eval.run_faiss`: a run's per-level indices in RUN/index (`build_run_indices`, `search_text`)
+* `hierskp.eval.run_faiss`: the report's FAISS-vs-exact check over a split, in memory (`index_agreement`)
+* `hierskp.eval.search`, `search_rows`, `search_bounds`: the library search and its one index set,
+  RUN/index/search/ (`SearchLibrary`; `SearchLibrary.build` is `hierskp index build`)
 """
