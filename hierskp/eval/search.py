@@ -5,10 +5,10 @@
 
 Each level is a FAISS index (`hierskp.eval.search_rows` says what its rows are) kept in
 RUN/index/search/<splits>/ (or `index_dir`): a run's one index set, which `hierskp index build` and the
-build-index flow build ahead of the first query (`SearchLibrary.build`). Its fingerprint is computed before anything is embedded,
-from the run's heads checksum, the cache fingerprint, each included video's completion marker (the
-shape and sha256 of every array) and annotations, the level, window, stride and splits: an
-up-to-date index is loaded and nothing is embedded (`embedded_rows` stays 0); any change rebuilds it.
+build-index flow build ahead of the first query (`SearchLibrary.build`). Its fingerprint is computed
+before anything is embedded, from the run's heads checksum, the cache fingerprint, each included video's
+completion marker (the shape and sha256 of every array) and annotations, the level, window, stride and
+splits: an up-to-date index is loaded and nothing is embedded (`embedded_rows` stays 0); any change rebuilds it.
 Beside each index a stamp records the cache's generation (`cache_schema.commits`) it was checked at:
 while the commit log has not moved, a new library loads the index without inspecting any video; the
 videos of each query's hits get the cheap check, so one damaged by hand (a chunk deleted) still makes

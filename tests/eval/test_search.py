@@ -262,3 +262,23 @@ def test_index_build_builds_exactly_what_search_loads(lib, capsys, tmp_path):
     again = json.loads(capsys.readouterr().out)
     assert [i["level"] for i in again] == list(SEARCH_LEVELS) and not any(i["rebuilt"] for i in again)
     assert _files(built) == before
+
+
+def test_index_build_lists_a_level_without_rows_and_refuses_an_empty_cache(lib, capsys, tmp_path):
+    url, run, _ = lib
+    bare = cs.open_cache(str(shutil.copytree(url, tmp_path / "c.zarr")), "a")
+    for vid in bare.video_ids():  # the same videos, re-extracted without their operations
+        old = bare.read_video(vid)
+        w = bare.begin_video(vid, {}, {**old.annotations, "operations": []})
+        w.append_frames(old.features[:], old.timestamps())
+        w.write_texts(old.text_video(), old.text_operations()[:0], old.text_narrations())
+        w.write_annotation_arrays(old.segments()[:0], old.narration_times())
+        w.finalize()
+    args = ["index", "build", "--run", str(run), "--cache", bare.url, "--index-dir", str(tmp_path / "ix"), "--json"]
+    assert main(args) == 0
+    built = {i["level"]: i for i in json.loads(capsys.readouterr().out)}
+    assert built["moment"]["n"] > 0 and built["operation"]["n"] == 0 and built["operation"]["path"] == ""
+    assert "nothing to index" in built["operation"]["reason"] and not list((tmp_path / "ix").rglob("operation*"))
+    empty = cs.open_cache(str(tmp_path / "empty.zarr"), "a", fingerprint_id=bare.fingerprint_id)
+    assert main(["index", "build", "--run", str(run), "--cache", empty.url, "--index-dir", str(tmp_path / "ix")]) == 2
+    assert "no complete video to search" in capsys.readouterr().err
