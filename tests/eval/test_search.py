@@ -269,10 +269,13 @@ def test_index_build_lists_a_level_without_rows_and_refuses_an_empty_cache(lib, 
     bare = cs.open_cache(str(shutil.copytree(url, tmp_path / "c.zarr")), "a")
     for vid in bare.video_ids():  # the same videos, re-extracted without their operations
         old = bare.read_video(vid)
-        w = bare.begin_video(vid, {}, {**old.annotations, "operations": []})
-        w.append_frames(old.features[:], old.timestamps())
-        w.write_texts(old.text_video(), old.text_operations()[:0], old.text_narrations())
-        w.write_annotation_arrays(old.segments()[:0], old.narration_times())
+        frames, times, ann = np.asarray(old.features[:]), old.timestamps(), {**old.annotations, "operations": []}
+        texts = (old.text_video(), old.text_operations()[:0], old.text_narrations())
+        arrays = (old.segments()[:0], old.narration_times())
+        w = bare.begin_video(vid, {}, ann)  # removes the old group first
+        w.append_frames(frames, times)
+        w.write_texts(*texts)
+        w.write_annotation_arrays(*arrays)
         w.finalize()
     args = ["index", "build", "--run", str(run), "--cache", bare.url, "--index-dir", str(tmp_path / "ix"), "--json"]
     assert main(args) == 0
