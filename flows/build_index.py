@@ -1,10 +1,11 @@
-"""Flow `build-index`: FAISS indices over a run's embeddings, per level and side, and the search indices.
+"""Flow `build-index`: a run's search indices, the ones `hierskp search` and `hierskp serve` load.
 
-`hierskp.search.run_indices.build_run_indices` does the work: indices live in RUN/index/, each with the
-fingerprint of what it indexes (heads checksum, cache fingerprint, splits), so a rerun over an
-unchanged cache and run loads them and a changed one rebuilds: idempotent without Prefect caching.
-`warm_search` builds what `hierskp search` and `hierskp serve` load (RUN/index/search/, through the
-public `hierskp.search_library`), so the first query after a new run embeds nothing but itself.
+`hierskp.search.library.SearchLibrary.build` does the work, as `hierskp index build` does: one FAISS index
+per search level in RUN/index/search/, each with the fingerprint of what it indexes (heads checksum,
+cache fingerprint, every included video's content, the options), so a rerun over an unchanged cache and
+run loads them and a changed one rebuilds: idempotent without Prefect caching. After it, the first
+query embeds nothing but itself and writes nothing. The report needs no index (its retrieval metrics
+are matrix products over a split; its FAISS-vs-exact check builds in memory).
 """
 
 from __future__ import annotations
@@ -20,36 +21,27 @@ from flows.artifacts import publish
 from flows.failures import fails_with_reason
 from hierskp.ingest.manifest import Split
 from hierskp.numfmt import rounded
-from hierskp.runs.model import load_method
-from hierskp.search.run_indices import build_run_indices
+from hierskp.search.rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, SEARCH_LEVELS
 
-Level = Literal["video", "operation", "frame"]
-
-
-@task(name="index-run", cache_policy=NO_CACHE, persist_result=False)
-def index_run(cache: str, run: str, levels: list[Level], splits: list[Split], kind: str) -> list[dict[str, Any]]:
-    store = open_cache(cache, mode="r")
-    return build_run_indices(store, load_method(store, run), levels=levels, splits=splits, kind=kind)  # type: ignore[arg-type]
+Level = Literal["moment", "video", "operation"]
 
 
 @task(name="warm-search-index", cache_policy=NO_CACHE, persist_result=False)
-def warm_search(cache: str, run: str) -> list[dict[str, Any]]:
-    """Build (or load, when current) the run's search index of every level, over all splits."""
+def warm_search(
+    cache: str,
+    run: str,
+    levels: list[Level] | None = None,
+    splits: list[Split] | None = None,
+    window_s: float = DEFAULT_WINDOW_S,
+    stride_s: float = DEFAULT_STRIDE_S,
+) -> list[dict[str, Any]]:
+    """Build (or load, when current) the run's search index of each level (default: every level, all splits)."""
     from hierskp.api import search_library
-    from hierskp.search.library import EmptyLibrary
-    from hierskp.search.rows import SEARCH_LEVELS
 
-    lib = search_library(run, cache)
-    out = []
-    for level in SEARCH_LEVELS:
-        try:
-            info = lib.index(level)
-        except EmptyLibrary as exc:  # e.g. no annotated operation: that level has nothing to search
-            print(f"search index {level}: nothing to index ({exc})")
-            continue
-        out.append({"level": f"search/{info.level}", "side": "video", "n": info.n, "kind": "search",
-                    "path": info.path, "rebuilt": info.rebuilt, "reason": info.reason})  # fmt: skip
-    return out
+    lib = search_library(run, cache, window_s=window_s, stride_s=stride_s, splits=splits)
+    built = [vars(info) for info in lib.build(levels or SEARCH_LEVELS)]
+    print(f"{lib.embedded_rows} rows embedded")
+    return built
 
 
 @flow(name="build-index", log_prints=True)
@@ -57,26 +49,22 @@ def warm_search(cache: str, run: str) -> list[dict[str, Any]]:
 def build_index(
     cache: str,
     run: str,
-    levels: list[Level] = ["video", "operation", "frame"],  # noqa: B006 - Prefect copies parameters per run
-    splits: list[Split] = ["pretrain", "train", "val", "test"],  # noqa: B006
-    kind: Literal["flat", "ivf", "hnsw", "auto"] = "auto",
-    search: bool = True,
+    levels: list[Level] = ["moment", "video", "operation"],  # noqa: B006 - Prefect copies parameters per run
+    splits: list[Split] = [],  # noqa: B006 - empty: every split
+    window_s: float = DEFAULT_WINDOW_S,
+    stride_s: float = DEFAULT_STRIDE_S,
 ) -> list[dict[str, Any]]:
-    """Build (or load, when up to date) RUN/index/<splits>/<level>.<side>.faiss over the SPLITS videos,
-    and with `search` the run's search indices (RUN/index/search/, every level, all splits)."""
+    """Build (or load, when up to date) the run's search indices, RUN/index/search/, one per level:
+    moments of `window_s` every `stride_s` seconds, videos, operations, over the SPLITS videos (default all)."""
     if not (Path(run) / "final").is_dir():
         raise ValueError(f"build-index: {run} is not a finished run folder (no final/ heads)")
     try:
         open_cache(cache, mode="r")
     except CacheError as exc:
         raise ValueError(f"build-index: invalid parameters: {exc}") from None
-    results = index_run(cache, run, list(levels), list(splits), kind)
-    if search:
-        results += warm_search(cache, run)
-    publish("table", rounded(results), key="build-index", description=f"FAISS indices of {run}")
+    results = warm_search(cache, run, list(levels), list(splits) or None, window_s, stride_s)
+    publish("table", rounded(results), key="build-index", description=f"search indices of {run}")
     for r in results:
-        print(
-            f"{r['level']}/{r['side']}: {r['n']} items, {r['kind']} -> {r['path']} "
-            f"({'built' if r['rebuilt'] else 'loaded'}: {r['reason']})"
-        )
+        state = f"built: {r['reason']}" if r["rebuilt"] else ("loaded" if r["path"] else r["reason"])
+        print(f"{r['level']}: {r['n']} rows -> {r['path'] or '-'} ({state})")
     return results

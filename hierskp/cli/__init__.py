@@ -13,7 +13,7 @@ import sys
 
 import hierskp
 
-COMMAND_MODULES = ("synth", "manifest", "extract", "cache", "train", "metrics", "report", "search", "serve")
+COMMAND_MODULES = ("synth", "manifest", "extract", "cache", "train", "metrics", "report", "index", "search", "serve")
 
 DESCRIPTION = """\
 Learn surgical video representations from your videos and their annotations.
@@ -25,6 +25,7 @@ Learn surgical video representations from your videos and their annotations.
   3. train the hierarchical heads on them       hierskp train --cache C.zarr --out runs/r1
   4. measure them against the frozen features   hierskp evaluate --cache C.zarr --run runs/r1 --out report/
   5. search the videos by text                  hierskp search --run runs/r1 --cache C.zarr "skin closure"
+     (its indices built ahead, once)            hierskp index build --run runs/r1 --cache C.zarr
      or in the browser                          hierskp serve --run runs/r1 --cache C.zarr --videos DIR
 """
 

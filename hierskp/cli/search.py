@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from hierskp.files import strict_json
 from hierskp.search.rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, SEARCH_LEVELS
+
+if TYPE_CHECKING:
+    from hierskp.search.library import SearchLibrary
 
 DEFAULT_K = 10
 
@@ -21,8 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "options changed.",
     )
     p.add_argument("text", nargs="+", metavar="TEXT", help="the query (several words are joined by spaces)")
-    p.add_argument("--run", required=True, help="trained run folder (required)")
-    p.add_argument("--cache", required=True, help="cache path or fsspec URL with the run's backbone (required)")
     p.add_argument(
         "--level",
         default="moment",
@@ -31,6 +33,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "operation: annotated operations (default: moment)",
     )
     p.add_argument("-k", type=int, default=DEFAULT_K, help=f"number of hits (default: {DEFAULT_K})")
+    add_library_options(p)
+    p.add_argument(
+        "--overlapping",
+        action="store_true",
+        help="moments: keep hits that overlap a better hit of the same video (default: off, k distinct moments)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print a JSON list of {video_id, start, end, score} (default: off, a table)"
+    )
+    p.set_defaults(func=run)
+
+
+def add_library_options(p: argparse.ArgumentParser) -> None:
+    """The options that choose an index (shared with `hierskp index build`, which builds the same ones)."""
+    p.add_argument("--run", required=True, help="trained run folder (required)")
+    p.add_argument("--cache", required=True, help="cache path or fsspec URL with the run's backbone (required)")
     p.add_argument(
         "--window", type=float, default=DEFAULT_WINDOW_S, help=f"moment length, seconds (default: {DEFAULT_WINDOW_S:g})"
     )
@@ -48,39 +66,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SPLIT",
         help="only videos of this split (repeatable; default: all complete videos)",
     )
-    p.add_argument(
-        "--overlapping",
-        action="store_true",
-        help="moments: keep hits that overlap a better hit of the same video (default: off, k distinct moments)",
-    )
     p.add_argument("--index-dir", default=None, help="where the indices live (default: RUN/index/search)")
-    p.add_argument(
-        "--json", action="store_true", help="print a JSON list of {video_id, start, end, score} (default: off, a table)"
-    )
     p.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default 1: the heads are small; 0 = torch's default)"
     )
-    p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from cache_schema import CacheError
+def open_library(args: argparse.Namespace) -> SearchLibrary:
+    """The search library the options name; sets torch's CPU threads first."""
     from hierskp.api import search_library
 
     if args.threads > 0:
         import torch
 
         torch.set_num_threads(args.threads)
+    return search_library(
+        args.run, args.cache, window_s=args.window, stride_s=args.stride, splits=args.splits, index_dir=args.index_dir
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from cache_schema import CacheError
+
     text = " ".join(args.text)
     try:
-        lib = search_library(
-            args.run,
-            args.cache,
-            window_s=args.window,
-            stride_s=args.stride,
-            splits=args.splits,
-            index_dir=args.index_dir,
-        )
+        lib = open_library(args)
         hits = lib.search(text, k=args.k, level=args.level, distinct=not args.overlapping)
     except (CacheError, FileNotFoundError, ValueError) as exc:
         print(f"hierskp search: error: {exc}", file=sys.stderr)

@@ -100,7 +100,8 @@ def catalog_video(store: CacheStore, video_id: str) -> CachedVideo:
     op_rows = segment_rows(ts, segs)
     narr_rows = nearest_rows(ts, ntimes)
     inside = (ntimes[:, None] >= segs[None, :, 0]) & (ntimes[:, None] < segs[None, :, 1])
-    narr_op = np.where(inside.any(axis=1), inside.argmax(axis=1), -1).astype(np.int64)
+    first_op = inside.argmax(axis=1) if len(segs) else -1  # a video with narrations and no operation: all -1
+    narr_op = np.where(inside.any(axis=1), first_op, -1).astype(np.int64)
     return CachedVideo(
         video_id=video_id,
         split=str(ann.get("split", "train")),

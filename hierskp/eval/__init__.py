@@ -11,7 +11,7 @@ Three layers, each importing only the ones above it in this list:
   time-shuffled, mean video), `recognition` (zero-shot and probe), `frame_probe` (the linear probe,
   which is also the TAL head), `localization` (TAL) with `proposals` (scores -> detections, NMS),
   `prompts` and `prompt_templates` (class prompts, prompt ensembles).
-* `hierskp.eval.report`: `build` (runs x splits, each split embedded once per method), `groups`
+* `hierskp.eval.report.build`: `build` (runs x splits, each split embedded once per method), `groups`
   (seed groups, paired differences), `render` (report.md), `plots` (PNG figures).
 
 Import the submodules directly; this package imports nothing heavy (faiss, torch) on its own.

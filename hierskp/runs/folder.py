@@ -5,7 +5,7 @@
     RUN/checkpoints/             resumable training state
     RUN/metrics.jsonl, RUN/loss_curve.png
     RUN/eval.json                held-out metrics (`write_eval_result`, its only writer)
-    RUN/index/                   FAISS indices over the run's embeddings
+    RUN/index/search/            the search indices (`hierskp index build`, `hierskp.search.library`)
 
 Heads trained on one backbone's features are meaningless on another's, so resuming or evaluating
 against a cache with a different fingerprint_id is refused with a message naming both.

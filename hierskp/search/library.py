@@ -4,10 +4,11 @@
     lib.search("skin closure", k=5, level="moment") -> [Hit(video_id, start, end, score), ...]
 
 Each level is a FAISS index (`hierskp.search.rows` says what its rows are) kept in
-RUN/index/search/<splits>/ (or `index_dir`). Its fingerprint is computed before anything is embedded,
-from the run's heads checksum, the cache fingerprint, each included video's completion marker (the
-shape and sha256 of every array) and annotations, the level, window, stride and splits: an
-up-to-date index is loaded and nothing is embedded (`embedded_rows` stays 0); any change rebuilds it.
+RUN/index/search/<splits>/ (or `index_dir`): a run's one index set, which `hierskp index build` and the
+build-index flow build ahead of the first query (`SearchLibrary.build`). Its fingerprint is computed
+before anything is embedded, from the run's heads checksum, the cache fingerprint, each included video's
+completion marker (the shape and sha256 of every array) and annotations, the level, window, stride and
+splits: an up-to-date index is loaded and nothing is embedded (`embedded_rows` stays 0); any change rebuilds it.
 Beside each index a stamp records the cache's generation (`cache_schema.commits`) it was checked at:
 while the commit log has not moved, a new library loads the index without inspecting any video; the
 videos of each query's hits get the cheap check, so one damaged by hand (a chunk deleted) still makes
@@ -40,6 +41,15 @@ SEARCH_FORMAT = 1
 
 class EmptyLibrary(ValueError):
     """No complete video of the cache (in the requested splits) to search."""
+
+
+class EmptyLevel(EmptyLibrary):
+    """Videos to search, but none has a row at that level (e.g. no annotated operation)."""
+
+
+def run_index_dir(run_dir: str | Path) -> Path:
+    """Where a run keeps its search indices (the default `index_dir`): RUN/index/search."""
+    return Path(run_dir) / INDEX_DIR / "search"
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,7 @@ class SearchLibrary:
         if index_dir is None:
             if model.run.run_dir is None:
                 raise ValueError("SearchLibrary: a model without a run folder needs index_dir")
-            index_dir = model.run.run_dir / INDEX_DIR / "search"
+            index_dir = run_index_dir(model.run.run_dir)
         self.model, self.store, self.kind = model, store, kind
         self.window_s, self.stride_s = float(window_s), float(stride_s)
         self.splits = sorted(set(splits)) if splits else None  # None (or empty): every split
@@ -143,6 +153,17 @@ class SearchLibrary:
         self._indices[level] = res.index
         self.info[level] = IndexInfo(level, str(path), int(res.index.index.ntotal), res.rebuilt, res.reason)
         return self.info[level]
+
+    def build(self, levels: Sequence[str] = SEARCH_LEVELS) -> list[IndexInfo]:
+        """Load or (re)build each level's index now, as its first search would; a level without rows is
+        listed with n=0 and no path (nothing written). Raises EmptyLibrary when no video is complete."""
+        built = []
+        for level in levels:
+            try:
+                built.append(self.index(level))
+            except EmptyLevel as exc:
+                built.append(IndexInfo(level, "", 0, False, f"nothing to index: {exc}"))
+        return built
 
     def _base(self, level: str) -> dict[str, Any]:
         """What identifies an index apart from the videos: format, level, options, run and cache."""
@@ -190,7 +211,7 @@ class SearchLibrary:
         def make() -> tuple[np.ndarray, np.ndarray]:
             rows = embed_rows(self.store, self.model.run, ids, level, self.window_s, self.stride_s)
             if not len(rows.video_ids):
-                raise EmptyLibrary(f"{self.store.url}: the videos have no {level} rows to search")
+                raise EmptyLevel(f"{self.store.url}: the videos have no {level} rows to search")
             self.embedded_rows += len(rows.video_ids)
             row_ids = [_row_id(v, a, b) for v, (a, b) in zip(rows.video_ids, rows.times.tolist())]
             return rows.vectors, np.asarray(row_ids)

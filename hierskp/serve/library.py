@@ -6,8 +6,8 @@ last query is picked up by the search library's own staleness rules (its index f
 unchanged cache loads the index from disk and embeds nothing but the query.
 
 Nothing is written to the run or the cache. Indices live in the server's state folder, seeded at start
-from RUN/index/search when the run has one (so a run whose index the pipeline built answers its first
-query without embedding the cache); thumbnails live there too.
+from RUN/index/search when the run has one (so a run whose index `hierskp index build` or the pipeline
+built answers its first query without embedding the cache); thumbnails live there too.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from typing import Any
 
 from hierskp.dataset.cache import CacheStore, open_cache
 from hierskp.runs.encoders import load_model
-from hierskp.runs.folder import INDEX_DIR
-from hierskp.search.library import EmptyLibrary, SearchLibrary
+from hierskp.search.library import EmptyLibrary, SearchLibrary, run_index_dir
 
 from .media import SourceFile, Thumbnails, resolve_source
 from .timeline import annotated_spans, class_prompts, operation_at, predicted_spans
@@ -69,7 +68,7 @@ class ServeLibrary:
             pass
 
     def _seed_index(self) -> None:
-        built = self.run_dir / INDEX_DIR / "search"
+        built = run_index_dir(self.run_dir)  # what `hierskp index build` and the build-index flow write
         if built.is_dir() and not self.index_dir.exists():
             shutil.copytree(built, self.index_dir)
 

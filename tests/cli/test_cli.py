@@ -42,7 +42,7 @@ def test_version_and_top_level_help_for_users():
     assert "hierskp.cli" not in text  # what a user can do, not how the code is laid out
 
 
-@pytest.mark.parametrize("command", ["cache", "extract", "manifest", "synth", "search"])
+@pytest.mark.parametrize("command", ["cache", "extract", "manifest", "synth", "search", "index"])
 def test_every_option_has_help_with_its_default(command):
     leaves = _leaf_parsers(_subparsers(build_parser())[command], command)
     for name, parser in leaves.items():

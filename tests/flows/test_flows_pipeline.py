@@ -27,21 +27,27 @@ def test_pipeline_chains_the_four_stages(prefect_api, flow_corpus, reference_cac
     assert result["extract"]["skipped"] == 3 and result["extract"]["done"] == 0
     run = Path(result["run"])
     assert (run / "final").is_dir() and run.parent == tmp_path / "runs"
-    faiss = [i for i in result["index"] if i["kind"] != "search"]
-    assert {i["level"] for i in faiss} == {"video", "operation", "frame"}
-    assert {i["side"] for i in faiss} == {"video", "text"}
+    # build-index built the search indices, every level, and nothing else: the report wrote no index
+    assert [i["level"] for i in result["index"]] == list(SEARCH_LEVELS)
     assert all(Path(i["path"]).exists() for i in result["index"])
-    # the new run's search index is warm: the first query embeds nothing but itself
-    assert {i["level"] for i in result["index"] if i["kind"] == "search"} == {f"search/{lv}" for lv in SEARCH_LEVELS}
+    indices = {p.relative_to(run) for p in (run / "index").rglob("*") if p.is_file()}
+    assert indices and all(p.parts[:2] == ("index", "search") for p in indices), indices
+    # the new run's search index is warm: the first query embeds nothing but itself, and writes nothing
+    before = _files(run)
     for level in SEARCH_LEVELS:
         lib = hierskp.search_library(run, reference_cache["cache"])
         assert lib.search("closure", k=1, level=level) and lib.embedded_rows == 0, level
+    assert _files(run) == before
     report = Path(result["evaluate"]["report"])
     assert report.exists() and "| method |" in report.read_text()
     assert any(k.startswith("heads/") for k in result["evaluate"]["metrics"])
     _assert_artifacts_on_the_launched_run(state.state_details.flow_run_id)
     again = build_index(cache=reference_cache["cache"], run=str(run))  # fingerprinted: loaded, not rebuilt
-    assert not any(i["rebuilt"] for i in again)
+    assert not any(i["rebuilt"] for i in again) and _files(run) == before
+
+
+def _files(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
 def _assert_artifacts_on_the_launched_run(run_id) -> None:  # noqa: ANN001

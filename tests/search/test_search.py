@@ -18,7 +18,7 @@ from hierskp.dataset.catalog import catalog
 from hierskp.eval.tasks.embed import embed_split
 from hierskp.runs.model import load_run
 from hierskp.search.library import EmptyLibrary, SearchLibrary
-from hierskp.search.rows import embed_rows, moment_windows, window_rows
+from hierskp.search.rows import SEARCH_LEVELS, embed_rows, moment_windows, window_rows
 from hierskp.train import load_config, train
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 
@@ -229,3 +229,59 @@ def test_reextracted_and_damaged_videos_are_still_caught(lib, tmp_path):
     hits = damaged.search("skin incision", k=50)
     assert damaged.info["moment"].rebuilt and best not in {h.video_id for h in hits}
     assert best not in {h.video_id for h in SearchLibrary(model, cs.open_cache(url), index_dir=ix).search("x", k=50)}
+
+
+def _files(root):
+    """Every file under `root` with its modification time: what a command wrote there shows as a change."""
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def test_index_build_builds_exactly_what_search_loads(lib, capsys, tmp_path):
+    """`hierskp index build`, then `hierskp search` at every level: nothing embedded, nothing written."""
+    url, run, enc = lib
+    built, fresh = shutil.copytree(run, tmp_path / "built"), shutil.copytree(run, tmp_path / "fresh")
+    assert main(["index", "build", "--run", str(built), "--cache", url]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{level}:" in out for level in SEARCH_LEVELS) and "built" in out, out
+    before = _files(built)
+    assert before != _files(fresh) and all(p.startswith("index/search/all/") for p in set(before) - set(_files(fresh)))
+    for level in SEARCH_LEVELS:
+        code, hits, err = _cli(capsys, "--run", str(built), "--cache", url, "--level", level, "--json", "closure")
+        assert code == 0 and json.loads(hits) and "loaded" in err, err
+    searched = hierskp.search_library(hierskp.load_model(built, text_encoder=enc), url)
+    for level in SEARCH_LEVELS:
+        assert searched.search("closure", k=3, level=level) and not searched.info[level].rebuilt
+    assert searched.embedded_rows == 0
+    assert _files(built) == before  # same files, same mtimes: the search wrote nothing under the run
+    # exactly the indices search uses: searching a run without a build writes the same files
+    for level in SEARCH_LEVELS:
+        assert _cli(capsys, "--run", str(fresh), "--cache", url, "--level", level, "closure")[0] == 0
+    assert set(_files(fresh)) == set(before)
+    # a second build loads every index: nothing rebuilt, nothing rewritten
+    assert main(["index", "build", "--run", str(built), "--cache", url, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [i["level"] for i in again] == list(SEARCH_LEVELS) and not any(i["rebuilt"] for i in again)
+    assert _files(built) == before
+
+
+def test_index_build_lists_a_level_without_rows_and_refuses_an_empty_cache(lib, capsys, tmp_path):
+    url, run, _ = lib
+    bare = cs.open_cache(str(shutil.copytree(url, tmp_path / "c.zarr")), "a")
+    for vid in bare.video_ids():  # the same videos, re-extracted without their operations
+        old = bare.read_video(vid)
+        frames, times, ann = np.asarray(old.features[:]), old.timestamps(), {**old.annotations, "operations": []}
+        texts = (old.text_video(), old.text_operations()[:0], old.text_narrations())
+        arrays = (old.segments()[:0], old.narration_times())
+        w = bare.begin_video(vid, {}, ann)  # removes the old group first
+        w.append_frames(frames, times)
+        w.write_texts(*texts)
+        w.write_annotation_arrays(*arrays)
+        w.finalize()
+    args = ["index", "build", "--run", str(run), "--cache", bare.url, "--index-dir", str(tmp_path / "ix"), "--json"]
+    assert main(args) == 0
+    built = {i["level"]: i for i in json.loads(capsys.readouterr().out)}
+    assert built["moment"]["n"] > 0 and built["operation"]["n"] == 0 and built["operation"]["path"] == ""
+    assert "nothing to index" in built["operation"]["reason"] and not list((tmp_path / "ix").rglob("operation*"))
+    empty = cs.open_cache(str(tmp_path / "empty.zarr"), "a", fingerprint_id=bare.fingerprint_id)
+    assert main(["index", "build", "--run", str(run), "--cache", empty.url, "--index-dir", str(tmp_path / "ix")]) == 2
+    assert "no complete video to search" in capsys.readouterr().err

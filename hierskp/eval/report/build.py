@@ -5,7 +5,7 @@
 For each method: text-video retrieval at the three levels, both directions (exactly the numbers
 `hierskp.eval.tasks.retrieval.split_metrics` writes to RUN/eval.json), order-sensitive retrieval,
 operation recognition (zero-shot and linear probe, per frame and per segment), temporal action
-localization (ActivityNet mAP) and a check that top-10 search through the run's FAISS indices
+localization (ActivityNet mAP) and a check that top-10 search through an in-memory FAISS index
 agrees with exact search. Writes OUT/report.json, OUT/report.md, PNG figures and the detection
 JSON files, each atomically (temp + rename). The first run is the reference ("HierSKP"); the
 others are named by their config differences from it unless `names` are given.
@@ -30,6 +30,7 @@ from hierskp.dataset.catalog import split_video_ids
 from hierskp.eval.metrics.retrieval import retrieval_ranks
 from hierskp.eval.report import plots
 from hierskp.eval.report.groups import SEED_KEYS, group_table, seed_groups
+from hierskp.eval.report.index_agreement import index_agreement
 from hierskp.eval.report.render import render_markdown
 from hierskp.eval.tasks.embed import LEVELS, LevelData, embed_split
 from hierskp.eval.tasks.frame_probe import fit_frame_probe
@@ -42,9 +43,8 @@ from hierskp.eval.tasks.retrieval import run_eval_result, split_metrics
 from hierskp.files import strict_json
 from hierskp.files.outdir import claim_output_dir
 from hierskp.runs.encoders import HierSKPModel
-from hierskp.runs.folder import INDEX_DIR, read_run_config
+from hierskp.runs.folder import read_run_config
 from hierskp.runs.model import RunModel, frozen_baseline, load_run
-from hierskp.search.run_indices import index_agreement
 
 BASELINE = "frozen baseline"
 CURVE_K = 50
@@ -135,8 +135,7 @@ def evaluate_method(
     probe = fit_frame_probe(inputs.train)
     recognition, preds = recognition_eval(inputs, probe)
     localization = localization_eval(store, inputs, split, out / "detection", slug, probe)
-    index_dir = model.run_dir / INDEX_DIR if model.run_dir is not None else out / "index" / slug
-    index = index_agreement(store, model, emb, split, index_dir)
+    index = index_agreement(emb)  # in memory: the report writes no index
     result = {
         "retrieval": retrieval,
         "recall_curves": curves,

@@ -91,6 +91,12 @@ def test_report_files_and_keys(report):
     assert rep["table"] == table
 
 
+def test_the_report_writes_nothing_in_the_run_folders(runs, report):
+    """Its FAISS-vs-exact check builds its indices in memory: the one index set on disk is the search's."""
+    _, full, ablation = runs
+    assert not (full / "index").exists() and not (ablation / "index").exists()
+
+
 def test_markdown_is_side_by_side(report):
     _, out = report
     md = (out / "report.md").read_text()
