@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from cache_schema import CacheError, open_cache
 from flows.artifacts import publish
 from flows.failures import fails_with_reason
-from hierskp.data.manifest import Split
+from hierskp.data.manifest import SPLITS, Split
 from hierskp.eval.run_faiss import build_run_indices
 from hierskp.numfmt import rounded
 from hierskp.runs.model import load_method
@@ -58,7 +58,7 @@ def build_index(
     cache: str,
     run: str,
     levels: list[Level] = ["video", "operation", "frame"],  # noqa: B006 - Prefect copies parameters per run
-    splits: list[Split] = ["pretrain", "train", "val", "test"],  # noqa: B006
+    splits: list[Split] = list(SPLITS),  # noqa: B006
     kind: Literal["flat", "ivf", "hnsw", "auto"] = "auto",
     search: bool = True,
 ) -> list[dict[str, Any]]:
