@@ -23,16 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-for _key, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    # the temporary server's first start creates its database (~20 s on 2 idle cores), and
-    # Prefect gives up after 20 s by default: a fresh, busy machine needs more
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-}.items():
-    os.environ.setdefault(_key, _value)  # before prefect/transformers read them
+from hierskp.settings import apply_offline_defaults
+
+apply_offline_defaults()  # before prefect/transformers read them
+# the temporary server's first start creates its database (~20 s on 2 idle cores), and
+# Prefect gives up after 20 s by default: a fresh, busy machine needs more
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 HEADLINE = (
     "video/R@1",
