@@ -157,16 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     _stage(f"1/2 synthetic corpus: {args.videos} videos (demo preset) in {out / 'corpus'}")
     manifest = make_corpus(out, args.videos, args.seed)
     _stage("2/2 hierskp-pipeline: extract -> train -> build-index -> evaluate (Prefect, local)")
+    from flows.params import PipelineParams
     from flows.pipeline import hierskp_pipeline
 
-    result = hierskp_pipeline(
+    params = PipelineParams(
         manifest=str(manifest),
         cache=str(out / "cache.zarr"),
         runs=str(out / "runs"),
         max_steps=args.max_steps,
         seed=args.seed,
-        report=str(out / "report"),
     )
+    result = hierskp_pipeline(params, report=str(out / "report"))
     ev = result["evaluate"]
     _stage(f"done in {time.perf_counter() - t0:.0f}s")
     print(f"extracted: {result['extract']['done']} new, {result['extract']['skipped']} already cached")
