@@ -26,7 +26,7 @@ PROTOCOL = (
     "the same label-mean step texts on both sides, so only the video decides; own text: the video's annotation "
     "texts); time-shuffled = original vs block-shuffled clips on the true steps; mean video = the twin test with "
     "the split's mean video as every query (chance: 50); n and 95% bootstrap intervals below. "
-    f"Ties (within {TIE_TOLERANCE:g}): an accuracy counts a tie as a fair coin (1/2 against one order, 1/(1+k) if k tie for first); "
+    f"Ties (within {TIE_TOLERANCE:g}): an accuracy counts a tie as a fair coin (1/2 against one other order, 1/(1+k) when k others tie with it at the top); "
     "ranks (R@K, MedR) count it against the query. "
     "Recognition: zero-shot = argmax cosine to one prompt per class (the mean embedded training-split operation "
     "text of the class); LP = logistic regression fitted on the train split; frame labels from the annotated "

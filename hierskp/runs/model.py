@@ -51,7 +51,8 @@ class RunModel:
     def order_scorer(self) -> OrderScorer:
         """The DTW order scorer's gamma and temperature: the run's `losses.dtw` (the baseline: the defaults)."""
         dtw = self.config.get("config", {}).get("losses", {}).get("dtw", {})
-        return OrderScorer(*(float(dtw.get(k, d)) for k, d in DEFAULT_ORDER_SCORER._asdict().items()))
+        default = DEFAULT_ORDER_SCORER
+        return OrderScorer(float(dtw.get("gamma", default.gamma)), float(dtw.get("temperature", default.temperature)))
 
     @property
     def cache_info(self) -> dict[str, Any]:
