@@ -72,8 +72,9 @@ def test_library_modules_do_not_import_prefect():
         assert "import prefect" not in text and "from prefect" not in text, name
 
 
-def test_pipeline_and_retrain_share_one_parameter_model():
+def test_pipeline_and_retrain_share_one_parameter_model(monkeypatch):
     from prefect.exceptions import ParameterTypeError
+    from prefect.utilities.templating import apply_values
 
     from flows.params import PipelineParams
     from flows.pipeline import hierskp_pipeline
@@ -84,7 +85,9 @@ def test_pipeline_and_retrain_share_one_parameter_model():
         for d in yaml.safe_load((REPO / "deploy" / "prefect.yaml").read_text())["deployments"]
         if d["name"] == "nightly"
     )
-    given = {"params": {k: f"/data/{k}" for k in nightly["parameters"]["params"]}}  # the deployment's, filled in
+    for k in ("manifest", "cache", "runs"):
+        monkeypatch.setenv(f"HIERSKP_{k.upper()}", f"/data/{k}")
+    given = apply_values(nightly["parameters"], {}, remove_notset=False)  # as `prefect deploy` fills them in
     for flow in (hierskp_pipeline, retrain):
         checked = flow.validate_parameters(given)["params"]
         assert isinstance(checked, PipelineParams) and checked.runs == "/data/runs" and checked.max_steps is None
