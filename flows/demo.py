@@ -23,16 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-for _key, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    # the temporary server's first start creates its database (~20 s on 2 idle cores), and
-    # Prefect gives up after 20 s by default: a fresh, busy machine needs more
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-}.items():
-    os.environ.setdefault(_key, _value)  # before prefect/transformers read them
+from hierskp.settings import apply_offline_defaults
+
+apply_offline_defaults()  # before prefect/transformers read them
+# the temporary server's first start creates its database (~20 s on 2 idle cores), and
+# Prefect gives up after 20 s by default: a fresh, busy machine needs more
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 HEADLINE = (
     "video/R@1",
@@ -161,16 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     _stage(f"1/2 synthetic corpus: {args.videos} videos (demo preset) in {out / 'corpus'}")
     manifest = make_corpus(out, args.videos, args.seed)
     _stage("2/2 hierskp-pipeline: extract -> train -> build-index -> evaluate (Prefect, local)")
+    from flows.params import PipelineParams
     from flows.pipeline import hierskp_pipeline
 
-    result = hierskp_pipeline(
+    params = PipelineParams(
         manifest=str(manifest),
         cache=str(out / "cache.zarr"),
         runs=str(out / "runs"),
         max_steps=args.max_steps,
         seed=args.seed,
-        report=str(out / "report"),
     )
+    result = hierskp_pipeline(params, report=str(out / "report"))
     ev = result["evaluate"]
     _stage(f"done in {time.perf_counter() - t0:.0f}s")
     print(f"extracted: {result['extract']['done']} new, {result['extract']['skipped']} already cached")

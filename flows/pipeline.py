@@ -1,6 +1,6 @@
 """Flow `hierskp-pipeline`: extract -> train -> build-index -> evaluate, each a subflow.
 
-    prefect deployment run hierskp-pipeline/local --param manifest=M --param cache=C --watch
+    prefect deployment run hierskp-pipeline/local --param params='{"manifest": "M", "cache": "C"}' --watch
 
 Every stage is idempotent on its own terms (extraction skips up-to-date videos through the
 cache markers, indices are fingerprinted), so rerunning a failed pipeline redoes only what is
@@ -19,47 +19,20 @@ from flows.build_index import build_index
 from flows.evaluate import evaluate
 from flows.extract_features import extract_features
 from flows.failures import fails_with_reason
-from flows.runners import RunnerOptions
+from flows.params import PipelineParams
 from flows.train import train_hierskp
-from hierskp.extract.config import ExtractOptions
 from hierskp.runs.promotion import RunRegistry
 
 
 @flow(name="hierskp-pipeline", log_prints=True)
 @fails_with_reason
-def hierskp_pipeline(
-    manifest: str,
-    cache: str,
-    runs: str = "runs",
-    extraction: ExtractOptions = ExtractOptions(),
-    storage_options: dict[str, Any] | None = None,
-    runner: RunnerOptions = RunnerOptions(),
-    train_config: str | None = None,
-    overrides: list[str] | None = None,
-    seed: int = 0,
-    epochs: int | None = None,
-    max_steps: int | None = None,
-    report: str | None = None,
-) -> dict[str, Any]:
-    """Returns {extract, run, index, evaluate}; the new run is NOT promoted (that is `retrain`'s job)."""
-    extracted = extract_features(
-        manifest=manifest,
-        cache=cache,
-        extraction=extraction,
-        storage_options=storage_options,
-        runner=runner,
-    )
-    registry = RunRegistry(runs)
-    run_dir = train_hierskp(
-        cache=cache,
-        out=str(registry.run_dir(registry.new_run_id())),
-        config=train_config,
-        overrides=overrides,
-        seed=seed,
-        epochs=epochs,
-        max_steps=max_steps,
-        evaluate=False,
-    )
+def hierskp_pipeline(params: PipelineParams, report: str | None = None) -> dict[str, Any]:
+    """Returns {extract, run, index, evaluate}; the new run is NOT promoted (that is `retrain`'s job).
+    `report`: the report folder (default: RUN/report)."""
+    extracted = extract_features(**params.extract_kwargs())
+    registry = RunRegistry(params.runs)
+    run_dir = train_hierskp(**params.train_kwargs(str(registry.run_dir(registry.new_run_id()))))
+    cache = params.cache
     indices = build_index(cache=cache, run=run_dir)
     evaluated = evaluate(cache=cache, run=run_dir, out=report or str(Path(run_dir) / "report"))
     index_list = ", ".join(f"{i['level']} ({i['n']} items)" for i in indices)

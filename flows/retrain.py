@@ -27,10 +27,9 @@ from flows.build_index import warm_search
 from flows.evaluate import evaluate
 from flows.extract_features import extract_features
 from flows.failures import fails_with_reason
-from flows.runners import RunnerOptions
+from flows.params import PipelineParams
 from flows.train import train_hierskp
 from flows.train import validate_params as train_params
-from hierskp.extract.config import ExtractOptions
 from hierskp.extract.corpus_diff import CorpusDiff, diff_corpus
 from hierskp.numfmt import num
 from hierskp.runs.promotion import Decision, RunRegistry
@@ -99,17 +98,7 @@ def _report(decision: Decision, diff: CorpusDiff, extracted: dict[str, Any] | No
 @flow(name="retrain", log_prints=True)
 @fails_with_reason
 def retrain(
-    manifest: str,
-    cache: str,
-    runs: str = "runs",
-    extraction: ExtractOptions = ExtractOptions(),
-    storage_options: dict[str, Any] | None = None,
-    runner: RunnerOptions = RunnerOptions(),
-    train_config: str | None = None,
-    overrides: list[str] | None = None,
-    seed: int = 0,
-    epochs: int | None = None,
-    max_steps: int | None = None,
+    params: PipelineParams,
     split: str = "test",
     tolerance: float = 0.0,
     force: bool = False,
@@ -120,10 +109,11 @@ def retrain(
     start from the current run's heads when they fit (else, or when False, from scratch)."""
     if tolerance < 0:
         raise ValueError(f"retrain: tolerance must be >= 0, got {tolerance}")
+    manifest, cache = params.manifest, params.cache
     if not Path(manifest).is_file():  # e.g. HIERSKP_MANIFEST unset when retrain/nightly was deployed
         raise ValueError(f"retrain: manifest {manifest!r} not found; check the deployment's parameters")
-    registry = RunRegistry(runs)
-    diff = corpus_changes(manifest, cache, storage_options)
+    registry = RunRegistry(params.runs)
+    diff = corpus_changes(manifest, cache, params.storage_options)
     print(f"corpus vs cache: {diff.render()}")
     current = registry.current()
     if not diff.to_extract and current and not force:
@@ -132,30 +122,13 @@ def retrain(
         return {"diff": diff.as_dict(), "extract": None, "decision": decision.as_dict()}
     extracted = None
     if diff.to_extract:
-        extracted = extract_features(
-            manifest=manifest,
-            cache=cache,
-            extraction=extraction,
-            storage_options=storage_options,
-            video_ids=list(diff.to_extract),
-            runner=runner,
-            fail_on_error=False,
-        )
+        extracted = extract_features(**params.extract_kwargs(), video_ids=list(diff.to_extract), fail_on_error=False)
     run_id = registry.new_run_id("retrain")
     out = str(registry.run_dir(run_id))
     current_dir = str(registry.run_dir(current)) if current and warm_start else None
-    init = choose_start(cache, out, current_dir, train_config, list(overrides or []))
+    init = choose_start(cache, out, current_dir, params.train_config, list(params.overrides))
     start = f"warm start from `{init}`" if init else "from scratch"
-    run_dir = train_hierskp(
-        cache=cache,
-        out=out,
-        config=train_config,
-        overrides=[*(overrides or []), *([f"init_from={init}"] if init else [])],
-        seed=seed,
-        epochs=epochs,
-        max_steps=max_steps,
-        evaluate=False,
-    )
+    run_dir = train_hierskp(**params.train_kwargs(out, [f"init_from={init}"] if init else []))
     scored = evaluate(cache=cache, run=run_dir, split=split)
     candidate = {k: v for k, v in scored["metrics"].items() if k.startswith(HEADS)}
     incumbent = None

@@ -8,9 +8,26 @@ imported on first use, so `import hierskp` (and `hierskp --help`) stays light.
 
 from __future__ import annotations
 
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml says it once); a source tree that was never
+    installed reads it from its pyproject.toml, and anything else is "0+unknown"."""
+    try:
+        return metadata.version("hierskp")
+    except metadata.PackageNotFoundError:
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        if pyproject.is_file():
+            import tomllib
+
+            return str(tomllib.loads(pyproject.read_text())["project"]["version"])
+        return "0+unknown"
+
+
+__version__ = _version()
 __all__ = ["load_model", "open_cache", "search_library", "__version__"]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -11,10 +10,9 @@ import pytest
 # shared fixtures live in tests/fixtures (`from tests.fixtures.synthetic_cache import ...`)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from hierskp.settings import apply_offline_defaults  # noqa: E402 - light: os only
+
+apply_offline_defaults()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -13,13 +13,17 @@ import torch
 import hierskp
 from hierskp.dataset.catalog import catalog
 from hierskp.eval.tasks.embed import embed_split
-from hierskp.losses import dtw_order_scores
+from hierskp.eval.tasks.order import order_retrieval
+from hierskp.eval.tasks.order_controls import order_controls
+from hierskp.eval.tasks.retrieval import annotated_orders, split_metrics
+from hierskp.losses import DEFAULT_ORDER_SCORER, OrderScorer, dtw_order_scores
 from hierskp.runs.encoders import TextEncoderMismatch
-from hierskp.runs.model import load_run
+from hierskp.runs.model import frozen_baseline, load_run
 from hierskp.train import load_config, train
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 
 FAST = ["model.hidden_dim=32", "model.embed_dim=32", "model.heads=2", "data.batch_videos=4", "max_steps=8"]
+SCORER = (0.5, 0.2)  # the run's own DTW gamma and temperature (not the 0.1 defaults): the scorer must use them
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,10 @@ def corpora(tmp_path_factory):
     kw = {"vision_dim": 16, "op_frames": (3, 6), "text_encoder": enc}
     trained_on = make_synthetic_cache(root / "a.zarr", n_videos=10, seed=0, **kw)
     other = make_synthetic_cache(root / "b.zarr", n_videos=5, seed=7, **kw)  # another corpus, same backbones
-    cfg = load_config(None, FAST + ["evaluate=false"], cache=trained_on.url, out=str(root / "run"), progress=False)
+    dtw = [f"losses.dtw.gamma={SCORER[0]}", f"losses.dtw.temperature={SCORER[1]}"]
+    cfg = load_config(
+        None, FAST + dtw + ["evaluate=false"], cache=trained_on.url, out=str(root / "run"), progress=False
+    )
     return other, train(cfg), enc
 
 
@@ -50,10 +57,10 @@ def test_embeddings_match_the_evaluation_path_on_another_corpus(corpora):
     np.testing.assert_allclose(np.linalg.norm(t, axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(t, emb.levels["operation"].text[: len(texts)], atol=1e-5)  # cached rows, same encoder
     o = emb.order[0]
-    expected = float(dtw_order_scores(o.tokens, o.n_tokens, [o.steps], 0.1, 0.1)[0])
+    expected = float(dtw_order_scores(o.tokens, o.n_tokens, [o.steps], *SCORER)[0])
     assert model.order_score(feats, texts, scorer="dtw") == pytest.approx(expected, abs=1e-5)
     clips = load_run(run).embedder.video_clips(o.clip_features[None], o.clip_mask[None])[0]
-    expected = float(dtw_order_scores(clips, o.n_tokens, [o.steps], 0.1, 0.1)[0])
+    expected = float(dtw_order_scores(clips, o.n_tokens, [o.steps], *SCORER)[0])
     assert model.order_score(feats, texts) == pytest.approx(expected, abs=1e-5)  # clip-DTW, the default
     assert model.order_score(feats, texts[::-1]) != pytest.approx(expected, abs=1e-6)  # order matters
     with pytest.raises(ValueError, match="scorer"):
@@ -83,3 +90,15 @@ def test_recorded_text_encoder_is_loaded(corpora):
     rows = other.read_video(video.video_id).text_operations()
     expected = model.heads.encode_text(torch.from_numpy(np.asarray(rows, np.float32))).detach().numpy()
     np.testing.assert_allclose(model.embed_texts(list(video.op_texts)), expected, atol=1e-5)
+
+
+def test_evaluation_scores_order_with_the_runs_gamma_and_temperature(corpora):
+    other, run, _ = corpora
+    model = load_run(run)
+    assert model.order_scorer == SCORER and frozen_baseline(other).order_scorer == DEFAULT_ORDER_SCORER
+    emb = embed_split(other, model, "pretrain")  # 3 videos (test has 1)
+    got = split_metrics(other, model, "pretrain", emb)
+    assert got["order"] == order_retrieval(model.embedder, emb, scorer=OrderScorer(*SCORER))
+    assert got["order"]["dtw"] != order_retrieval(model.embedder, emb)["dtw"]  # the default would score otherwise
+    controls = order_controls(model.embedder, emb, annotated_orders(other), scorer=OrderScorer(*SCORER))
+    assert json.dumps(got["order_controls"], sort_keys=True) == json.dumps(controls, sort_keys=True)  # NaN == NaN

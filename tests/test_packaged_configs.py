@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hierskp.configs import CONFIGS_DIR, packaged_configs, resolve_config
+from hierskp.configs import ABLATION_VARIANTS, CONFIGS_DIR, packaged_configs, resolve_config
 from hierskp.train import load_config
 
 
@@ -28,3 +28,10 @@ def test_a_path_wins_and_an_unknown_name_is_named(tmp_path, monkeypatch):
         load_config("hecvll", cache="c", out="o")
     with pytest.raises(FileNotFoundError, match="no such file"):
         load_config(str(tmp_path / "sub" / "hecvl.yaml"), cache="c", out="o")
+
+
+def test_ablation_variants_are_package_data_but_no_training_config():
+    assert ABLATION_VARIANTS.is_file() and ABLATION_VARIANTS.is_relative_to(CONFIGS_DIR)
+    assert "variants" not in packaged_configs()
+    with pytest.raises(FileNotFoundError):
+        load_config("variants", cache="c", out="o")

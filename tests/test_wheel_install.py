@@ -40,8 +40,9 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     (site / "_locked_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     _run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps", str(wheel)], work, env)
 
-    where = _run([str(py), "-c", "import hierskp.configs as c, flows, cache_schema; print(c.CONFIGS_DIR)"], work, env)
-    assert Path(where.strip()).is_relative_to(site), where  # the installed copy, not the checkout
+    code = "import hierskp.configs as c, flows, cache_schema; print(c.ABLATION_VARIANTS.is_file(), c.CONFIGS_DIR)"
+    shipped, where = _run([str(py), "-c", code], work, env).split()
+    assert shipped == "True" and Path(where).is_relative_to(site), where  # the installed copy, with its data
     hierskp = [str(venv / "bin" / "hierskp")]
     env["HIERSKP_HOME"] = str(tmp_path / "home")  # the embedded backbone is built on first use, here
     _run(

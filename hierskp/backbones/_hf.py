@@ -7,7 +7,6 @@ stays cheap (importing transformers costs ~5 s per process).
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,7 @@ from typing import Any
 import torch
 
 from hierskp.backbones.registry import ArchSpec
-
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def hub_offline() -> bool:
-    """True when the user asked for no network (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE), read at call time."""
-    return any(os.environ.get(k, "").strip().lower() in _TRUE for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+from hierskp.settings import hub_offline
 
 
 def resolve_device(device: str) -> torch.device:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from hierskp.ingest.manifest import SPLITS
+
 WORKFLOW_HELP = {
     "cholec80": "Cholec80 phase files (videoNN-phase.txt: 'Frame<TAB>Phase', one row per video frame, phase names)",
     "autolaparo": "AutoLaparo labels (XX.txt or label_XX.txt: 'Frame<TAB>Phase', one row per second, ids 1..7)",
@@ -87,7 +89,7 @@ def _add_workflow(msub: argparse._SubParsersAction, name: str, text: str) -> Non
     w.add_argument(
         "--split",
         default="official",
-        choices=("official", "pretrain", "train", "val", "test"),
+        choices=("official", *SPLITS),
         help="split of every video (default: official, the dataset's published split by video number)",
     )
     w.add_argument("--procedure", default=None, help=f"procedure name of every video (default: {fmt.procedure})")

@@ -1,12 +1,14 @@
 """The named training configurations that ship with hierskp (package data): the anchors HecVL, PeskaVLP and
 CLIP-style single level. `hierskp train --config hecvl` finds one by name, from any folder and any install;
-a path to a YAML file works as well and wins when both exist."""
+a path to a YAML file works as well and wins when both exist. ablation/variants.yaml: the loss ablations."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 CONFIGS_DIR = Path(__file__).resolve().parent
+# the loss ablations of `python -m hierskp.experiments.ablation`
+ABLATION_VARIANTS = CONFIGS_DIR / "ablation" / "variants.yaml"
 
 
 def packaged_configs() -> list[str]:

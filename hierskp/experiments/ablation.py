@@ -20,34 +20,41 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
+from hierskp.configs import ABLATION_VARIANTS
 from hierskp.dataset.cache import open_cache
 from hierskp.eval.tasks.retrieval import headline, split_metrics
 from hierskp.files import strict_json
 from hierskp.runs.model import frozen_baseline, load_run
 from hierskp.train import load_config, train
 
-VARIANTS: dict[str, list[str]] = {
-    "full": [],
-    "no_dtw": ["losses.dtw.enabled=false"],
-    "no_hard_negatives": ["losses.hard_negatives.enabled=false"],
-    "no_video_order": ["losses.video_order.enabled=false"],
-    "token_dtw_only": ["losses.dtw.inputs=tokens", "losses.video_order.enabled=false"],  # the objective before
-    "no_order_terms": [
-        "losses.dtw.enabled=false",
-        "losses.hard_negatives.enabled=false",
-        "losses.video_order.enabled=false",
-    ],
-    "no_operation_level": ["losses.contrastive.levels=[frame,video]"],
-    "no_cross_level": ["losses.contrastive.cross_level=false"],
-    "single_caption": ["data.captions=primary"],  # only the primary `text`, not its `texts` (issue 10, part 4)
-    # issue 23: twin orders (another procedure's order of the same steps) mined from the training annotations
-    "twin_negatives": ["losses.twin_order.negatives=true"],
-    "twin_dtw_hinge": ["losses.twin_order.dtw_hinge=true"],
-    "twin_levers": ["losses.twin_order.negatives=true", "losses.twin_order.dtw_hinge=true"],
-}
+
+def load_variants(path: Path = ABLATION_VARIANTS) -> dict[str, list[str]]:
+    """The loss ablations (name -> `--set` overrides) of a YAML file, each checked once against the
+    training configuration: a typo fails here, naming the file, the variant and the override."""
+    try:
+        tree = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(tree, dict) or not tree:
+        raise ValueError(f"{path}: expected a mapping of variant name -> list of key=value overrides")
+    for name, overrides in tree.items():
+        where = f"{path}: variant {name!r}"
+        if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+            raise ValueError(f"{where}: expected a list of key=value strings, got {overrides!r}")
+        if name in ANCHORS:
+            raise ValueError(f"{where}: the name of a packaged anchor configuration")
+        try:
+            load_config(None, overrides, cache="CACHE", out="RUN")
+        except ValueError as exc:  # pydantic's ValidationError included
+            raise ValueError(f"{where}: {overrides} is not a valid training configuration: {exc}") from exc
+    return {str(k): list(v) for k, v in tree.items()}
+
+
 # the anchors as packaged training configurations (hierskp/configs/, same heads, same step budget), by name
 ANCHORS: dict[str, str] = {"hecvl": "hecvl", "peskavlp": "peskavlp", "clip_single_level": "clip"}
+VARIANTS: dict[str, list[str]] = load_variants()
 TABLE_METRICS = (
     "twin_clip_dtw/acc",
     "twin_dtw/acc",

@@ -25,7 +25,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
@@ -33,8 +33,8 @@ from cache_schema.layout import VIDEO_ID_PATTERN
 from hierskp.files import strict_json
 
 # pretrain/train: training; val: choosing defaults and checkpoints; test: reported numbers only
-SPLITS: tuple[str, ...] = ("pretrain", "train", "val", "test")
 Split = Literal["pretrain", "train", "val", "test"]
+SPLITS: tuple[Split, ...] = get_args(Split)
 
 
 Caption = Annotated[str, StringConstraints(min_length=1, strict=True)]

@@ -2,7 +2,13 @@
 
 from hierskp.losses.contrastive import hard_negative_margin_loss, info_nce, masked_mean
 from hierskp.losses.costs import pairwise_cost, sequence_mask
-from hierskp.losses.dtw_alignment import DTWAlignmentLoss, dtw_alignment_loss, dtw_order_scores
+from hierskp.losses.dtw_alignment import (
+    DEFAULT_ORDER_SCORER,
+    DTWAlignmentLoss,
+    OrderScorer,
+    dtw_alignment_loss,
+    dtw_order_scores,
+)
 from hierskp.losses.orders import (
     distinct_wrong_orders,
     gather_steps,
@@ -13,7 +19,9 @@ from hierskp.losses.orders import (
 from hierskp.losses.soft_dtw import soft_dtw, soft_dtw_divergence
 
 __all__ = [
+    "DEFAULT_ORDER_SCORER",
     "DTWAlignmentLoss",
+    "OrderScorer",
     "distinct_wrong_orders",
     "dtw_alignment_loss",
     "dtw_order_scores",

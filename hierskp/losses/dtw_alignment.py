@@ -17,7 +17,18 @@ from hierskp.losses.costs import pairwise_cost
 from hierskp.losses.orders import NEGATIVE_KINDS, procedure_order_negatives
 from hierskp.losses.soft_dtw import soft_dtw
 
-__all__ = ["DTWAlignmentLoss", "dtw_alignment_loss", "dtw_order_scores"]
+__all__ = ["DEFAULT_ORDER_SCORER", "DTWAlignmentLoss", "OrderScorer", "dtw_alignment_loss", "dtw_order_scores"]
+
+
+class OrderScorer(NamedTuple):
+    """The soft-DTW smoothing γ and the cost's softmax temperature τ, as training's `losses.dtw` sets
+    them; evaluation scores a run with its own (`RunModel.order_scorer`)."""
+
+    gamma: float = 0.1
+    temperature: float = 0.1
+
+
+DEFAULT_ORDER_SCORER = OrderScorer()  # the one default: training's, and the frozen baseline's (no run config)
 
 
 class DTWAlignmentLoss(NamedTuple):
@@ -32,8 +43,8 @@ def dtw_alignment_loss(
     v_lengths: Tensor | None = None,
     t_lengths: Tensor | None = None,
     *,
-    gamma: float = 0.1,
-    temperature: float | Tensor = 0.1,
+    gamma: float = DEFAULT_ORDER_SCORER.gamma,
+    temperature: float | Tensor = DEFAULT_ORDER_SCORER.temperature,
     margin: float | Tensor = 0.1,
     order_weight: float = 0.5,
     kinds: Sequence[str] = NEGATIVE_KINDS,

@@ -128,13 +128,14 @@ class HierSKPModel:
         features: Any,
         steps: list[str],
         scorer: Literal["clip_dtw", "dtw"] = "clip_dtw",
-        gamma: float = 0.1,
-        temperature: float = 0.1,
+        gamma: float | None = None,
+        temperature: float | None = None,
     ) -> float:
         """The evaluation's order scorer: -softDTW per video position between the video's clips and
         the step texts in the given order; higher = the video follows these steps in this order.
         "clip_dtw" (recommended, the twin-discrimination scorer of the report) aligns the
-        position-free clip embeddings, "dtw" the clip tokens in video context."""
+        position-free clip embeddings, "dtw" the clip tokens in video context. `gamma` and `temperature`
+        (None: the run's own, `losses.dtw`, as evaluation uses) override the scorer's."""
         if not steps:
             raise ValueError("order_score needs at least one step")
         if scorer not in ("clip_dtw", "dtw"):
@@ -142,6 +143,9 @@ class HierSKPModel:
         _, tokens, clip_emb, n = self._video_tokens(features)
         step_emb = torch.from_numpy(self.embed_texts(list(steps)))
         seq = clip_emb if scorer == "clip_dtw" else tokens
+        own = self.run.order_scorer
+        gamma = own.gamma if gamma is None else gamma
+        temperature = own.temperature if temperature is None else temperature
         return float(dtw_order_scores(seq, n, [step_emb], gamma, temperature)[0])
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from hierskp.dataset.cache import CacheStore
 from hierskp.dataset.items import ItemSpec
+from hierskp.losses.dtw_alignment import DEFAULT_ORDER_SCORER, OrderScorer
 from hierskp.models.embedders import Embedder, FrozenEmbedder, HeadsEmbedder
 from hierskp.models.heads import HierSKPHeads, load_heads
 
@@ -45,6 +46,13 @@ class RunModel:
         """The splits the heads were trained on (the baseline saw none: the default ones)."""
         data = self.config.get("config", {}).get("data", {})
         return tuple(data.get("train_splits", DEFAULT_TRAIN_SPLITS))
+
+    @property
+    def order_scorer(self) -> OrderScorer:
+        """The DTW order scorer's gamma and temperature: the run's `losses.dtw` (the baseline: the defaults)."""
+        dtw = self.config.get("config", {}).get("losses", {}).get("dtw", {})
+        default = DEFAULT_ORDER_SCORER
+        return OrderScorer(float(dtw.get("gamma", default.gamma)), float(dtw.get("temperature", default.temperature)))
 
     @property
     def cache_info(self) -> dict[str, Any]:

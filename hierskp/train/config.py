@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hierskp.ingest.manifest import Split
+from hierskp.losses.dtw_alignment import DEFAULT_ORDER_SCORER
 from hierskp.models.heads import ModelConfig
 
 Level = Literal["frame", "operation", "video"]
@@ -69,8 +70,10 @@ class HardNegativesConfig(_Strict):
 class DTWConfig(_Strict):
     enabled: bool = True
     weight: float = Field(default=0.5, ge=0)
-    gamma: float = Field(default=0.1, gt=0)
-    temperature: float = Field(default=0.1, gt=0, description="of the -log softmax cosine cost")
+    gamma: float = Field(default=DEFAULT_ORDER_SCORER.gamma, gt=0, description="soft-DTW smoothing (also the scorer's)")
+    temperature: float = Field(
+        default=DEFAULT_ORDER_SCORER.temperature, gt=0, description="of the -log softmax cosine cost"
+    )
     margin: float = Field(default=0.5, ge=0, description="per video position")
     order_weight: float = Field(default=0.5, ge=0, description="PeskaVLP uses 0.5")
     shuffles: int = Field(default=1, ge=0)

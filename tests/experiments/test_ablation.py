@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from hierskp.experiments.ablation import main, run_ablation, summarize
+from hierskp.configs import ABLATION_VARIANTS
+from hierskp.experiments.ablation import VARIANTS, load_variants, main, run_ablation, summarize
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 
 FAST = ["model.hidden_dim=16", "model.embed_dim=16", "model.heads=2", "data.batch_videos=4", "max_steps=3"]
@@ -59,3 +60,19 @@ def test_summarize_refuses_an_empty_folder_and_the_cli_needs_a_cache(tmp_path, m
     monkeypatch.setattr("sys.argv", ["ablation", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         main()
+
+
+def test_variants_are_the_packaged_yaml_checked_once(tmp_path):
+    assert VARIANTS == load_variants(ABLATION_VARIANTS)
+    assert VARIANTS["full"] == [] and VARIANTS["no_operation_level"] == ["losses.contrastive.levels=[frame,video]"]
+    assert VARIANTS["twin_levers"] == ["losses.twin_order.negatives=true", "losses.twin_order.dtw_hinge=true"]
+    bad = tmp_path / "variants.yaml"
+    bad.write_text("full: []\nno_dtw: [losses.dtw.enabld=false]\n")  # a typo
+    with pytest.raises(ValueError, match=r"variants.yaml: variant 'no_dtw'.*enabld"):
+        load_variants(bad)
+    bad.write_text("no_dtw: losses.dtw.enabled=false\n")  # not a list
+    with pytest.raises(ValueError, match=r"variant 'no_dtw': expected a list"):
+        load_variants(bad)
+    bad.write_text("hecvl: []\n")
+    with pytest.raises(ValueError, match="anchor"):
+        load_variants(bad)

@@ -23,6 +23,8 @@ import prefect
 import psutil
 import pytest
 
+from hierskp.settings import OFFLINE
+
 REPO = Path(__file__).resolve().parents[2]
 PREFECT = [sys.executable, "-m", "prefect"]
 POOL = "hierskp-process"
@@ -79,11 +81,9 @@ class Server:
             **os.environ,
             "PREFECT_API_URL": self.url,
             "PREFECT_HOME": str(self.home),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
+            **OFFLINE,
             **extra,
         }
 
@@ -120,8 +120,8 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fix
     # started as deploy/README.md says: host and port through the environment (so the UI, also
     # served, calls its API on this port), the scheduler on (retrain/nightly's cron is tested)
     env.update(
+        OFFLINE,
         PREFECT_HOME=str(home),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_API_HOST="127.0.0.1",
         PREFECT_SERVER_API_PORT=str(port),
         PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS="2",

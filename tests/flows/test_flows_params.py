@@ -70,3 +70,30 @@ def test_library_modules_do_not_import_prefect():
     for name in ("runs/promotion.py", "extract/corpus_diff.py"):  # all of the library: tests/test_architecture.py
         text = (REPO / "hierskp" / name).read_text()
         assert "import prefect" not in text and "from prefect" not in text, name
+
+
+def test_pipeline_and_retrain_share_one_parameter_model(monkeypatch):
+    from prefect.exceptions import ParameterTypeError
+    from prefect.utilities.templating import apply_values
+
+    from flows.params import PipelineParams
+    from flows.pipeline import hierskp_pipeline
+    from flows.retrain import retrain
+
+    nightly = next(
+        d
+        for d in yaml.safe_load((REPO / "deploy" / "prefect.yaml").read_text())["deployments"]
+        if d["name"] == "nightly"
+    )
+    for k in ("manifest", "cache", "runs"):
+        monkeypatch.setenv(f"HIERSKP_{k.upper()}", f"/data/{k}")
+    given = apply_values(nightly["parameters"], {}, remove_notset=False)  # as `prefect deploy` fills them in
+    for flow in (hierskp_pipeline, retrain):
+        checked = flow.validate_parameters(given)["params"]
+        assert isinstance(checked, PipelineParams) and checked.runs == "/data/runs" and checked.max_steps is None
+        with pytest.raises(ParameterTypeError, match="max_steps"):
+            flow.validate_parameters({"params": {**given["params"], "max_steps": 0}})
+    assert PipelineParams(manifest="m", cache="c", overrides=["a=1"]).train_kwargs("RUN", ["b=2"])["overrides"] == [
+        "a=1",
+        "b=2",
+    ]

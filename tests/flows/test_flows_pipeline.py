@@ -16,13 +16,8 @@ def test_pipeline_chains_the_four_stages(prefect_api, flow_corpus, reference_cac
     from flows.build_index import build_index
     from flows.pipeline import hierskp_pipeline
 
-    state = hierskp_pipeline(
-        manifest=str(flow_corpus),
-        cache=reference_cache["cache"],
-        runs=str(tmp_path / "runs"),
-        max_steps=2,
-        return_state=True,
-    )
+    params = {"manifest": str(flow_corpus), "cache": reference_cache["cache"], "runs": str(tmp_path / "runs")}
+    state = hierskp_pipeline(params={**params, "max_steps": 2}, return_state=True)  # a dict: as a deployment passes it
     result = state.result()
     assert result["extract"]["skipped"] == 3 and result["extract"]["done"] == 0
     run = Path(result["run"])

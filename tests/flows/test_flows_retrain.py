@@ -26,12 +26,13 @@ def _add_video(manifest, extra_manifest) -> str:
 @pytest.mark.slow
 @pytest.mark.timeout(480)
 def test_retrain_extracts_only_new_videos_and_records_decisions(prefect_api, flow_corpus, tmp_path):
+    from flows.params import PipelineParams
     from flows.retrain import retrain
 
     corpus = tmp_path / "corpus"
     shutil.copytree(flow_corpus.parent, corpus)
     manifest, cache, runs = corpus / "manifest.jsonl", str(tmp_path / "cache.zarr"), tmp_path / "runs"
-    params = {"manifest": str(manifest), "cache": cache, "runs": str(runs), "max_steps": 3}
+    params = {"params": PipelineParams(manifest=str(manifest), cache=cache, runs=str(runs), max_steps=3)}
 
     first = retrain(**params)
     assert sorted(o["video_id"] for o in first["extract"]["outcomes"]) == sorted(first["diff"]["new"])

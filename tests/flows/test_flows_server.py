@@ -49,7 +49,7 @@ def test_nightly_retrain_gets_scheduled_runs(deployed, tmp_path):
             scheduled = [r for r in _runs(env, dep) if r["state_type"] == "SCHEDULED"]
             time.sleep(2)
         assert scheduled, "the scheduler created no run for retrain/nightly (SQLAlchemy 2.1 breaks it)"
-        assert all(r["parameters"]["manifest"] == env["HIERSKP_MANIFEST"] for r in scheduled)
+        assert all(r["parameters"]["params"]["manifest"] == env["HIERSKP_MANIFEST"] for r in scheduled)
         assert {r["expected_start_time"][11:16] for r in scheduled} == {"02:00"}
     finally:  # no 02:00 run for a worker of a later test to pick up
         run([*PREFECT, "deployment", "delete", "retrain/nightly"], env)

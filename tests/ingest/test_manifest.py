@@ -94,3 +94,16 @@ def test_activitynet_import(tmp_path):
     (tmp_path / "gt.json").write_text(json.dumps(gt))
     with pytest.raises(ManifestError, match="weird"):
         import_activitynet(tmp_path / "gt.json", tmp_path / "videos", tmp_path / "m2.jsonl")
+
+
+def test_split_names_are_said_once_in_the_split_type():
+    from typing import get_args
+
+    from hierskp.cli import build_parser
+    from hierskp.ingest.manifest import SPLITS, Split
+
+    assert SPLITS == get_args(Split) == ("pretrain", "train", "val", "test")
+    args = build_parser("manifest").parse_args(
+        ["manifest", "from-cholec80", "labels", "--videos", "v", "--out", "m.jsonl", "--split", "val"]
+    )
+    assert args.split == "val"

@@ -4,6 +4,8 @@ Convention: rows are queries, columns are candidates. Ties count against the que
 rank of a query is ``1 + number of non-relevant columns scoring >= its best relevant column``.
 With one relevant column per row this is ``1 + #(other columns >= the true one)``, so a
 constant similarity matrix gives every query the worst rank, never a lucky R@1.
+Accuracies of a pairwise or first-of-k test (order, twins, controls) use `expected_first`: a tie
+is a fair coin, so a scorer blind to the difference sits exactly at chance.
 """
 
 from __future__ import annotations
@@ -14,6 +16,16 @@ import numpy as np
 
 RECALL_KS: tuple[int, ...] = (1, 5, 10)
 _CHUNK_ROWS = 1024  # bound the [chunk, Nc] boolean temporaries
+TIE_TOLERANCE = 1e-6  # scores this close are a tie (float noise)
+
+
+def expected_first(own: float, others: np.ndarray) -> float:
+    """Success of "`own` scores above every one of `others`" with ties broken by a fair coin: 0 if
+    another scores higher, else 1 / (1 + the number tied with it). Against one other: 1, 1/2 or 0."""
+    diff = np.asarray(others, dtype=np.float64) - float(own)
+    if (diff > TIE_TOLERANCE).any():
+        return 0.0
+    return 1.0 / (1 + int((np.abs(diff) <= TIE_TOLERANCE).sum()))
 
 
 def _as_numpy(x: Any) -> np.ndarray:

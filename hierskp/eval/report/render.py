@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from hierskp.eval.metrics.detection import DEFAULT_TIOU
+from hierskp.eval.metrics.retrieval import TIE_TOLERANCE
 from hierskp.eval.report.groups import cell as group_cell
 from hierskp.eval.report.groups import comparison_lines, group_table, paired_lines
 from hierskp.eval.tasks.embed import LEVELS
@@ -23,12 +25,13 @@ PROTOCOL = (
     "Order controls: twin discrimination = own order vs a twin procedure's order of the same labels (canonical: "
     "the same label-mean step texts on both sides, so only the video decides; own text: the video's annotation "
     "texts); time-shuffled = original vs block-shuffled clips on the true steps; mean video = the twin test with "
-    "the split's mean video as every query (chance: 50). Ties count one half; n and 95% bootstrap intervals below. "
+    "the split's mean video as every query (chance: 50); n and 95% bootstrap intervals below. "
+    f"Ties (within {TIE_TOLERANCE:g}): accuracies count a fair coin (1/2 against one order; k tied at the top: 1/(1+k)), ranks count them against the query. "
     "Recognition: zero-shot = argmax cosine to one prompt per class (the mean embedded training-split operation "
     "text of the class); LP = logistic regression fitted on the train split; frame labels from the annotated "
     "segments; Acc/F1 in percent. TAL: per-frame class posteriors (zero-shot: softmax at a temperature "
     "calibrated on the train split; head: the per-frame probe), 5-frame smoothing, argmax + threshold proposals, "
-    "per-class NMS, ActivityNet mAP in percent at tIoU 0.3:0.1:0.7."
+    f"per-class NMS, ActivityNet mAP in percent at tIoU {', '.join(f'{t:g}' for t in DEFAULT_TIOU)}."
 )
 SUMMARY = "Summary (R@1: mean of both directions; Acc: per-video mean)"
 
@@ -97,7 +100,7 @@ def _sections() -> list[tuple[str, str, list[tuple[str, tuple[str, ...], float]]
                 f"Temporal action localization, {title}: ActivityNet mAP",
                 [
                     (k.replace("average_mAP", "avg"), ("localization", det, k), 100.0)
-                    for k in ("mAP@0.3", "mAP@0.4", "mAP@0.5", "mAP@0.6", "mAP@0.7", "average_mAP")
+                    for k in (*(f"mAP@{t:g}" for t in DEFAULT_TIOU), "average_mAP")
                 ],
             )
         )

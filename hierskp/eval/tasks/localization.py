@@ -13,7 +13,7 @@ Two detectors over the same per-frame embeddings (`hierskp.eval.tasks.dense`):
 Both then smooth the posteriors over time (boundary smoothing: a centred moving average of
 `smooth_frames` frames) and turn them into proposals with `frame_scores_to_detections`: argmax
 runs plus runs above several thresholds (a multi-scale pool), merged by per-class NMS. mAP at
-tIoU 0.3:0.1:0.7 and their average via `detection_map`; ground truth and predictions are also
+tIoU `DEFAULT_TIOU` and their average via `detection_map`; ground truth and predictions are also
 written as ActivityNet JSON so `hierskp eval detection` reproduces the numbers from the files.
 """
 

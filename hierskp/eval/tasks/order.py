@@ -6,7 +6,8 @@ Two scorers, reported separately:
   * "dtw": minus the soft-DTW cost (per video position) between the video's position embeddings and
     the step texts, on the -log softmax cosine cost used in training. Needs no segment annotations.
 The frozen baseline's sequence embedding is a bag of steps, so its "global" score cannot see order
-(ties count as failures); its "dtw" score is order-aware but lives in random projections.
+(every wrong order ties: a fair coin, `expected_first`, puts it at chance); its "dtw" score is
+order-aware but lives in random projections.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from hierskp.eval.metrics.retrieval import metrics_from_ranks, retrieval_ranks
+from hierskp.eval.metrics.retrieval import TIE_TOLERANCE, expected_first, metrics_from_ranks, retrieval_ranks
 from hierskp.eval.tasks.embed import LevelEmbeddings
-from hierskp.losses import distinct_wrong_orders, dtw_order_scores
+from hierskp.losses import DEFAULT_ORDER_SCORER, OrderScorer, distinct_wrong_orders, dtw_order_scores
 from hierskp.models.embedders import Embedder
 
 
@@ -28,14 +29,15 @@ def order_retrieval(
     emb: LevelEmbeddings,
     n_shuffles: int = 4,
     seed: int = 0,
-    gamma: float = 0.1,
-    temperature: float = 0.1,
+    scorer: OrderScorer = DEFAULT_ORDER_SCORER,
 ) -> dict[str, Any]:
     """Per scorer: `order_accuracy` (true order strictly above every wrong order of the same steps),
     `pairwise_accuracy` (over all (true, wrong order) pairs) and R@1/R@5/MedR/MeanR, where the
     candidates are every video's true sequence plus the query's own wrong orders (other videos
-    with the very same label order count as correct). Ties count as failures.
-    `emb`: `embed_split` of the split with the same embedder (its videos with >= 2 operations)."""
+    with the very same label order count as correct). Accuracies count a tie as a fair coin
+    (`expected_first`); ranks count it against the query (`retrieval_ranks`).
+    `emb`: `embed_split` of the split with the same embedder (its videos with >= 2 operations);
+    `scorer`: the DTW scorer's gamma and temperature (a run's: `RunModel.order_scorer`)."""
     if len(emb.order) < 2:
         return {"n_videos": len(emb.order)}
     rng = np.random.default_rng(seed)
@@ -59,14 +61,14 @@ def order_retrieval(
                 for s in wrong_seq
             ]
         )
-        d_all = dtw_order_scores(toks[i], lens[i], steps + [steps[i][p] for p in perms], gamma, temperature).numpy()
+        d_all = dtw_order_scores(toks[i], lens[i], steps + [steps[i][p] for p in perms], *scorer).numpy()
         for name, true_scores, wrong in (("global", g_true, g_wrong), ("dtw", d_all[:n], d_all[n:])):
-            wrong = np.where(np.abs(wrong - true_scores[i]) <= 1e-6, true_scores[i], wrong)  # float noise is a tie
+            wrong = np.where(np.abs(wrong - true_scores[i]) <= TIE_TOLERANCE, true_scores[i], wrong)  # ranks: a tie
             row = np.full(n + n_shuffles + 1, -np.inf)
             row[:n], row[n : n + len(wrong)] = true_scores, wrong
             per_scorer[name]["rows"].append(row)
-            per_scorer[name]["acc"].append(bool(len(wrong) == 0 or true_scores[i] > wrong.max()))
-            per_scorer[name]["pairs"] += (true_scores[i] > wrong).tolist()
+            per_scorer[name]["acc"].append(expected_first(true_scores[i], wrong))
+            per_scorer[name]["pairs"] += [expected_first(true_scores[i], w[None]) for w in wrong]
     relevant = np.zeros((n, n + n_shuffles + 1), dtype=bool)
     relevant[:, :n] = np.array([[labels[i] == labels[j] for j in range(n)] for i in range(n)])
     for name, d in per_scorer.items():

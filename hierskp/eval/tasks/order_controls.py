@@ -34,8 +34,9 @@ import torch
 
 from hierskp.dataset.procedure_orders import reorder_to, twin_orders
 from hierskp.eval.metrics.intervals import bootstrap_summary
+from hierskp.eval.metrics.retrieval import expected_first
 from hierskp.eval.tasks.embed import LevelEmbeddings, OrderVideo
-from hierskp.losses import dtw_order_scores
+from hierskp.losses import DEFAULT_ORDER_SCORER, OrderScorer, dtw_order_scores
 from hierskp.models.embedders import Embedder
 
 __all__ = ["order_controls", "reorder_to", "twin_orders", "block_shuffle", "mean_video"]
@@ -57,8 +58,8 @@ def _canonical_texts(order: list[OrderVideo]) -> dict[str, torch.Tensor]:
 class _Scorer:
     """Both order scorers of one method on one query (a video embedding and its clip tokens)."""
 
-    def __init__(self, embedder: Embedder, gamma: float, temperature: float):
-        self.embedder, self.gamma, self.temperature = embedder, gamma, temperature
+    def __init__(self, embedder: Embedder, dtw: OrderScorer):
+        self.embedder, self.dtw = embedder, dtw
 
     def embed_video(self, clips: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
         emb, tok = self.embedder.video(clips[None], mask[None])
@@ -71,16 +72,9 @@ class _Scorer:
             for s in seqs_raw
         ]
         steps = [self.embedder.text(s) for s in seqs_raw]
-        dtw = dtw_order_scores(tok, n_tok, steps, self.gamma, self.temperature).numpy()
-        clip_dtw = dtw_order_scores(clip_emb, n_tok, steps, self.gamma, self.temperature).numpy()
+        dtw = dtw_order_scores(tok, n_tok, steps, *self.dtw).numpy()
+        clip_dtw = dtw_order_scores(clip_emb, n_tok, steps, *self.dtw).numpy()
         return {"global": np.asarray(glob), "dtw": dtw, "clip_dtw": clip_dtw}
-
-
-def _wins(scores: np.ndarray) -> float:
-    """Pairwise outcome of scores[0] (own order / original video) against scores[1]: 1 above, 0 below,
-    0.5 on a tie (within float noise), so a scorer blind to the difference sits exactly at chance."""
-    diff = float(scores[0] - scores[1])
-    return 0.5 if abs(diff) <= 1e-6 else float(diff > 0)
 
 
 def mean_video(order: list[OrderVideo]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,46 +109,46 @@ def order_controls(
     all_videos: Iterable[tuple[str, Sequence[str]]],
     n_shuffles: int = 3,
     seed: int = 0,
-    gamma: float = 0.1,
-    temperature: float = 0.1,
+    scorer: OrderScorer = DEFAULT_ORDER_SCORER,
 ) -> dict[str, Any]:
     """Twin discrimination (both text variants), the mean-video twin control and the time-shuffled
     control, per scorer, in percent with n and a 95% bootstrap interval. `emb`: `embed_split` of the
-    split with `embedder`; `all_videos`: (procedure, labels) of the whole cache, to find twins."""
+    split with `embedder`; `all_videos`: (procedure, labels) of the whole cache, to find twins;
+    `scorer`: the DTW scorer's gamma and temperature (a run's: `RunModel.order_scorer`)."""
     order = [o for o in emb.order if o.clip_features is not None]
     if not order:
         return {"n_videos": 0}
     twins = twin_orders(all_videos)
     canon = _canonical_texts(order)
-    scorer = _Scorer(embedder, gamma, temperature)
-    mean_q = scorer.embed_video(*mean_video(order))
+    score = _Scorer(embedder, scorer)
+    mean_q = score.embed_video(*mean_video(order))
     twin_out: dict[str, dict[str, list[float]]] = {v: {s: [] for s in SCORERS} for v in TEXT_VARIANTS}
     mean_out: dict[str, dict[str, list[float]]] = {v: {s: [] for s in SCORERS} for v in TEXT_VARIANTS}
     shuffled: dict[str, list[float]] = {s: [] for s in SCORERS}
     rng = np.random.default_rng(seed)
     for o in order:
-        query = scorer.embed_video(o.clip_features, o.clip_mask)  # type: ignore[arg-type]
+        query = score.embed_video(o.clip_features, o.clip_mask)  # type: ignore[arg-type]
         twin = twins.get((o.procedure, tuple(o.labels)))
         if twin is not None:
             perm = torch.from_numpy(reorder_to(o.labels, twin))
             canon_seq = torch.stack([canon[lab] for lab in o.labels])
             for variant, seq in (("canonical", canon_seq), ("own_text", o.steps_raw)):
                 for target, q in ((twin_out, query), (mean_out, mean_q)):
-                    sc = scorer.scores(q, [seq, seq[perm]])
+                    sc = score.scores(q, [seq, seq[perm]])
                     for s in SCORERS:
-                        target[variant][s].append(_wins(sc[s]))
+                        target[variant][s].append(expected_first(sc[s][0], sc[s][1:]))
         n_valid = int(query[-1])
         if n_valid >= 2:
             per: dict[str, list[float]] = {s: [] for s in SCORERS}
-            sc_true = scorer.scores(query, [o.steps_raw])
+            sc_true = score.scores(query, [o.steps_raw])
             for _ in range(n_shuffles):
                 p = torch.from_numpy(block_shuffle(n_valid, rng))
                 clips, mask = o.clip_features.clone(), o.clip_mask.clone()  # type: ignore[union-attr]
                 clips[:n_valid], mask[:n_valid] = clips[p], mask[p]
-                shuf = scorer.embed_video(clips, mask)
-                sc_shuf = scorer.scores(shuf, [o.steps_raw])
+                shuf = score.embed_video(clips, mask)
+                sc_shuf = score.scores(shuf, [o.steps_raw])
                 for s in SCORERS:
-                    per[s].append(_wins(np.array([sc_true[s][0], sc_shuf[s][0]])))
+                    per[s].append(expected_first(sc_true[s][0], sc_shuf[s]))
             for s in SCORERS:
                 shuffled[s].append(float(np.mean(per[s])))
     twin_procs = sorted({o.procedure for o in order if (o.procedure, tuple(o.labels)) in twins})

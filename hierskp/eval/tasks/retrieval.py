@@ -22,8 +22,8 @@ def split_metrics(store: CacheStore, model: RunModel, split: str, emb: LevelEmbe
     emb = emb if emb is not None else embed_split(store, model, split)
     out: dict[str, Any] = {lvl: level_retrieval_metrics(emb.levels[lvl]) for lvl in LEVELS}
     out["operation_by_label"] = level_retrieval_metrics(emb.levels["operation"], relevance="labels")
-    out["order"] = order_retrieval(model.embedder, emb)
-    out["order_controls"] = order_controls(model.embedder, emb, annotated_orders(store))
+    out["order"] = order_retrieval(model.embedder, emb, scorer=model.order_scorer)
+    out["order_controls"] = order_controls(model.embedder, emb, annotated_orders(store), scorer=model.order_scorer)
     return out
 
 

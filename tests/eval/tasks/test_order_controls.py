@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from hierskp.eval.metrics.intervals import bootstrap_summary
+from hierskp.eval.metrics.retrieval import TIE_TOLERANCE, expected_first
 from hierskp.eval.tasks.embed import embed_split
+from hierskp.eval.tasks.order import order_retrieval
 from hierskp.eval.tasks.order_controls import block_shuffle, order_controls, reorder_to, twin_orders
 from hierskp.eval.tasks.retrieval import annotated_orders, headline, split_metrics
 from hierskp.runs.model import frozen_baseline
@@ -97,3 +99,21 @@ def test_split_metrics_and_headline_carry_the_controls(twin_cache):
     flat = headline({"heads": m, "frozen_baseline": m})
     for key in ("twin_dtw", "twin_own_text_global", "mean_video_twin_dtw", "time_shuffled_dtw"):
         assert f"heads/{key}/acc" in flat
+
+
+def test_one_tie_rule_a_fair_coin():
+    assert expected_first(1.0, np.array([0.0, 0.5])) == 1.0
+    assert expected_first(1.0, np.array([2.0, 0.5])) == 0.0
+    assert expected_first(1.0, np.array([1.0 + TIE_TOLERANCE / 2])) == 0.5  # float noise is a tie
+    assert expected_first(1.0, np.array([1.0, 1.0, 0.0])) == pytest.approx(1 / 3)  # first of 3 tied: 1/3
+    assert expected_first(1.0, np.array([])) == 1.0
+
+
+def test_order_retrieval_counts_ties_as_the_controls_do(twin_cache):
+    base = frozen_baseline(twin_cache)
+    emb = embed_split(twin_cache, base, "test")
+    res = order_retrieval(base.embedder, emb)
+    # the frozen sequence embedding is a bag of steps: every wrong order ties with the true one, so
+    # its pairwise accuracy is a coin flip and its order accuracy 1 / (1 + wrong orders) per video
+    assert res["global"]["pairwise_accuracy"] == pytest.approx(50.0)
+    assert 100.0 / res["n_wrong_orders"] / 2 < res["global"]["order_accuracy"] <= 50.0
