@@ -16,7 +16,7 @@ from typing import Any
 from cache_schema import CacheStore
 from hierskp.dataset.catalog import catalog
 from hierskp.eval.embed import LEVELS, LevelEmbeddings, embed_split, level_retrieval_metrics
-from hierskp.eval.order import order_retrieval
+from hierskp.eval.order import OrderRetrieval, order_retrieval
 from hierskp.eval.order_controls import OrderControls, order_controls
 from hierskp.eval.report_headline import EVAL_JSON, flat
 from hierskp.runs.folder import write_eval_result
@@ -30,7 +30,7 @@ class SplitMetrics:
 
     levels: dict[str, dict[str, Any]]  # level (LEVELS) -> its v2t/t2v metrics and mean_R@1
     operation_by_label: dict[str, Any]
-    order: dict[str, Any]
+    order: OrderRetrieval
     order_controls: OrderControls
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,7 +38,7 @@ class SplitMetrics:
         return {
             **self.levels,
             "operation_by_label": self.operation_by_label,
-            "order": self.order,
+            "order": self.order.to_dict(),
             "order_controls": self.order_controls.to_dict(),
         }
 
