@@ -33,6 +33,7 @@ from flows.runners import RunnerOptions
 from flows.train import train_hierskp
 from flows.train import validate_params as train_params
 from hierskp.corpus_diff import CorpusDiff, diff_corpus
+from hierskp.eval.report_headline import PROMOTION
 from hierskp.extract.config import ExtractOptions
 from hierskp.numfmt import num
 from hierskp.runs.promotion import Decision, PromotionPolicy, RunRegistry
@@ -45,15 +46,13 @@ def corpus_changes(manifest: str, cache: str, storage_options: dict[str, Any] | 
 
 def promotion_policy(tolerance: float) -> PromotionPolicy:
     """Exactly the headline registry's promotion metrics (`hierskp.eval.report_headline.PROMOTION`)."""
-    from hierskp.eval.report_headline import PROMOTION
-
     return PromotionPolicy(PROMOTION, tolerance)
 
 
 @task(name="score-current-run", cache_policy=NO_CACHE, persist_result=False)
-def score_current(cache: str, run: str, split: str, tolerance: float) -> dict[str, float | None] | None:
-    """The current run's promotion metrics on today's held-out set, without touching its folder; None
-    if it cannot be scored (e.g. its heads do not fit this cache any more)."""
+def score_current(cache: str, run: str, split: str) -> dict[str, Any] | None:
+    """The current run's held-out retrieval on today's set (RUN/eval.json's form, not written: its
+    folder is not touched); None if it cannot be scored (e.g. its heads do not fit this cache any more)."""
     from cache_schema import open_cache
     from hierskp.eval.heldout import split_metrics
     from hierskp.runs.model import load_method
@@ -64,7 +63,7 @@ def score_current(cache: str, run: str, split: str, tolerance: float) -> dict[st
     except Exception as exc:  # noqa: BLE001 - recorded in the decision's reason instead
         print(f"current run {run} could not be scored: {type(exc).__name__}: {exc}")
         return None
-    return promotion_policy(tolerance).measure({"retrieval": heads.to_dict()})
+    return heads.to_dict()
 
 
 @task(name="choose-start", cache_policy=NO_CACHE, persist_result=False)
@@ -166,7 +165,8 @@ def retrain(
     evaluate(cache=cache, run=run_dir, split=split)
     policy = promotion_policy(tolerance)
     candidate = policy.measure({"retrieval": json.loads((Path(run_dir) / "eval.json").read_text())["heads"]})
-    incumbent = score_current(cache, str(registry.run_dir(current)), split, tolerance) if current else None
+    scored = score_current(cache, str(registry.run_dir(current)), split) if current else None
+    incumbent = None if scored is None else policy.measure({"retrieval": scored})
     decision = registry.decide(run_id, candidate, incumbent, policy=policy)
     print(f"{'promoted' if decision.promote else 'kept current'}: {decision.reason}")
     if decision.promote:  # the served run's search index is built now, not by the first user query

@@ -4,6 +4,8 @@ Import the submodules directly; this package imports nothing heavy (faiss, torch
 * `hierskp.eval.embed`: `embed_split(store, model, split)`, the three levels embedded once
 * `hierskp.eval.heldout`: `split_metrics`, `evaluate_run` (RUN/eval.json), `headline`
 * `hierskp.eval.report`: `evaluate_runs`, the report (rendered by `report_render`, `report_plots`)
+* `hierskp.eval.report_headline`: the one list of headline metrics (`HEADLINE`) and its views: the report's
+  summary columns, the demo and ablation tables, the metrics nightly promotion compares
 * `hierskp.eval.retrieval`: `retrieval_metrics`, `bidirectional_retrieval_metrics`
 * `hierskp.eval.order`: `order_retrieval` (wrong orders: `hierskp.losses.orders`)
 * `hierskp.eval.classifiers`: `recognition_metrics`, `zero_shot_predict`, `train_linear_probe`

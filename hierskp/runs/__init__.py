@@ -4,5 +4,8 @@
   `write_eval_result` (the one writer of RUN/eval.json)
 * `hierskp.runs.model`: `load_run(run_dir) -> RunModel` (heads + configs, loaded once), `frozen_baseline`
 * `hierskp.runs.api`: `load_model(run_dir) -> HierSKPModel`, the public API (`hierskp.load_model`)
-* `hierskp.runs.promotion`: `RunRegistry`, which promoted run is current and why
+* `hierskp.runs.promotion`: `RunRegistry`, which promoted run is current and why; `PromotionPolicy`,
+  the rule (not worse on every given metric; names the metric that decided)
+* `hierskp.runs.metric`: `Metric`, a named number of an evaluation result (path, better direction, chance);
+  the list of headline metrics is `hierskp.eval.report_headline.HEADLINE`
 """
