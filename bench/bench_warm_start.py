@@ -26,7 +26,7 @@ def scored(store, run: Path, split: str) -> dict[str, float]:  # type: ignore[no
     from hierskp.eval.tasks.retrieval import headline, split_metrics
     from hierskp.runs.model import load_method
 
-    heads = split_metrics(store, load_method(store, run), split)
+    heads = split_metrics(store, load_method(store, run), split).to_dict()
     return {k: v for k, v in headline({"heads": heads, "frozen_baseline": heads}).items() if k.startswith("heads/")}
 
 

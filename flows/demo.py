@@ -30,23 +30,6 @@ apply_offline_defaults()  # before prefect/transformers read them
 # Prefect gives up after 20 s by default: a fresh, busy machine needs more
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
-HEADLINE = (
-    "video/R@1",
-    "operation/R@1",
-    "frame/R@1",
-    "operation_by_label/R@1",
-    "twin_clip_dtw/acc",
-    "twin_dtw/acc",
-    "twin_global/acc",
-    "time_shuffled_clip_dtw/acc",
-    "mean_video_twin_clip_dtw/acc",
-    "order_dtw/acc",
-    "ZS frame Acc",
-    "LP frame Acc",
-    "TAL ZS avg mAP",
-    "TAL head avg mAP",
-)
-
 
 def _stage(text: str) -> None:
     print(f"\n=== {text}", flush=True)
@@ -72,8 +55,11 @@ def make_corpus(out: Path, videos: int, seed: int) -> Path:
 
 
 def metrics_table(metrics: dict[str, float]) -> str:
+    """The headline registry's demo rows (`hierskp.eval.report.headline.DEMO`), heads vs frozen."""
+    from hierskp.eval.report.headline import DEMO
+
     rows = [f"{'metric':30s} {'heads':>8s} {'frozen':>8s}"]
-    for name in HEADLINE:
+    for name in (m.name for m in DEMO):
         heads, frozen = metrics.get(f"heads/{name}"), metrics.get(f"frozen_baseline/{name}")
         if heads is not None or frozen is not None:
             rows.append(
@@ -84,11 +70,11 @@ def metrics_table(metrics: dict[str, float]) -> str:
 
 
 ANCHOR_NAMES = {"hecvl": "HecVL-style", "peskavlp": "PeskaVLP-style", "clip_single_level": "CLIP-style"}
-SHORT = {  # report summary column -> short label
-    "video R@1": "video R@1",
-    "twin acc (clip-dtw)": "twin",
-    "shuffled ctrl (clip-dtw)": "shuffled",
-    "mean-video ctrl (clip-dtw)": "mean-video",
+SHORT = {  # headline metric (hierskp.eval.report.headline) -> short label
+    "video/R@1": "video R@1",
+    "twin_clip_dtw/acc": "twin",
+    "time_shuffled_clip_dtw/acc": "shuffled",
+    "mean_video_twin_clip_dtw/acc": "mean-video",
     "ZS frame Acc": "ZS frame acc",
     "LP frame Acc": "LP frame acc",
     "TAL ZS avg mAP": "ZS TAL mAP",
@@ -105,6 +91,7 @@ def compare_anchors(out: Path, cache: str, run: str, seed: int, max_steps: int |
     from cache_schema import open_cache
     from flows.train import train_hierskp
     from hierskp.eval.report.build import evaluate_runs
+    from hierskp.eval.report.headline import select
     from hierskp.experiments.ablation import ANCHORS
     from hierskp.runs.folder import is_finished
 
@@ -125,11 +112,12 @@ def compare_anchors(out: Path, cache: str, run: str, seed: int, max_steps: int |
     names = ["HierSKP", *ANCHOR_NAMES.values()]
     report = evaluate_runs(open_cache(cache, "r"), runs, out / "report_anchors", names=names, progress=True)
     base = _train_seconds(runs[0])
+    columns = [m.column for m in select(*SHORT)]  # the report's summary columns of those metrics
     rows = [f"{'method':16s} " + " ".join(f"{c:>12s}" for c in SHORT.values()) + f" {'train (x HierSKP)':>18s}"]
     for name, folder in zip(["frozen baseline", *names], [None, *runs]):
         row = report["table"][name]["summary"]
         cost = "-" if folder is None else f"{_train_seconds(folder) / base:.2f}"
-        cells = " ".join(f"{'-' if row[c] is None else f'{row[c]:.1f}':>12s}" for c in SHORT)
+        cells = " ".join(f"{'-' if row[c] is None else f'{row[c]:.1f}':>12s}" for c in columns)
         rows.append(f"{name[:16]:16s} {cells} {cost:>18s}")
     return (
         "\n".join(rows) + f"\n(one seed; 3 seeds with intervals: README) report: {out / 'report_anchors' / 'report.md'}"

@@ -5,8 +5,10 @@
 3. train a candidate run, evaluate it on the held-out split;
 4. re-score the CURRENT run on the same, today's held-out set (new videos may have joined it:
    comparing with its old numbers would compare two different tests);
-5. promote the candidate only if it is not worse on every compared metric (`hierskp.runs.promotion`);
-   the decision and its reason go to RUNS/decisions.jsonl, the run folder and an artifact.
+5. promote the candidate only if it is not worse on every metric of the headline registry's promotion
+   view (`hierskp.eval.report.headline.PROMOTION`, judged by `hierskp.runs.promotion.PromotionPolicy`);
+   the decision, its reason and the metric that decided go to RUNS/decisions.jsonl, the run folder and
+   an artifact.
 Training warm-starts from the current run when the cache's backbone and the heads' shapes allow
 (`init_from`, hierskp/train/warm.py), else from scratch; the artifact, the result and the new run's
 config (`init_from`) say which, and why. After a promotion the new run's search index is built
@@ -30,11 +32,10 @@ from flows.failures import fails_with_reason
 from flows.params import PipelineParams
 from flows.train import train_hierskp
 from flows.train import validate_params as train_params
+from hierskp.eval.report.headline import PROMOTION
 from hierskp.extract.corpus_diff import CorpusDiff, diff_corpus
 from hierskp.numfmt import num
-from hierskp.runs.promotion import Decision, RunRegistry
-
-HEADS = "heads/"
+from hierskp.runs.promotion import Decision, PromotionPolicy, RunRegistry
 
 
 @task(name="diff-corpus", cache_policy=NO_CACHE)
@@ -42,12 +43,17 @@ def corpus_changes(manifest: str, cache: str, storage_options: dict[str, Any] | 
     return diff_corpus(manifest, cache, storage_options)
 
 
+def promotion_policy(tolerance: float) -> PromotionPolicy:
+    """Exactly the headline registry's promotion metrics (`hierskp.eval.report.headline.PROMOTION`)."""
+    return PromotionPolicy(PROMOTION, tolerance)
+
+
 @task(name="score-current-run", cache_policy=NO_CACHE, persist_result=False)
-def score_current(cache: str, run: str, split: str, baseline: dict[str, Any]) -> dict[str, float] | None:
-    """The current run's metrics on today's held-out set, without touching its folder; None if it
-    cannot be scored (e.g. its heads do not fit this cache any more)."""
+def score_current(cache: str, run: str, split: str) -> dict[str, Any] | None:
+    """The current run's held-out retrieval on today's set (RUN/eval.json's form, not written: its
+    folder is not touched); None if it cannot be scored (e.g. its heads do not fit this cache any more)."""
     from cache_schema import open_cache
-    from hierskp.eval.tasks.retrieval import headline, split_metrics
+    from hierskp.eval.tasks.retrieval import split_metrics
     from hierskp.runs.model import load_method
 
     try:
@@ -56,8 +62,7 @@ def score_current(cache: str, run: str, split: str, baseline: dict[str, Any]) ->
     except Exception as exc:  # noqa: BLE001 - recorded in the decision's reason instead
         print(f"current run {run} could not be scored: {type(exc).__name__}: {exc}")
         return None
-    # the frozen baseline does not depend on the run: borrow the candidate's so headline() applies
-    return {k: v for k, v in headline({"heads": heads, "frozen_baseline": baseline}).items() if k.startswith(HEADS)}
+    return heads.to_dict()
 
 
 @task(name="choose-start", cache_policy=NO_CACHE, persist_result=False)
@@ -79,6 +84,7 @@ def _report(decision: Decision, diff: CorpusDiff, extracted: dict[str, Any] | No
         f"# retrain: {verdict}",
         "",
         f"* reason: {decision.reason}",
+        *([f"* decided by: `{decision.decided_by}`"] if decision.decided_by else []),
         f"* candidate: `{decision.candidate}`, current before: `{decision.incumbent}`",
         f"* corpus: {diff.render()}",
     ]
@@ -129,13 +135,12 @@ def retrain(
     init = choose_start(cache, out, current_dir, params.train_config, list(params.overrides))
     start = f"warm start from `{init}`" if init else "from scratch"
     run_dir = train_hierskp(**params.train_kwargs(out, [f"init_from={init}"] if init else []))
-    scored = evaluate(cache=cache, run=run_dir, split=split)
-    candidate = {k: v for k, v in scored["metrics"].items() if k.startswith(HEADS)}
-    incumbent = None
-    if current:
-        baseline = json.loads((Path(run_dir) / "eval.json").read_text())["frozen_baseline"]
-        incumbent = score_current(cache, str(registry.run_dir(current)), split, baseline)
-    decision = registry.decide(run_id, candidate, incumbent, tolerance=tolerance)
+    evaluate(cache=cache, run=run_dir, split=split)
+    policy = promotion_policy(tolerance)
+    candidate = policy.measure({"retrieval": json.loads((Path(run_dir) / "eval.json").read_text())["heads"]})
+    scored = score_current(cache, str(registry.run_dir(current)), split) if current else None
+    incumbent = None if scored is None else policy.measure({"retrieval": scored})
+    decision = registry.decide(run_id, candidate, incumbent, policy=policy)
     print(f"{'promoted' if decision.promote else 'kept current'}: {decision.reason}")
     if decision.promote:  # the served run's search index is built now, not by the first user query
         warm_search(cache, run_dir)

@@ -24,6 +24,7 @@ import yaml
 
 from hierskp.configs import ABLATION_VARIANTS
 from hierskp.dataset.cache import open_cache
+from hierskp.eval.report.headline import ABLATION
 from hierskp.eval.tasks.retrieval import headline, split_metrics
 from hierskp.files import strict_json
 from hierskp.runs.model import frozen_baseline, load_run
@@ -55,18 +56,7 @@ def load_variants(path: Path = ABLATION_VARIANTS) -> dict[str, list[str]]:
 # the anchors as packaged training configurations (hierskp/configs/, same heads, same step budget), by name
 ANCHORS: dict[str, str] = {"hecvl": "hecvl", "peskavlp": "peskavlp", "clip_single_level": "clip"}
 VARIANTS: dict[str, list[str]] = load_variants()
-TABLE_METRICS = (
-    "twin_clip_dtw/acc",
-    "twin_dtw/acc",
-    "twin_global/acc",
-    "time_shuffled_clip_dtw/acc",
-    "mean_video_twin_clip_dtw/acc",
-    "order_dtw/acc",
-    "order_global/acc",
-    "video/R@1",
-    "operation/R@1",
-    "frame/R@1",
-)
+TABLE_METRICS = tuple(m.name for m in ABLATION)  # the table rows: the headline registry view
 METRICS_FILE = "ablation_metrics.json"
 
 
@@ -82,8 +72,8 @@ def score_run(run: Path, sets: list[tuple[str, str, str]], baselines: dict[str, 
     for name, cache, split in sets:
         store = open_cache(cache, "r")
         if name not in baselines:
-            baselines[name] = split_metrics(store, frozen_baseline(store), split)
-        heads = split_metrics(store, load_run(run), split)
+            baselines[name] = split_metrics(store, frozen_baseline(store), split).to_dict()
+        heads = split_metrics(store, load_run(run), split).to_dict()
         out[name] = headline({"heads": heads, "frozen_baseline": baselines[name]})
     return out
 

@@ -49,3 +49,11 @@ def test_unscorable_current_run_is_replaced_with_the_reason(tmp_path):
     reg.decide("a", {"r1": 1.0}, None)
     d = reg.decide("b", {"r1": 0.5}, None)  # current "a" could not be evaluated
     assert d.promote and "could not be evaluated" in d.reason and reg.current() == "b"
+
+
+def test_retrain_promotes_on_exactly_the_registry_metrics():
+    from flows.retrain import promotion_policy
+    from hierskp.eval.report.headline import PROMOTION
+
+    policy = promotion_policy(tolerance=0.5)
+    assert policy.metrics == PROMOTION and policy.tolerance == 0.5

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 import hierskp
+from hierskp.eval.report.headline import PROMOTION
 from hierskp.runs.promotion import RunRegistry
 
 from .conftest import make_corpus
@@ -51,7 +52,11 @@ def test_retrain_extracts_only_new_videos_and_records_decisions(prefect_api, flo
     decision = second["decision"]
     assert decision["incumbent"] == first["decision"]["candidate"]
     assert decision["incumbent_metrics"], "the current run was re-scored on today's held-out set"
+    promotion = [m.name for m in PROMOTION]  # exactly the headline registry's promotion metrics
+    assert list(decision["candidate_metrics"]) == promotion and list(decision["incumbent_metrics"]) == promotion
     assert decision["reason"]
+    if decision["decided_by"] is not None:
+        assert not decision["promote"] and decision["decided_by"] in promotion
     expected_current = decision["candidate"] if decision["promote"] else decision["incumbent"]
     assert registry.current() == expected_current
     recorded = json.loads((runs / decision["candidate"] / "decision.json").read_text())

@@ -8,7 +8,9 @@ operation recognition (zero-shot and linear probe, per frame and per segment), t
 localization (ActivityNet mAP) and a check that top-10 search through an in-memory FAISS index
 agrees with exact search. Writes OUT/report.json, OUT/report.md, PNG figures and the detection
 JSON files, each atomically (temp + rename). The first run is the reference ("HierSKP"); the
-others are named by their config differences from it unless `names` are given.
+others are named by their config differences from it unless `names` are given. Each method's result
+is a `MethodResult` (its `to_dict()` is report.json's `methods[i].result`); the headline metrics, the
+summary columns and the flat numbers for flows come from the one registry, `report_headline`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from hierskp.dataset.catalog import split_video_ids
 from hierskp.eval.metrics.retrieval import retrieval_ranks
 from hierskp.eval.report import plots
 from hierskp.eval.report.groups import SEED_KEYS, group_table, seed_groups
+from hierskp.eval.report.headline import EVAL_JSON, TASKS, flat
 from hierskp.eval.report.index_agreement import index_agreement
 from hierskp.eval.report.render import render_markdown
 from hierskp.eval.tasks.embed import LEVELS, LevelData, embed_split
@@ -38,8 +42,7 @@ from hierskp.eval.tasks.localization import localization_eval
 from hierskp.eval.tasks.prompt_templates import cache_labels, label_prompts, templates_of
 from hierskp.eval.tasks.prompts import encode_prompts, load_prompts
 from hierskp.eval.tasks.recognition import recognition_eval, task_inputs
-from hierskp.eval.tasks.retrieval import headline as run_headline
-from hierskp.eval.tasks.retrieval import run_eval_result, split_metrics
+from hierskp.eval.tasks.retrieval import SplitMetrics, run_eval_result, split_metrics
 from hierskp.files import strict_json
 from hierskp.files.outdir import claim_output_dir
 from hierskp.runs.encoders import HierSKPModel
@@ -111,6 +114,28 @@ def recall_curve(ranks: np.ndarray, kmax: int = CURVE_K) -> list[float]:
     return [float(100.0 * np.mean(ranks <= k)) for k in range(1, kmax + 1)]
 
 
+@dataclass(frozen=True)
+class MethodResult:
+    """One method's evaluation on a split; `to_dict()` is report.json's `methods[i].result`."""
+
+    retrieval: SplitMetrics
+    recall_curves: dict[str, dict[str, list[float]]]  # level -> direction -> R@1..R@50
+    recognition: dict[str, Any]
+    localization: dict[str, Any]
+    index: dict[str, Any]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "retrieval": self.retrieval.to_dict(),
+            "recall_curves": self.recall_curves,
+            "recognition": self.recognition,
+            "localization": self.localization,
+            "index": self.index,
+            "seconds": self.seconds,
+        }
+
+
 def evaluate_method(
     store: CacheStore,
     model: RunModel,
@@ -119,8 +144,8 @@ def evaluate_method(
     out: Path,
     progress: bool = True,
     prompts: dict[str, np.ndarray] | None = None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(JSON-able results, in-memory extras for the figures) of one loaded method; each split is
+) -> tuple[MethodResult, dict[str, Any]]:
+    """(the results, in-memory extras for the figures) of one loaded method; each split is
     embedded once at the three levels and once per frame."""
     t0 = time.perf_counter()
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "method"
@@ -136,14 +161,7 @@ def evaluate_method(
     recognition, preds = recognition_eval(inputs, probe)
     localization = localization_eval(store, inputs, split, out / "detection", slug, probe)
     index = index_agreement(emb)  # in memory: the report writes no index
-    result = {
-        "retrieval": retrieval,
-        "recall_curves": curves,
-        "recognition": recognition,
-        "localization": localization,
-        "index": index,
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
+    result = MethodResult(retrieval, curves, recognition, localization, index, round(time.perf_counter() - t0, 2))
     return result, {"curves": curves, "preds": preds, "inputs": inputs}
 
 
@@ -153,21 +171,13 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def headline_metrics(report: dict[str, Any], run: int = 0) -> dict[str, float]:
-    """Flat numbers for dashboards/flows: `hierskp.eval.tasks.retrieval.headline` keys ("heads/video/R@1",
-    "frozen_baseline/order_dtw/acc", ...) of the baseline and of the run at position `run`, plus the
-    report's summary columns ("heads/ZS frame Acc", "heads/TAL ZS avg mAP", ...)."""
+def headline_metrics(report: dict[str, Any], run: int = 0) -> dict[str, float | None]:
+    """Flat numbers for dashboards/flows: every `report_headline.HEADLINE` metric ("heads/video/R@1",
+    "frozen_baseline/order_dtw/acc", "heads/ZS frame Acc", ...) of the baseline and of the run at
+    position `run`: the RUN/eval.json part (`hierskp.eval.tasks.retrieval.headline`) first, then the tasks."""
     base, head = report["methods"][0], report["methods"][1 + run]
-    out = run_headline({"heads": head["result"]["retrieval"], "frozen_baseline": base["result"]["retrieval"]})
-    for prefix, m in (("heads", head), ("frozen_baseline", base)):
-        out.update(
-            {
-                f"{prefix}/{c}": v
-                for c, v in report["table"][m["name"]]["summary"].items()
-                if v is not None and not any(k in c for k in ("R@1", "order", "twin", "ctrl"))
-            }
-        )
-    return out
+    results = {"heads": head["result"], "frozen_baseline": base["result"]}
+    return {**flat(results, EVAL_JSON), **flat(results, TASKS)}
 
 
 def as_run_eval(report: dict[str, Any], run: int = 0) -> dict[str, Any]:
@@ -233,7 +243,7 @@ def evaluate_runs(
                 "kind": "frozen_baseline" if run is None else "heads",
                 "run": None if run is None else str(run),
                 "config_diff": diff,
-                "result": result,
+                "result": result.to_dict(),
             }
         )
     report: dict[str, Any] = {

@@ -1,7 +1,8 @@
 """Rendering of the evaluation report: the tables of report.md from a report dict.
 
 `render_markdown(report) -> (markdown, table)`; `table[method][section][column]` holds the values
-in display units (percent), which `hierskp evaluate` prints and flows turn into artifacts.
+in display units (percent), which `hierskp evaluate` prints and flows turn into artifacts. The summary
+columns are the headline registry's (`hierskp.eval.report.headline.SUMMARY`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hierskp.eval.metrics.detection import DEFAULT_TIOU
 from hierskp.eval.metrics.retrieval import TIE_TOLERANCE
 from hierskp.eval.report.groups import cell as group_cell
 from hierskp.eval.report.groups import comparison_lines, group_table, paired_lines
+from hierskp.eval.report.headline import SUMMARY as SUMMARY_METRICS
 from hierskp.eval.tasks.embed import LEVELS
 from hierskp.eval.tasks.order_controls import SCORERS
 
@@ -40,15 +42,7 @@ def _sections() -> list[tuple[str, str, list[tuple[str, tuple[str, ...], float]]
     """(key, title, [(column, path into a method's result, scale)]): retrieval is in percent already,
     recognition and mAP are fractions shown in percent."""
     r = ("retrieval",)
-    summary = [(f"{lvl} R@1", r + (lvl, "mean_R@1"), 1.0) for lvl in LEVELS] + [
-        ("twin acc (clip-dtw)", r + ("order_controls", "twin", "canonical", "clip_dtw", "acc"), 1.0),
-        ("shuffled ctrl (clip-dtw)", r + ("order_controls", "time_shuffled", "clip_dtw", "acc"), 1.0),
-        ("mean-video ctrl (clip-dtw)", r + ("order_controls", "mean_video_twin", "canonical", "clip_dtw", "acc"), 1.0),
-        ("ZS frame Acc", ("recognition", "zero_shot", "frame", "video_accuracy"), 100.0),
-        ("LP frame Acc", ("recognition", "linear_probe", "frame", "video_accuracy"), 100.0),
-        ("TAL ZS avg mAP", ("localization", "zero_shot", "average_mAP"), 100.0),
-        ("TAL head avg mAP", ("localization", "probe", "average_mAP"), 100.0),
-    ]
+    summary = [(m.column, m.path, m.scale) for m in SUMMARY_METRICS]  # the headline registry's columns
     out = [("summary", SUMMARY, summary)]
     out += [
         (

@@ -8,10 +8,12 @@ Two scorers, reported separately:
 The frozen baseline's sequence embedding is a bag of steps, so its "global" score cannot see order
 (every wrong order ties: a fair coin, `expected_first`, puts it at chance); its "dtw" score is
 order-aware but lives in random projections.
+The result is an `OrderRetrieval`; its `to_dict()` is the JSON form (report.json, RUN/eval.json: `order`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,21 @@ from hierskp.losses import DEFAULT_ORDER_SCORER, OrderScorer, distinct_wrong_ord
 from hierskp.models.embedders import Embedder
 
 
+@dataclass(frozen=True)
+class OrderRetrieval:
+    """Per scorer ("global", "dtw"): order_accuracy, pairwise_accuracy, R@1/R@5/R@10/MedR/MeanR; no
+    scorer when the split has fewer than two videos with >= 2 operations (`n_videos`)."""
+
+    n_videos: int
+    n_wrong_orders: int | None = None
+    scorers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.n_wrong_orders is None:
+            return {"n_videos": self.n_videos}
+        return {"n_videos": self.n_videos, "n_wrong_orders": self.n_wrong_orders, **self.scorers}
+
+
 @torch.no_grad()
 def order_retrieval(
     embedder: Embedder,
@@ -30,7 +47,7 @@ def order_retrieval(
     n_shuffles: int = 4,
     seed: int = 0,
     scorer: OrderScorer = DEFAULT_ORDER_SCORER,
-) -> dict[str, Any]:
+) -> OrderRetrieval:
     """Per scorer: `order_accuracy` (true order strictly above every wrong order of the same steps),
     `pairwise_accuracy` (over all (true, wrong order) pairs) and R@1/R@5/MedR/MeanR, where the
     candidates are every video's true sequence plus the query's own wrong orders (other videos
@@ -39,7 +56,7 @@ def order_retrieval(
     `emb`: `embed_split` of the split with the same embedder (its videos with >= 2 operations);
     `scorer`: the DTW scorer's gamma and temperature (a run's: `RunModel.order_scorer`)."""
     if len(emb.order) < 2:
-        return {"n_videos": len(emb.order)}
+        return OrderRetrieval(n_videos=len(emb.order))
     rng = np.random.default_rng(seed)
     vids = [o.embedding for o in emb.order]
     toks = [o.tokens for o in emb.order]
@@ -49,7 +66,7 @@ def order_retrieval(
     labels = [o.labels for o in emb.order]
     n = len(vids)
     true_seq = torch.stack([embedder.sequence(s[None], torch.ones(1, s.shape[0], dtype=torch.bool))[0] for s in seqs])
-    results: dict[str, Any] = {"n_videos": n, "n_wrong_orders": n_shuffles + 1}
+    results: dict[str, dict[str, Any]] = {}
     per_scorer: dict[str, dict[str, list]] = {k: {"rows": [], "acc": [], "pairs": []} for k in ("global", "dtw")}
     for i in range(n):
         perms = distinct_wrong_orders(labels[i], n_shuffles, rng)
@@ -79,4 +96,4 @@ def order_retrieval(
             "pairwise_accuracy": 100.0 * float(np.mean(d["pairs"])) if d["pairs"] else float("nan"),
             **metrics_from_ranks(retrieval_ranks(sims, relevant)),
         }
-    return results
+    return OrderRetrieval(n_videos=n, n_wrong_orders=n_shuffles + 1, scorers=results)

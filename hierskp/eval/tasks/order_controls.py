@@ -20,13 +20,15 @@ embedding).
 * **Mean-video control.** The twin test with every query replaced by the split's mean video
   (position-wise mean of the clip features): it must sit near chance (50%).
 
-Every number carries n and a 95% bootstrap interval over videos.
+Every number carries n and a 95% bootstrap interval over videos. The result is an `OrderControls`;
+its `to_dict()` is the JSON form (report.json, RUN/eval.json: `order_controls`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,11 +41,36 @@ from hierskp.eval.tasks.embed import LevelEmbeddings, OrderVideo
 from hierskp.losses import DEFAULT_ORDER_SCORER, OrderScorer, dtw_order_scores
 from hierskp.models.embedders import Embedder
 
-__all__ = ["order_controls", "reorder_to", "twin_orders", "block_shuffle", "mean_video"]
+__all__ = ["OrderControls", "order_controls", "reorder_to", "twin_orders", "block_shuffle", "mean_video"]
 
 SCORERS: tuple[str, ...] = ("clip_dtw", "dtw", "global")
 TEXT_VARIANTS: tuple[str, ...] = ("canonical", "own_text")
 CHANCE = 50.0
+
+Rate = dict[str, Any]  # a `bootstrap_summary`: {"acc": percent, "n": videos, "ci95": [lo, hi]} (+ "chance")
+
+
+@dataclass(frozen=True)
+class OrderControls:
+    """The controls of one method on a split; `twin` and the others are None when the split has no
+    video with clip features (`n_videos` 0)."""
+
+    n_videos: int
+    twin_procedures: list[str] = field(default_factory=list)
+    twin: dict[str, dict[str, Rate]] | None = None  # text variant -> scorer -> rate
+    mean_video_twin: dict[str, dict[str, Rate]] | None = None  # the same, "chance" added
+    time_shuffled: dict[str, Rate] | None = None  # scorer -> rate
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.twin is None:
+            return {"n_videos": self.n_videos}
+        return {
+            "n_videos": self.n_videos,
+            "twin_procedures": self.twin_procedures,
+            "twin": self.twin,
+            "mean_video_twin": self.mean_video_twin,
+            "time_shuffled": self.time_shuffled,
+        }
 
 
 def _canonical_texts(order: list[OrderVideo]) -> dict[str, torch.Tensor]:
@@ -110,14 +137,14 @@ def order_controls(
     n_shuffles: int = 3,
     seed: int = 0,
     scorer: OrderScorer = DEFAULT_ORDER_SCORER,
-) -> dict[str, Any]:
+) -> OrderControls:
     """Twin discrimination (both text variants), the mean-video twin control and the time-shuffled
     control, per scorer, in percent with n and a 95% bootstrap interval. `emb`: `embed_split` of the
     split with `embedder`; `all_videos`: (procedure, labels) of the whole cache, to find twins;
     `scorer`: the DTW scorer's gamma and temperature (a run's: `RunModel.order_scorer`)."""
     order = [o for o in emb.order if o.clip_features is not None]
     if not order:
-        return {"n_videos": 0}
+        return OrderControls(n_videos=0)
     twins = twin_orders(all_videos)
     canon = _canonical_texts(order)
     score = _Scorer(embedder, scorer)
@@ -152,13 +179,13 @@ def order_controls(
             for s in SCORERS:
                 shuffled[s].append(float(np.mean(per[s])))
     twin_procs = sorted({o.procedure for o in order if (o.procedure, tuple(o.labels)) in twins})
-    return {
-        "n_videos": len(order),
-        "twin_procedures": twin_procs,
-        "twin": {v: {s: bootstrap_summary(twin_out[v][s], seed=seed) for s in SCORERS} for v in TEXT_VARIANTS},
-        "mean_video_twin": {
+    return OrderControls(
+        n_videos=len(order),
+        twin_procedures=twin_procs,
+        twin={v: {s: bootstrap_summary(twin_out[v][s], seed=seed) for s in SCORERS} for v in TEXT_VARIANTS},
+        mean_video_twin={
             v: {s: {**bootstrap_summary(mean_out[v][s], seed=seed), "chance": CHANCE} for s in SCORERS}
             for v in TEXT_VARIANTS
         },
-        "time_shuffled": {s: bootstrap_summary(shuffled[s], seed=seed) for s in SCORERS},
-    }
+        time_shuffled={s: bootstrap_summary(shuffled[s], seed=seed) for s in SCORERS},
+    )

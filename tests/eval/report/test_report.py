@@ -11,6 +11,7 @@ import pytest
 import cache_schema as cs
 from hierskp.cli import main
 from hierskp.eval.report.build import BASELINE, as_run_eval, evaluate_runs, headline_metrics, method_names
+from hierskp.eval.report.headline import EVAL_JSON, HEADLINE, PROMOTION, SUMMARY
 from hierskp.eval.tasks.retrieval import headline as train_headline
 from hierskp.train import load_config, train
 from tests.fixtures.synthetic_cache import make_synthetic_cache
@@ -218,3 +219,25 @@ def test_headline_metrics_for_flows(report):
     assert headline_metrics(rep, run=1)["heads/video/R@1"] == ablation
     legacy = train_headline(as_run_eval(rep))  # what flows/retrain reads from RUN/eval.json
     assert legacy and legacy == {k: v for k, v in flat.items() if k in legacy}
+
+
+def test_every_headline_metric_is_in_a_real_report_and_feeds_its_tables(report):
+    """Each registry path exists in the written report.json (and, for its RUN/eval.json part, in the
+    eval.json form); the summary table, the flows' numbers and promotion read the same values."""
+    rep, out = report
+    on_disk = json.loads((out / "report.json").read_text())
+    for method in on_disk["methods"]:
+        missing = [m.name for m in HEADLINE if not m.holds(method["result"])]
+        assert missing == [], (method["name"], missing)
+        summary = on_disk["table"][method["name"]]["summary"]
+        assert list(summary) == [m.column for m in SUMMARY]
+        for m in SUMMARY:
+            v = m.value(method["result"])
+            assert summary[m.column] == (pytest.approx(v) if v is not None else None), m.name
+    run_eval = as_run_eval(rep)
+    for side in ("heads", "frozen_baseline"):
+        assert [m.name for m in EVAL_JSON if not m.holds({"retrieval": run_eval[side]})] == []
+    flat = headline_metrics(rep)
+    assert set(flat) == {f"{k}/{m.name}" for k in ("heads", "frozen_baseline") for m in HEADLINE}
+    measured = {m.name: m.value(rep["methods"][1]["result"]) for m in PROMOTION}
+    assert measured == pytest.approx({m.name: flat[f"heads/{m.name}"] for m in PROMOTION}, nan_ok=True)

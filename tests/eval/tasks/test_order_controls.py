@@ -80,21 +80,22 @@ def test_controls_on_a_real_cache_carry_n_and_a_blind_video_side_is_at_chance(tw
     emb = embed_split(twin_cache, base, "test")
     orders = annotated_orders(twin_cache)
     oc = order_controls(base.embedder, emb, orders)
-    assert oc["n_videos"] == len(emb.order) and oc["twin_procedures"]
-    n_twin = oc["twin"]["canonical"]["dtw"]["n"]
+    assert oc.n_videos == len(emb.order) and oc.twin_procedures
+    assert oc.to_dict()["twin"] is oc.twin  # the JSON form carries the same numbers
+    n_twin = oc.twin["canonical"]["dtw"]["n"]
     assert n_twin >= 2
     # the frozen global scorer is a bag of steps: every twin comparison is a tie, i.e. chance
-    assert oc["twin"]["canonical"]["global"]["acc"] == pytest.approx(50.0)
+    assert oc.twin["canonical"]["global"]["acc"] == pytest.approx(50.0)
     # the mean video is one query for all: with the same neutral texts for both twins, the
     # twin test cannot be passed (every row of one multiset flips the same comparison)
     blind = order_controls(_ConstantVideo(base.embedder), emb, orders)
     for scorer in ("clip_dtw", "dtw", "global"):
-        assert abs(blind["twin"]["canonical"][scorer]["acc"] - 50.0) <= 100.0 / n_twin + 1e-9
-        assert blind["time_shuffled"][scorer]["acc"] == pytest.approx(50.0)  # shuffling nothing changes nothing
+        assert abs(blind.twin["canonical"][scorer]["acc"] - 50.0) <= 100.0 / n_twin + 1e-9
+        assert blind.time_shuffled[scorer]["acc"] == pytest.approx(50.0)  # shuffling nothing changes nothing
 
 
 def test_split_metrics_and_headline_carry_the_controls(twin_cache):
-    m = split_metrics(twin_cache, frozen_baseline(twin_cache), "test")
+    m = split_metrics(twin_cache, frozen_baseline(twin_cache), "test").to_dict()
     assert m["order_controls"]["mean_video_twin"]["canonical"]["dtw"]["chance"] == 50.0
     flat = headline({"heads": m, "frozen_baseline": m})
     for key in ("twin_dtw", "twin_own_text_global", "mean_video_twin_dtw", "time_shuffled_dtw"):
