@@ -5,8 +5,6 @@
 * `hierskp.runs.model`: `load_run(run_dir) -> RunModel` (heads + configs, loaded once), `frozen_baseline`
 * `hierskp.runs.lock`: the run lock (one writer per run folder; pid, host and start of the holder)
 * `hierskp.runs.encoders`: `HierSKPModel`, a run as text and video encoders (`hierskp.api.load_model` returns one)
-* `hierskp.runs.promotion`: `RunRegistry`, which promoted run is current and why
-* `hierskp.runs.encoders`: `load_model(run_dir) -> HierSKPModel`, the public API (`hierskp.load_model`)
 * `hierskp.runs.promotion`: `RunRegistry`, which promoted run is current and why; `PromotionPolicy`,
   the rule (not worse on every given metric; names the metric that decided)
 * `hierskp.runs.metric`: `Metric`, a named number of an evaluation result (path, better direction, chance);
