@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from cache_schema.layout import VIDEO_ID_PATTERN
 from hierskp import strict_json
+from hierskp.files.atomic import atomic_write
 
 # pretrain/train: training; val: choosing defaults and checkpoints; test: reported numbers only
 SPLITS: tuple[str, ...] = ("pretrain", "train", "val", "test")
@@ -259,11 +260,11 @@ def load_manifest(path: str | Path, allow_overlap: bool = False) -> Manifest:
 
 def write_manifest(path: str | Path, entries: list[VideoEntry] | list[dict[str, Any]]) -> Path:
     """Write entries as JSON Lines atomically (temp file + rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for e in entries:
-            data = _drop_empty_texts(e.model_dump(mode="json")) if isinstance(e, VideoEntry) else e
-            fh.write(strict_json.dumps(data, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-    return path
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for e in entries:
+                data = _drop_empty_texts(e.model_dump(mode="json")) if isinstance(e, VideoEntry) else e
+                fh.write(strict_json.dumps(data, ensure_ascii=False) + "\n")
+
+    return atomic_write(path, write)

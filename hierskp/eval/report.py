@@ -14,7 +14,6 @@ others are named by their config differences from it unless `names` are given.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import time
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from hierskp.eval.report_groups import SEED_KEYS, group_table, seed_groups
 from hierskp.eval.report_render import render_markdown
 from hierskp.eval.retrieval import retrieval_ranks
 from hierskp.eval.run_faiss import index_agreement
+from hierskp.files.atomic import atomic_write_text
 from hierskp.outdir import claim_output_dir
 from hierskp.runs.api import HierSKPModel
 from hierskp.runs.folder import INDEX_DIR, read_run_config
@@ -146,12 +146,6 @@ def evaluate_method(
     return result, {"curves": curves, "preds": preds, "inputs": inputs}
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def headline_metrics(report: dict[str, Any], run: int = 0) -> dict[str, float]:
     """Flat numbers for dashboards/flows: `hierskp.eval.heldout.headline` keys ("heads/video/R@1",
     "frozen_baseline/order_dtw/acc", ...) of the baseline and of the run at position `run`, plus the
@@ -251,6 +245,6 @@ def evaluate_runs(
     markdown, table = render_markdown(report)
     report["table"] = table
     report["group_table"] = group_table(table, groups)
-    _write_text(out / "report.json", strict_json.dumps(report, indent=1, default=float))
-    _write_text(out / "report.md", markdown)
+    atomic_write_text(out / "report.json", strict_json.dumps(report, indent=1, default=float))
+    atomic_write_text(out / "report.md", markdown)
     return report

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from cache_schema.verified import intact
 from hierskp.eval.faiss_store import EmbeddingIndex, IndexKind, LoadResult, load_or_build_from, read_sidecar, search
 from hierskp.eval.search_bounds import check_k, check_moment_options, prune_versions
 from hierskp.eval.search_rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, SEARCH_LEVELS, embed_rows
+from hierskp.files.atomic import atomic_write_text
 from hierskp.runs.api import HierSKPModel
 from hierskp.runs.folder import INDEX_DIR
 
@@ -250,9 +250,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, value: dict[str, Any]) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value, sort_keys=True))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(value, sort_keys=True))
 
 
 def distinct_hits(hits: list[Hit]) -> list[Hit]:

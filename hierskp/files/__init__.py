@@ -1,0 +1,1 @@
+"""File helpers: atomic writes, checksums, strict JSON and output folders."""
