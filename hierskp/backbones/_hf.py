@@ -24,13 +24,6 @@ def hub_offline() -> bool:
     return any(os.environ.get(k, "").strip().lower() in _TRUE for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
-def resolve_device(device: str) -> torch.device:
-    """'auto' picks CUDA when present, else CPU; anything else is passed to torch.device."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 _DTYPES = {
     "float32": torch.float32,
     "fp32": torch.float32,

@@ -20,6 +20,7 @@ from hierskp.backbones import _hf
 from hierskp.backbones.fingerprint import make_fingerprint
 from hierskp.backbones.preprocess import PreprocessSpec, preprocess_frames, processor_settings, spec_from_processor
 from hierskp.backbones.registry import ArchSpec, vision_arch
+from hierskp.devices import resolve_device
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def load_vision_encoder_from_config(cfg: VisionEncoderConfig) -> VisionEncoder:
     config = _hf.load_config(source, hub)
     arch = vision_arch(config.model_type, getattr(config, "architectures", None))
     net = _hf.load_tower(source, config, arch, hub)
-    device = _hf.resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     compute = _hf.resolve_dtype(cfg.dtype, device)
     net = net.to(device).eval().requires_grad_(False)
     with _hf.quiet_transformers():

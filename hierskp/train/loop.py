@@ -22,6 +22,7 @@ from cache_schema import open_cache, require_valid
 from hierskp.dataset.batch import collate, twin_table
 from hierskp.dataset.catalog import catalog
 from hierskp.dataset.items import CacheVideoDataset, ItemSpec
+from hierskp.devices import resolve_device
 from hierskp.models.heads import TEMPERATURE_LEVELS, HeadsConfig, HierSKPHeads, save_heads
 from hierskp.outdir import claim_output_dir
 from hierskp.runs.folder import CONFIG, check_cache, heads_dir, read_run_config, write_run_config
@@ -41,12 +42,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def resolve_device(name: str) -> torch.device:
-    from hierskp.devices import check_device
-
-    return check_device(name)
 
 
 def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
