@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hierskp.eval.bootstrap import bootstrap_summary
+from hierskp.numfmt import mean_ci
 
 SEED_KEYS = frozenset({"seed"})
 # two-sided 95% Student t quantiles by degrees of freedom (scipy is not a dependency); the normal 1.96 beyond 30
@@ -96,7 +97,7 @@ def group_table(
 def cell(stat: dict[str, Any]) -> str:
     if stat["mean"] is None:
         return "-"
-    return f"{stat['mean']:.1f}" if stat["ci95"] is None else f"{stat['mean']:.1f} ± {stat['ci95']:.1f}"
+    return mean_ci(stat["mean"], stat["ci95"], decimals=1)
 
 
 def comparison_lines(

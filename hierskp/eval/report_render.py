@@ -15,6 +15,7 @@ from hierskp.eval.embed import LEVELS
 from hierskp.eval.order_controls import SCORERS
 from hierskp.eval.report_groups import cell as group_cell
 from hierskp.eval.report_groups import comparison_lines, group_table, paired_lines
+from hierskp.numfmt import mean_ci
 
 PROTOCOL = (
     "Protocol. Retrieval: exact cosine over each level's distinct texts (identical texts are equally relevant), "
@@ -115,7 +116,7 @@ def _paired(methods: list[dict[str, Any]]) -> list[str]:
             mine = m["result"]["recognition"][a][b].get("per_video_accuracy", {})
             d = 100 * np.array([mine[v] - base[k][v] for v in mine if v in base[k]])
             se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-            cells.append(f"{k} {d.mean():+.1f} ± {se:.1f} (n={len(d)})" if len(d) else f"{k} -")
+            cells.append(f"{k} {mean_ci(d.mean(), se, len(d), decimals=1, signed=True)}" if len(d) else f"{k} -")
         lines.append(f"* {_cell(m['name'])}: " + ", ".join(cells))
     return lines if len(methods) > 1 else []
 
