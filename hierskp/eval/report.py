@@ -197,17 +197,7 @@ def evaluate_runs(
     models = [load_run(r) for r in runs]  # each run's heads, loaded once
     for m in models:
         m.check_cache(store)
-    encoded = None
-    if prompts is not None and prompt_templates is not None:
-        raise ValueError("give --prompts or --prompt-templates, not both")
-    if prompts is not None or prompt_templates is not None:
-        texts = (
-            load_prompts(prompts)
-            if prompts is not None
-            else label_prompts(cache_labels(store), templates_of(prompt_templates))  # type: ignore[arg-type]
-        )
-        encoded = encode_prompts(texts, HierSKPModel(models[0]).text_encoder())  # the cache's encoder, checked
-        prompts = prompts if prompts is not None else f"templates {prompt_templates}"
+    encoded, prompts = _class_prompts(store, models, prompts, prompt_templates)
     named = [(BASELINE, None, {})] + [(n, r, d) for r, (n, d) in zip(runs, method_names(runs, names))]
     groups = seed_groups(
         [{}] + run_configs(runs),
@@ -229,6 +219,46 @@ def evaluate_runs(
                 "result": result,
             }
         )
+    report = _report(store, split, out, methods, extras, encoded, prompts, groups)
+    report["seconds"] = round(time.perf_counter() - t0, 2)
+    markdown, table = render_markdown(report)
+    report["table"] = table
+    report["group_table"] = group_table(table, groups)
+    atomic_write_text(out / "report.json", strict_json.dumps(report, indent=1, default=float))
+    atomic_write_text(out / "report.md", markdown)
+    return report
+
+
+def _class_prompts(
+    store: CacheStore, models: list[RunModel], prompts: str | Path | None, prompt_templates: str | None
+) -> tuple[dict[str, np.ndarray] | None, str | Path | None]:
+    """(the zero-shot classes' embedded prompts, their source) when a prompts file or a template set is
+    given; (None, None) for the default, each class's training captions."""
+    encoded = None
+    if prompts is not None and prompt_templates is not None:
+        raise ValueError("give --prompts or --prompt-templates, not both")
+    if prompts is not None or prompt_templates is not None:
+        texts = (
+            load_prompts(prompts)
+            if prompts is not None
+            else label_prompts(cache_labels(store), templates_of(prompt_templates))  # type: ignore[arg-type]
+        )
+        encoded = encode_prompts(texts, HierSKPModel(models[0]).text_encoder())  # the cache's encoder, checked
+        prompts = prompts if prompts is not None else f"templates {prompt_templates}"
+    return encoded, prompts
+
+
+def _report(
+    store: CacheStore,
+    split: str,
+    out: Path,
+    methods: list[dict[str, Any]],
+    extras: dict[str, Any],
+    encoded: dict[str, np.ndarray] | None,
+    prompts: str | Path | None,
+    groups: list[tuple[str, list[str]]],
+) -> dict[str, Any]:
+    """The report without its timing and tables; draws the figures."""
     report: dict[str, Any] = {
         "split": split,
         "cache": {"url": store.url, "fingerprint_id": store.fingerprint_id},
@@ -241,10 +271,4 @@ def evaluate_runs(
         "figures": plots.report_figures(out, methods, extras, split),
         "groups": [{"name": g, "methods": members} for g, members in groups],
     }
-    report["seconds"] = round(time.perf_counter() - t0, 2)
-    markdown, table = render_markdown(report)
-    report["table"] = table
-    report["group_table"] = group_table(table, groups)
-    atomic_write_text(out / "report.json", strict_json.dumps(report, indent=1, default=float))
-    atomic_write_text(out / "report.md", markdown)
     return report
