@@ -68,10 +68,6 @@ class VisionEncoder:
             out = self.processor(images=list(frames.cpu().numpy()), return_tensors="pt")
         return {k: v.to(self.device) for k, v in out.items()}
 
-    def pixel_values(self, frames: torch.Tensor) -> torch.Tensor:
-        """uint8 [N, H, W, 3] -> preprocessed ``pixel_values`` on the encoder's device."""
-        return self.model_inputs(frames)["pixel_values"]
-
     def encode(self, frames: np.ndarray | torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
         """uint8 frames [N, H, W, 3] (RGB) -> float32 [N, dim] on the CPU, in micro-batches.
 
