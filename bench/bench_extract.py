@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def make_video(path: Path, minutes: float, fps: int = 25, size: tuple[int, int] = (320, 240)) -> Path:
     """A textured moving scene (so the codec does real work), written with libx264."""
+    from hierskp.files.atomic import atomic_write
     from hierskp.synth.encode import encode_video
 
     if path.exists():
@@ -40,10 +41,10 @@ def make_video(path: Path, minutes: float, fps: int = 25, size: tuple[int, int] 
             b = 127 + 80 * np.sin((xx + yy) / 23 + 0.3 * phase)
             yield np.stack([r, g, b], -1).astype(np.uint8)
 
-    tmp = path.with_suffix(".tmp.mp4")
-    encode_video(tmp, frames(), fps=fps, gop_size=2 * fps, options={"preset": "veryfast", "crf": "28"})
-    tmp.rename(path)
-    return path
+    options = {"preset": "veryfast", "crf": "28"}
+    return atomic_write(
+        path, lambda tmp: encode_video(tmp, frames(), fps=fps, gop_size=2 * fps, options=options), ".mp4"
+    )
 
 
 def write_manifest(folder: Path, video: Path, minutes: float) -> Path:

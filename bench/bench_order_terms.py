@@ -33,9 +33,9 @@ def epoch(cache: str, overrides: list[str]) -> dict[str, float]:
     from hierskp.dataset.items import CacheVideoDataset
     from hierskp.models.heads import HeadsConfig, HierSKPHeads
     from hierskp.train import load_config
-    from hierskp.train.loop import item_spec, param_groups
     from hierskp.train.objective import compute_losses
     from hierskp.train.sampling import StepBatchSampler, steps_per_epoch
+    from hierskp.train.state import item_spec, param_groups
 
     torch.set_num_threads(1)
     torch.manual_seed(0)

@@ -35,6 +35,7 @@ import torch
 import hierskp
 from cache_schema import open_cache
 from hierskp.dataset.catalog import catalog
+from hierskp.numfmt import mean_ci
 from hierskp.runs.model import frozen_baseline
 from hierskp.search.library import Hit, SearchLibrary, distinct_hits
 from hierskp.search.rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, embed_rows
@@ -210,8 +211,8 @@ def main() -> None:
         cells = []
         for c in cols:
             xs = [v[c] for v in vals]
-            sd = f" ± {statistics.pstdev(xs):.1f}" if len(xs) > 1 and c in ("P@k", "op_P@k") else ""
-            cells.append(f"{statistics.mean(xs):.1f}{sd}")
+            sd = statistics.pstdev(xs) if len(xs) > 1 and c in ("P@k", "op_P@k") else None
+            cells.append(mean_ci(statistics.mean(xs), sd, decimals=1))
         print(f"| {name} | " + " | ".join(cells) + " |")
     print(json.dumps({k: v for k, v in result.items() if k != "quality"}, indent=1))
 

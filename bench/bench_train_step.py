@@ -56,8 +56,8 @@ def child(which: str, root: str, cache: str, steps: int, device_name: str) -> No
     from hierskp.models.heads import TEMPERATURE_LEVELS, HeadsConfig, HierSKPHeads
     from hierskp.train import load_config
     from hierskp.train.guards import check_losses, check_weights
-    from hierskp.train.loop import item_spec, param_groups, warmup_cosine
     from hierskp.train.sampling import StepBatchSampler
+    from hierskp.train.state import item_spec, param_groups, warmup_cosine
 
     assert Path(sys.modules["hierskp"].__file__).is_relative_to(root), "imported the wrong checkout"
     torch.set_num_threads(1)

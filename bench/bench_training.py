@@ -29,9 +29,9 @@ from hierskp.dataset.items import CacheVideoDataset
 from hierskp.ingest.manifest import load_manifest
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.train import load_config
-from hierskp.train.loop import item_spec, param_groups
 from hierskp.train.objective import compute_losses
 from hierskp.train.sampling import StepBatchSampler, steps_per_epoch
+from hierskp.train.state import item_spec, param_groups
 
 
 def clocks() -> tuple[float, float]:

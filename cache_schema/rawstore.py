@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import zarr
 from zarr.core.buffer import default_buffer_prototype
@@ -77,7 +76,3 @@ def delete_prefix(root: zarr.Group, prefix: str) -> None:
 
 def exists(root: zarr.Group, key: str) -> bool:
     return bool(sync(root.store.exists(_key(root, key))))
-
-
-def store_of(root: zarr.Group) -> Any:
-    return root.store

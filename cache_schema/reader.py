@@ -87,8 +87,3 @@ class VideoRecord:
     def completion(self) -> dict[str, Any] | None:
         marker = self.group.attrs.get(L.COMPLETE)
         return dict(marker) if isinstance(marker, dict) else None
-
-    def frame_range(self, start_s: float, end_s: float, timestamps: np.ndarray | None = None) -> slice:
-        """Rows whose timestamps fall in [start_s, end_s)."""
-        ts = self.timestamps() if timestamps is None else timestamps
-        return slice(int(np.searchsorted(ts, start_s, "left")), int(np.searchsorted(ts, end_s, "left")))

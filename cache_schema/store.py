@@ -132,22 +132,6 @@ class CacheStore:
     def status(self, video_id: str) -> VideoStatus:
         return self.inspect(video_id)[0]
 
-    def require_intact(self, video_ids: list[str] | None = None) -> list[str]:
-        """Complete video ids; raises CorruptVideoError naming every video that has a marker but fails
-        the cheap check (what a reader must never train or evaluate on)."""
-        ids = self.video_ids(status=None) if video_ids is None else video_ids
-        bad, good = [], []
-        for vid in ids:
-            status, _, _, problems = self.inspect(vid)
-            if status == "corrupt":
-                bad += [f"{vid}: {p}" for p in problems]
-            elif status == "complete":
-                good.append(vid)
-        if bad:
-            fix = repair_command(self, sorted({b.split(": ", 1)[0] for b in bad}))
-            raise CorruptVideoError(f"{self.url}: {len(bad)} problem(s); repair with `{fix}`:\n  " + "\n  ".join(bad))
-        return good
-
     def generation(self) -> commits.Generation | None:
         """Where the commit log stands (read it before inspecting videos); None: no log, inspect them."""
         return commits.generation(self.root)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections import defaultdict
 from typing import Any
 
 from . import commits, rawstore
 from . import layout as L
+from .atomic import atomic_write_text
 from .errors import CorruptVideoError
 
 RECORD = f"{commits.COMMITS}/verified.json"
@@ -44,10 +44,8 @@ def _save(store: Any, rec: dict[str, Any]) -> None:
     if log is None:
         return
     path = log.with_name("verified.json")
-    tmp = path.with_name(f"verified.json.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps({**rec, "format": FORMAT}, sort_keys=True))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps({**rec, "format": FORMAT}, sort_keys=True))
     except OSError:
         pass  # a read-only cache: the next start-up checks again
 

@@ -1,4 +1,5 @@
-"""A device name checked before any work: a typo or a device this machine lacks is one clear error."""
+"""The one device resolver: a name checked before any work, so a typo or a device this machine lacks is one
+clear error (training, extraction and the backbones all call `resolve_device`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:\d+)?)$"
 
 
-def check_device(name: str) -> torch.device:
+def resolve_device(name: str) -> torch.device:
     """'auto' (CUDA when present, else the CPU), 'cpu', 'cuda', 'cuda:N' or 'mps'; ValueError naming the
     option when the name is unknown or the device is not on this machine."""
     name = str(name).strip()

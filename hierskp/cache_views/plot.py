@@ -83,21 +83,40 @@ def plot_video(store: CacheStore, video_id: str, out: str | Path) -> Path:
         fontsize=10,
     )
 
-    labels = sorted({op["label"] for op in ops})
-    colours = plt.get_cmap("tab20")(np.linspace(0, 1, max(20, len(labels)))[: len(labels)] if labels else [0])
-    colour_of = {lab: colours[i % len(colours)] for i, lab in enumerate(labels)}
-    for op in ops:
-        spans.axvspan(op["start"], op["end"], ymin=0.25, ymax=1.0, color=colour_of[op["label"]], alpha=0.9)
-        label = _fit(op["label"], (op["end"] - op["start"]) / (t1 - t0))
-        if label:
-            spans.text((op["start"] + op["end"]) / 2, 0.62, label, ha="center", va="center", fontsize=7)
-    for frame in ann.get("frames", []):
-        spans.plot([frame["time"]] * 2, [0.0, 0.2], color="0.2", linewidth=0.8)
-    spans.set_ylim(0, 1)
-    spans.set_yticks([0.1, 0.62], ["narr.", "operations"], fontsize=8)
+    _draw_spans(spans, ops, ann.get("frames", []), t1 - t0, plt.get_cmap("tab20"))
     spans.tick_params(labelbottom=False)
     strip.tick_params(labelbottom=False)
 
+    _draw_similarity(fig, ssm, feats, ts, ops, (t0, t1))
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _draw_spans(spans: Any, ops: list[dict[str, Any]], frames: list[dict[str, Any]], span: float, cmap: Any) -> None:
+    """The operations as coloured, labelled spans over the narrations' ticks."""
+    labels = sorted({op["label"] for op in ops})
+    colours = cmap(np.linspace(0, 1, max(20, len(labels)))[: len(labels)] if labels else [0])
+    colour_of = {lab: colours[i % len(colours)] for i, lab in enumerate(labels)}
+    for op in ops:
+        spans.axvspan(op["start"], op["end"], ymin=0.25, ymax=1.0, color=colour_of[op["label"]], alpha=0.9)
+        label = _fit(op["label"], (op["end"] - op["start"]) / span)
+        if label:
+            spans.text((op["start"] + op["end"]) / 2, 0.62, label, ha="center", va="center", fontsize=7)
+    for frame in frames:
+        spans.plot([frame["time"]] * 2, [0.0, 0.2], color="0.2", linewidth=0.8)
+    spans.set_ylim(0, 1)
+    spans.set_yticks([0.1, 0.62], ["narr.", "operations"], fontsize=8)
+
+
+def _draw_similarity(
+    fig: Any, ssm: Any, feats: np.ndarray, ts: np.ndarray, ops: list[dict[str, Any]], limits: tuple[float, float]
+) -> None:
+    """The frame self-similarity matrix with the operation boundaries."""
+    t0, t1 = limits
     sim = self_similarity(feats)
     e0, e1 = _edges(ts)
     image = ssm.imshow(sim, extent=(e0, e1, e1, e0), cmap="magma", interpolation="nearest", aspect="auto")
@@ -111,9 +130,3 @@ def plot_video(store: CacheStore, video_id: str, out: str | Path) -> Path:
     ssm.set_ylabel("time (s)")
     ssm.set_title("frame self-similarity (cosine); lines: operation boundaries", fontsize=10)
     fig.colorbar(image, ax=ssm, shrink=0.6, label="cosine similarity")
-
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from hierskp.ingest.manifest import SPLITS
 
@@ -49,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME|FILE",
         help="write a world spec (the default world unless named) to stdout and exit",
     )
+    _corpus_options(p)
+    p.set_defaults(func=run)
+
+
+def _corpus_options(p: argparse.ArgumentParser) -> None:
+    """How many videos, their size, rate and length, the captions, and how they are written."""
     p.add_argument("--videos", type=int, default=None, help="number of videos (default: 6 tiny, 48 demo, 8 bench)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the corpus (default: 0)")
     p.add_argument(
@@ -91,16 +98,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default: off, refused)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar (default: shown)")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     import sys
-    import time
 
-    from hierskp.synth.config import get_config
-    from hierskp.synth.corpus import generate_corpus
     from hierskp.synth.world import WorldError, load_world, world_path
 
     try:
@@ -115,6 +117,22 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         print("hierskp synth: --out is required (or --print-world)", file=sys.stderr)
         return 2
+    cfg = _corpus_config(args)
+    if cfg is None:
+        return 2
+    n = args.videos if args.videos is not None else DEFAULT_VIDEOS[args.preset]
+    if n < 1 or args.seed < 0:
+        print("hierskp synth: need --videos >= 1 and --seed >= 0", file=sys.stderr)
+        return 2
+    return _generate(args, n, cfg, world)
+
+
+def _corpus_config(args: argparse.Namespace) -> Any:
+    """The preset with the command line's overrides; None (after saying why) when they are invalid."""
+    import sys
+
+    from hierskp.synth.config import get_config
+
     width, height = args.size or (None, None)
     lo, hi = args.duration or (None, None)
     try:
@@ -129,11 +147,17 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         print(f"hierskp synth: {exc}", file=sys.stderr)
-        return 2
-    n = args.videos if args.videos is not None else DEFAULT_VIDEOS[args.preset]
-    if n < 1 or args.seed < 0:
-        print("hierskp synth: need --videos >= 1 and --seed >= 0", file=sys.stderr)
-        return 2
+        return None
+    return cfg
+
+
+def _generate(args: argparse.Namespace, n: int, cfg: Any, world: Any) -> int:
+    import json
+    import sys
+    import time
+
+    from hierskp.synth.corpus import generate_corpus
+
     start = time.perf_counter()
     from hierskp.files.outdir import OutputFolderNotOurs
 

@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cache_schema import CacheStore
-from cache_schema.captions import caption_pool
+from cache_schema import CacheStore, caption_pool
 
 
 def text_key(text: str) -> int:

@@ -27,6 +27,7 @@ from hierskp.dataset.cache import open_cache
 from hierskp.eval.report.headline import ABLATION
 from hierskp.eval.tasks.retrieval import headline, split_metrics
 from hierskp.files import strict_json
+from hierskp.numfmt import fixed, mean_ci
 from hierskp.runs.model import frozen_baseline, load_run
 from hierskp.train import load_config, train
 
@@ -160,9 +161,9 @@ def markdown(summary: dict[str, dict[str, dict[str, list[float]]]], seeds: dict[
             cells = []
             for n in names:
                 v = summary[n].get(set_name, {}).get(f"heads/{m}")
-                cells.append(f"{v[0]:.1f} ± {v[1]:.1f}" if v else "-")
-            lines.append(f"| {m} | " + (f"{base[0]:.1f}" if base else "-") + " | " + " | ".join(cells) + " |")
-    secs = " | ".join(f"{summary[n]['train_seconds']['mean'][0]:.0f}" for n in names)
+                cells.append(mean_ci(v[0], v[1], decimals=1) if v else "-")
+            lines.append(f"| {m} | " + (fixed(base[0]) if base else "-") + " | " + " | ".join(cells) + " |")
+    secs = " | ".join(fixed(summary[n]["train_seconds"]["mean"][0], 0) for n in names)
     lines += ["", "| train seconds | - | " + secs + " |"]
     return "\n".join(lines) + "\n"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from cache_schema.captions import caption_pool
+from cache_schema import caption_pool
 from hierskp.ingest.manifest import VideoEntry
 
 

@@ -44,7 +44,7 @@ def _encoders(
 
 def _request(kind: str, model: str, device: str, dtype: str, revision: str | None = None) -> dict[str, Any]:
     """What a remembered fingerprint is keyed by: the vision fingerprint includes the autocast dtype."""
-    from hierskp.backbones._hf import resolve_device
+    from hierskp.devices import resolve_device
 
     req = {"kind": kind, "model": model, "device": str(resolve_device(device)), "layout": 1}
     req |= {"revision": revision} if revision is not None else {}

@@ -163,75 +163,20 @@ def extract_video(row: ManifestRow, ctx: ExtractionContext, wait: bool = True) -
         time.sleep(ctx.config.claim_poll_s)
 
 
+@dataclass
+class _Held:
+    """What the failure path must undo: the claim, the open reader, and whether this process began a group."""
+
+    claim: Claim | None = None
+    reader: Any = None
+    began: bool = False
+
+
 def _attempt(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
-    manifest, store, cfg = ctx.manifest, ctx.store, ctx.config
-    entry, t0, began, failed, reader, claim = row.entry, time.perf_counter(), False, False, None, None
-    path = manifest.video_path(row)
+    entry, t0, held, failed = row.entry, time.perf_counter(), _Held(), False
+    path = ctx.manifest.video_path(row)
     try:
-        manifest.resolved_video_path(row, cfg.allow_outside_dataset)  # a symlink may not leave the dataset
-        if not path.is_file():
-            raise VideoInputError(f"{row.where()}: field video: file not found (value {entry.video!r} -> {path})")
-        state = store.video_state(entry.video_id)
-        source = {"path": relpath_or_str(path, manifest.root), **file_identity(path, state[1].get("source"))}
-        deep = cfg.verify == "deep"
-        fresh = freshness(store, row, source, state, deep)
-        if fresh != "up_to_date":
-            claim = try_claim(store.root, entry.video_id, cfg.lease_s)
-            if claim is None:
-                rec = claim_holder(store.root, entry.video_id)
-                who = describe_holder(rec) if rec else "another writer"
-                return VideoOutcome(entry.video_id, "busy", error=f"claimed by {who}", retryable=True)
-            state = store.video_state(entry.video_id)  # under the claim: another writer may have just finished
-            fresh = freshness(store, row, source, state, deep)
-        _, prov, marker = state
-        if fresh == "up_to_date":
-            return VideoOutcome(entry.video_id, "skipped", n_frames=int(marker["n_frames"]))
-        assert claim is not None
-        if fresh == "texts_changed":
-            _check_times(row, float(prov.get("duration_s") or 0.0), cfg.fps)
-            texts = _embed_texts(entry, ctx.text)
-            began = True  # from here a failure leaves a partial group: remove it
-            return _update_texts(row, ctx, t0, texts, marker, claim)
-        reader = _open_reader(path, cfg)
-        info = reader.info
-        _check_times(row, reader.duration_s, cfg.fps)
-        texts = _embed_texts(entry, ctx.text)
-        ann = entry.annotations()
-        _check_claim(claim)
-        began = True
-        writer = store.begin_video(
-            entry.video_id,
-            provenance={
-                "source": source,
-                "manifest": str(manifest.path.resolve()),  # named by the repair command of a damaged video
-                "annotations_hash": annotations_hash(ann),
-                "fps": cfg.fps,
-                "short_side": cfg.short_side,
-                "duration_s": reader.duration_s,
-                "source_fps": info.avg_fps,
-                "codec": info.codec,
-                "code_version": hierskp.__version__,
-                "created_at": dt.datetime.now(dt.UTC).isoformat(),
-            },
-            annotations=ann,
-        )
-        vision = ctx.vision
-        for batch in prefetch(lambda: reader):  # decoding runs in the prefetch thread
-            feats = vision.encode(batch.frames)
-            writer.append_frames(feats.float().cpu().numpy(), batch.timestamps)
-        _write_texts(writer, entry, texts)
-        seconds = time.perf_counter() - t0
-        # read after the loop: the decoder may have switched to PyAV mid-video
-        stats = {
-            "seconds": round(seconds, 3),
-            "decoder": reader.backend,
-            "fallback_reason": reader.fallback_reason,
-            "decode_errors": reader.decode_errors,
-            "writer": claim.owner,
-        }
-        _check_claim(claim)  # commit only while the video is still ours
-        n = writer.finalize(stats)
-        return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=seconds, decoder=reader.backend)
+        return _extract(row, ctx, held, path, t0)
     except ClaimLost as exc:
         log.warning("%s: %s", row.where(), exc)
         return VideoOutcome(entry.video_id, "busy", error=str(exc), retryable=True)
@@ -242,19 +187,109 @@ def _attempt(row: ManifestRow, ctx: ExtractionContext) -> VideoOutcome:
         log.exception("failure on %s", entry.video_id)
         msg, retryable, failed = f"{row.where()}: {type(exc).__name__}: {exc}", True, True
     finally:
-        if reader is not None:
-            reader.close()
-        if claim is not None and not (failed and began):  # on a failure the cleanup below releases it
-            claim.release()
+        if held.reader is not None:
+            held.reader.close()
+        if held.claim is not None and not (failed and held.began):  # on a failure the cleanup below releases it
+            held.claim.release()
     try:
         # a partial group never survives a failure; an older complete one is kept otherwise. Only a
         # group this process began, and only while it still holds the claim: never another's work.
-        if began and claim is not None and claim.held():
-            store.delete_video(entry.video_id)
+        if held.began and held.claim is not None and held.claim.held():
+            ctx.store.delete_video(entry.video_id)
     except Exception as exc:  # noqa: BLE001 - the group has no marker: the next run redoes it
         log.exception("cleanup of %s failed", entry.video_id)
         msg += f" (cleanup failed too: {exc}; the partial group is redone next run)"
     finally:
-        if claim is not None:
-            claim.release()
+        if held.claim is not None:
+            held.claim.release()
     return VideoOutcome(entry.video_id, "failed", seconds=time.perf_counter() - t0, error=msg, retryable=retryable)
+
+
+def _extract(row: ManifestRow, ctx: ExtractionContext, held: _Held, path: Any, t0: float) -> VideoOutcome:
+    """plan -> claimed_video -> (update the texts | write_video); `held` records what a failure must undo."""
+    entry, cfg = row.entry, ctx.config
+    source, state, fresh = plan(row, ctx, path)
+    if fresh != "up_to_date":
+        claimed = claimed_video(row, ctx, held, source)
+        if claimed is None:
+            rec = claim_holder(ctx.store.root, entry.video_id)
+            who = describe_holder(rec) if rec else "another writer"
+            return VideoOutcome(entry.video_id, "busy", error=f"claimed by {who}", retryable=True)
+        state, fresh = claimed
+    _, prov, marker = state
+    if fresh == "up_to_date":
+        return VideoOutcome(entry.video_id, "skipped", n_frames=int(marker["n_frames"]))
+    assert held.claim is not None
+    if fresh == "texts_changed":
+        _check_times(row, float(prov.get("duration_s") or 0.0), cfg.fps)
+        texts = _embed_texts(entry, ctx.text)
+        held.began = True  # from here a failure leaves a partial group: remove it
+        return _update_texts(row, ctx, t0, texts, marker, held.claim)
+    return write_video(row, ctx, held, path, source, t0)
+
+
+def plan(row: ManifestRow, ctx: ExtractionContext, path: Any) -> tuple[dict[str, Any], tuple, Freshness]:
+    """The video file checked, its source identity, its state in the cache and how fresh that is."""
+    manifest, store, entry = ctx.manifest, ctx.store, row.entry
+    manifest.resolved_video_path(row, ctx.config.allow_outside_dataset)  # a symlink may not leave the dataset
+    if not path.is_file():
+        raise VideoInputError(f"{row.where()}: field video: file not found (value {entry.video!r} -> {path})")
+    state = store.video_state(entry.video_id)
+    source = {"path": relpath_or_str(path, manifest.root), **file_identity(path, state[1].get("source"))}
+    return source, state, freshness(store, row, source, state, ctx.config.verify == "deep")
+
+
+def claimed_video(
+    row: ManifestRow, ctx: ExtractionContext, held: _Held, source: dict[str, Any]
+) -> tuple[tuple, Freshness] | None:
+    """Take the video's claim (None: another writer holds it) and read its state again under it."""
+    held.claim = try_claim(ctx.store.root, row.entry.video_id, ctx.config.lease_s)
+    if held.claim is None:
+        return None
+    state = ctx.store.video_state(row.entry.video_id)  # under the claim: another writer may have just finished
+    return state, freshness(ctx.store, row, source, state, ctx.config.verify == "deep")
+
+
+def write_video(
+    row: ManifestRow, ctx: ExtractionContext, held: _Held, path: Any, source: dict[str, Any], t0: float
+) -> VideoOutcome:
+    """Decode, encode and write every frame and the texts, then commit the marker while the claim holds."""
+    entry, cfg, claim = row.entry, ctx.config, held.claim
+    assert claim is not None
+    reader = held.reader = _open_reader(path, cfg)
+    info = reader.info
+    _check_times(row, reader.duration_s, cfg.fps)
+    texts = _embed_texts(entry, ctx.text)
+    ann = entry.annotations()
+    _check_claim(claim)
+    held.began = True
+    provenance = {
+        "source": source,
+        "manifest": str(ctx.manifest.path.resolve()),  # named by the repair command of a damaged video
+        "annotations_hash": annotations_hash(ann),
+        "fps": cfg.fps,
+        "short_side": cfg.short_side,
+        "duration_s": reader.duration_s,
+        "source_fps": info.avg_fps,
+        "codec": info.codec,
+        "code_version": hierskp.__version__,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    writer = ctx.store.begin_video(entry.video_id, provenance=provenance, annotations=ann)
+    vision = ctx.vision
+    for batch in prefetch(lambda: reader):  # decoding runs in the prefetch thread
+        feats = vision.encode(batch.frames)
+        writer.append_frames(feats.float().cpu().numpy(), batch.timestamps)
+    _write_texts(writer, entry, texts)
+    seconds = time.perf_counter() - t0
+    # read after the loop: the decoder may have switched to PyAV mid-video
+    stats = {
+        "seconds": round(seconds, 3),
+        "decoder": reader.backend,
+        "fallback_reason": reader.fallback_reason,
+        "decode_errors": reader.decode_errors,
+        "writer": claim.owner,
+    }
+    _check_claim(claim)  # commit only while the video is still ours
+    n = writer.finalize(stats)
+    return VideoOutcome(entry.video_id, "done", n_frames=n, seconds=seconds, decoder=reader.backend)

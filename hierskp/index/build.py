@@ -180,28 +180,7 @@ def build_index(
         index = faiss.IndexFlatIP(d)
         index.add(xb)
     elif kind == "ivf":
-        nl = nlist or default_nlist(n)
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nl, faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(seed)
-        train = xb if n <= 50 * nl else xb[np.sort(rng.choice(n, size=50 * nl, replace=False))]
-        index.cp.seed = seed
-        index.train(train)
-        best, rec, curve = _add_and_tune(
-            index, set_nprobe, _powers_of_two(nl), xb, tune_queries, n_tune, seed, target_recall
-        )
-        params.update(nlist=nl, nprobe=best, scan_fraction=best / nl, tuned_recall_at_10=rec, recall_curve=curve)
-        if best / nl > MAX_IVF_SCAN:
-            log.warning(
-                "IVF needs nprobe=%d of %d lists for recall %.2f: about as slow as exact search%s",
-                best,
-                nl,
-                target_recall,
-                "; using flat" if auto else "",
-            )
-            if auto:
-                index = faiss.IndexFlatIP(d)
-                index.add(xb)
-                kind, params = "flat", {"target_recall": target_recall, "auto_rejected_ivf": params}
+        index, kind, params = _build_ivf(xb, nlist or default_nlist(n), seed, tune_queries, n_tune, params, auto)
     elif kind == "hnsw":
         hnsw = faiss.IndexHNSWFlat(d, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = ef_construction
@@ -215,6 +194,37 @@ def build_index(
     else:
         raise ValueError(f"kind must be 'flat', 'ivf', 'hnsw' or 'auto', got {kind!r}")
     return to_device(EmbeddingIndex(index, ids_arr, kind, params), use_gpu)
+
+
+def _build_ivf(
+    xb: np.ndarray, nl: int, seed: int, tune_queries: Any, n_tune: int, params: dict[str, Any], auto: bool
+) -> tuple[Any, IndexKind, dict[str, Any]]:
+    """IVF trained on a sample, nprobe tuned to the target recall; with `auto`, flat when IVF would
+    scan about as much as exact search."""
+    (n, d), target_recall = xb.shape, params["target_recall"]
+    kind: IndexKind = "ivf"
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nl, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(seed)
+    train = xb if n <= 50 * nl else xb[np.sort(rng.choice(n, size=50 * nl, replace=False))]
+    index.cp.seed = seed
+    index.train(train)
+    best, rec, curve = _add_and_tune(
+        index, set_nprobe, _powers_of_two(nl), xb, tune_queries, n_tune, seed, target_recall
+    )
+    params.update(nlist=nl, nprobe=best, scan_fraction=best / nl, tuned_recall_at_10=rec, recall_curve=curve)
+    if best / nl > MAX_IVF_SCAN:
+        log.warning(
+            "IVF needs nprobe=%d of %d lists for recall %.2f: about as slow as exact search%s",
+            best,
+            nl,
+            target_recall,
+            "; using flat" if auto else "",
+        )
+        if auto:
+            index = faiss.IndexFlatIP(d)
+            index.add(xb)
+            kind, params = "flat", {"target_recall": target_recall, "auto_rejected_ivf": params}
+    return index, kind, params
 
 
 def normalize_ids(ids: Any, n: int) -> np.ndarray:

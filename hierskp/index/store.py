@@ -23,6 +23,7 @@ import faiss
 import numpy as np
 
 from hierskp.files import strict_json
+from hierskp.files.atomic import atomic_write, atomic_write_text
 from hierskp.index.build import (  # noqa: F401 - re-exported public API
     AUTO_FLAT_MAX,
     LARGE_CORPUS_KIND,
@@ -99,12 +100,8 @@ def save_index(
     index_path, ids_path, meta_path = _paths(path)
     index_path.parent.mkdir(parents=True, exist_ok=True)
     meta_path.unlink(missing_ok=True)
-    tmp = f".tmp{os.getpid()}"
-    faiss.write_index(cpu_index(ei), str(index_path) + tmp)
-    os.replace(str(index_path) + tmp, index_path)
-    with open(str(ids_path) + tmp, "wb") as fh:
-        np.save(fh, ei.ids, allow_pickle=False)
-    os.replace(str(ids_path) + tmp, ids_path)
+    atomic_write(index_path, lambda tmp: faiss.write_index(cpu_index(ei), str(tmp)))
+    atomic_write(ids_path, lambda tmp: _save_ids(tmp, ei.ids))
     meta = {
         "format_version": FORMAT_VERSION,
         "faiss_version": faiss.__version__,
@@ -117,8 +114,12 @@ def save_index(
         "dim": int(ei.index.d),
         "files": {"index": _file_digest(index_path), "ids": _file_digest(ids_path)},
     }
-    Path(str(meta_path) + tmp).write_text(strict_json.dumps(meta, indent=1, sort_keys=True, default=str))
-    os.replace(str(meta_path) + tmp, meta_path)
+    atomic_write_text(meta_path, strict_json.dumps(meta, indent=1, sort_keys=True, default=str))
+
+
+def _save_ids(path: Path, ids: np.ndarray) -> None:
+    with open(path, "wb") as fh:  # a file object: np.save would add ".npy" to a name
+        np.save(fh, ids, allow_pickle=False)
 
 
 def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@
 
 `texts` (optional, every level) are further captions of the same annotation. `text` stays required
 and is the primary caption (evaluation uses it alone); training samples from the pool
-`cache_schema.captions.caption_pool(text, texts)` = [text] + texts, duplicates dropped, primary first.
+`cache_schema.caption_pool(text, texts)` = [text] + texts, duplicates dropped, primary first.
 
 Paths are relative to the manifest's folder and may not escape it, also through a symlink (checked
 after resolving it when the video is opened). Confinement is the operator's call: only the caller's
@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from cache_schema.layout import VIDEO_ID_PATTERN
 from hierskp.files import strict_json
+from hierskp.files.atomic import atomic_write
 
 # pretrain/train: training; val: choosing defaults and checkpoints; test: reported numbers only
 Split = Literal["pretrain", "train", "val", "test"]
@@ -254,11 +255,11 @@ def load_manifest(path: str | Path, allow_overlap: bool = False) -> Manifest:
 
 def write_manifest(path: str | Path, entries: list[VideoEntry] | list[dict[str, Any]]) -> Path:
     """Write entries as JSON Lines atomically (temp file + rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for e in entries:
-            data = _drop_empty_texts(e.model_dump(mode="json")) if isinstance(e, VideoEntry) else e
-            fh.write(strict_json.dumps(data, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-    return path
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for e in entries:
+                data = _drop_empty_texts(e.model_dump(mode="json")) if isinstance(e, VideoEntry) else e
+                fh.write(strict_json.dumps(data, ensure_ascii=False) + "\n")
+
+    return atomic_write(path, write)

@@ -53,6 +53,22 @@ def info_nce(
     """
     if a.dim() != 2 or a.shape != b.shape:
         raise ValueError(f"a and b must both be [N, E], got {tuple(a.shape)} and {tuple(b.shape)}")
+    logits = _pair_logits(a, b, temperature, keys, hard_pairs, boost, valid)
+    target = torch.arange(a.shape[0], device=a.device)
+    ab = _with_hard_negatives(a, logits, temperature, hard, hard_pairs, boost, hard_mask)
+    return _cross_entropy(ab, logits, target, symmetric, valid)
+
+
+def _pair_logits(
+    a: Tensor,
+    b: Tensor,
+    temperature: Tensor | float,
+    keys: Tensor | None,
+    hard_pairs: Tensor | None,
+    boost: float,
+    valid: Tensor | None,
+) -> Tensor:
+    """``a @ b.T / temperature`` with false negatives and invalid rows out, hard pairs boosted."""
     n = a.shape[0]
     eye = torch.eye(n, dtype=torch.bool, device=a.device)
     logits = (a @ b.T) / temperature
@@ -62,17 +78,33 @@ def info_nce(
         logits = logits + (hard_pairs & ~eye).to(logits.dtype) * math.log(boost)
     if valid is not None:  # invalid rows and columns leave every denominator; their own diagonal stays finite
         logits = logits.masked_fill(~(valid[:, None] & valid[None, :]) & ~eye, float("-inf"))
-    target = torch.arange(n, device=a.device)
-    ab = logits
-    if hard is not None and hard.shape[1] > 0:
-        if hard.dim() != 3 or hard.shape[0] != n:
-            raise ValueError(f"hard must be [N, K, E], got {tuple(hard.shape)}")
-        extra = torch.einsum("ne,nke->nk", a, hard) / temperature
-        if hard_pairs is not None and boost > 1.0:
-            extra = extra + math.log(boost)
-        if hard_mask is not None:
-            extra = extra.masked_fill(~hard_mask, float("-inf"))
-        ab = torch.cat([logits, extra], dim=1)
+    return logits
+
+
+def _with_hard_negatives(
+    a: Tensor,
+    logits: Tensor,
+    temperature: Tensor | float,
+    hard: Tensor | None,
+    hard_pairs: Tensor | None,
+    boost: float,
+    hard_mask: Tensor | None,
+) -> Tensor:
+    """The a->b logits with each row's extra candidates appended as columns (``logits`` when none)."""
+    if hard is None or hard.shape[1] == 0:
+        return logits
+    if hard.dim() != 3 or hard.shape[0] != a.shape[0]:
+        raise ValueError(f"hard must be [N, K, E], got {tuple(hard.shape)}")
+    extra = torch.einsum("ne,nke->nk", a, hard) / temperature
+    if hard_pairs is not None and boost > 1.0:
+        extra = extra + math.log(boost)
+    if hard_mask is not None:
+        extra = extra.masked_fill(~hard_mask, float("-inf"))
+    return torch.cat([logits, extra], dim=1)
+
+
+def _cross_entropy(ab: Tensor, logits: Tensor, target: Tensor, symmetric: bool, valid: Tensor | None) -> Tensor:
+    """Mean a->b cross-entropy (and b->a when ``symmetric``) over all rows, or over the ``valid`` ones."""
     if valid is None:
         loss = F.cross_entropy(ab, target)
         if symmetric:

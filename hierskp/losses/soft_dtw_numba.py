@@ -19,19 +19,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["available", "sdtw_forward", "sdtw_backward"]
+__all__ = ["sdtw_forward", "sdtw_backward"]
 
 # numba's default "workqueue" threading layer aborts the process when two Python threads launch
 # parallel kernels at once: calls are serialised (each one already uses every core).
 _launch = threading.Lock()
-
-
-def available() -> bool:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _forward_kernel(cost, xl, yl, inv_gamma, gamma, weights, out):  # pragma: no cover - compiled

@@ -152,17 +152,14 @@ class HeadsDamaged(ValueError):
 def save_heads(model: HierSKPHeads, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
     """heads.safetensors + config.json (HeadsConfig, the weights' sha256 and e.g. the cache fingerprint):
     no pickle. Each file is written to a temporary name and renamed."""
-    import os
+    from hierskp.files.atomic import atomic_write, atomic_write_text
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = folder / ".heads.safetensors.tmp"
-    save_file(tensors, str(tmp))
-    meta = {"heads": model.cfg.model_dump(mode="json"), "heads_sha256": file_sha256(tmp), **(extra or {})}
-    os.replace(tmp, folder / "heads.safetensors")
-    (folder / ".config.json.tmp").write_text(json.dumps(meta, indent=1, allow_nan=False))
-    os.replace(folder / ".config.json.tmp", folder / "config.json")
+    weights = atomic_write(folder / "heads.safetensors", lambda tmp: save_file(tensors, str(tmp)))
+    meta = {"heads": model.cfg.model_dump(mode="json"), "heads_sha256": file_sha256(weights), **(extra or {})}
+    atomic_write_text(folder / "config.json", json.dumps(meta, indent=1, allow_nan=False))
     return folder
 
 

@@ -17,12 +17,14 @@ from hierskp.files import strict_json
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import hierskp
 from hierskp.dataset.cache import CacheFingerprintMismatch, CacheStore
+from hierskp.dataset.cache import CacheFingerprintMismatch, CacheStore
+from hierskp.files import strict_json
+from hierskp.files.atomic import atomic_write_text
 
 CONFIG = "config.json"
 FINAL = "final"
@@ -45,10 +47,7 @@ def write_run_config(run_dir: Path, config: dict[str, Any], store: CacheStore) -
         "code_version": hierskp.__version__,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
     }
-    tmp = run_dir / f".{CONFIG}.tmp"
-    tmp.write_text(strict_json.dumps(meta, indent=1, default=str))
-    os.replace(tmp, run_dir / CONFIG)
-    return run_dir / CONFIG
+    return atomic_write_text(run_dir / CONFIG, strict_json.dumps(meta, indent=1, default=str))
 
 
 def read_run_config(run_dir: str | Path) -> dict[str, Any]:
@@ -77,11 +76,7 @@ def is_finished(run_dir: str | Path) -> bool:
 
 def write_eval_result(run_dir: str | Path, result: dict[str, Any]) -> Path:
     """RUN/eval.json, atomically (temp + rename): the one place that writes it."""
-    path = Path(run_dir) / EVAL
-    tmp = path.with_name(f".{EVAL}.tmp{os.getpid()}")
-    tmp.write_text(strict_json.dumps(result, indent=1))
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(Path(run_dir) / EVAL, strict_json.dumps(result, indent=1))
 
 
 def read_eval_result(run_dir: str | Path) -> dict[str, Any]:

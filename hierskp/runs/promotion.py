@@ -32,6 +32,8 @@ from typing import Any
 
 from hierskp.files import strict_json
 from hierskp.runs.metric import Metric
+from hierskp.files import strict_json
+from hierskp.files.atomic import atomic_write_text
 
 CURRENT = "current"
 DECISIONS = "decisions.jsonl"
@@ -149,16 +151,6 @@ def _flat_verdict(
     return PromotionPolicy(metrics, tolerance).judge(candidate, incumbent)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write-to-temp, fsync, rename: readers see the old or the new content, never a mix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 class RunRegistry:
     """A `runs/` folder. Plain files, so any process (flow, CLI, a human) can read it."""
 
@@ -185,7 +177,7 @@ class RunRegistry:
     def set_current(self, run_id: str) -> None:
         if not self.run_dir(run_id).is_dir():
             raise FileNotFoundError(f"{self.run_dir(run_id)}: no such run")
-        _atomic_write(self.root / CURRENT, run_id + "\n")
+        atomic_write_text(self.root / CURRENT, run_id + "\n")
 
     def decisions(self) -> list[dict[str, Any]]:
         path = self.root / DECISIONS
@@ -197,7 +189,7 @@ class RunRegistry:
         """Log the decision (run folder + decisions.jsonl) BEFORE moving the pointer."""
         line = strict_json.dumps(decision.as_dict(), sort_keys=True)
         if decision.candidate is not None:
-            _atomic_write(self.run_dir(decision.candidate) / DECISION, line + "\n")
+            atomic_write_text(self.run_dir(decision.candidate) / DECISION, line + "\n")
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / DECISIONS).open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")

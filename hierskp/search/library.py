@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from hierskp.dataset.cache import CacheStore, CorruptVideoError, IncompleteVideoError, intact
+from hierskp.files.atomic import atomic_write_text
 from hierskp.index.store import EmbeddingIndex, IndexKind, LoadResult, load_or_build_from, read_sidecar, search
 from hierskp.runs.encoders import HierSKPModel
 from hierskp.runs.folder import INDEX_DIR
@@ -270,9 +270,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, value: dict[str, Any]) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value, sort_keys=True))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(value, sort_keys=True))
 
 
 def distinct_hits(hits: list[Hit]) -> list[Hit]:

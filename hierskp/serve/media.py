@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hierskp.files.atomic import atomic_write
+
 THUMB_WIDTH = 320
 
 
@@ -73,9 +75,7 @@ class Thumbnails:
             image = decode_frame(src.path, max(0.0, float(t)))
             self.decoded += 1
             out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_suffix(f".{os.getpid()}.tmp")
-            image.save(tmp, format="JPEG", quality=82)
-            os.replace(tmp, out)  # readers see a whole file or none
+            atomic_write(out, lambda tmp: image.save(tmp, format="JPEG", quality=82))  # a whole file or none
         return out
 
 

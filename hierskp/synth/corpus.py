@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hierskp.files import strict_json
+from hierskp.files.atomic import atomic_write_text
 from hierskp.ingest.manifest import SPLITS
 from hierskp.synth.appearance import WorldLook, sample_nuisance, world_look
 from hierskp.synth.config import SynthConfig, get_config
@@ -168,12 +169,6 @@ def render_video(plan: VideoPlan, cfg: SynthConfig, seed: int, path: Path, world
     return path
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def activitynet(plans: list[VideoPlan]) -> dict:
     """Operation segments in ActivityNet format, handy for temporal-localisation evaluation."""
     return {
@@ -235,8 +230,8 @@ def generate_corpus(
         "operations": list(spec.operations),
         "splits": {s: sum(p.split == s for p in plans) for s in SPLITS},
     }
-    _write_atomic(out / "synth_info.json", strict_json.dumps(info, indent=1) + "\n")
-    _write_atomic(out / "annotations_activitynet.json", strict_json.dumps(activitynet(plans)) + "\n")
+    atomic_write_text(out / "synth_info.json", strict_json.dumps(info, indent=1) + "\n")
+    atomic_write_text(out / "annotations_activitynet.json", strict_json.dumps(activitynet(plans)) + "\n")
     manifest = out / "manifest.jsonl"
-    _write_atomic(manifest, "".join(strict_json.dumps(p.record) + "\n" for p in plans))
+    atomic_write_text(manifest, "".join(strict_json.dumps(p.record) + "\n" for p in plans))
     return manifest

@@ -105,23 +105,35 @@ def encode_video(
         if audio:
             acodec = _AUDIO_CODEC.get(path.suffix.lower(), "aac")
             astream = container.add_stream(acodec, rate=_AUDIO_RATE, layout="mono")
-
         tone = _Tone(container, astream) if astream is not None else None
-        last_t = Fraction(0)
-        for i, img in enumerate(_chain(first, frame_iter)):
-            t = Fraction(timestamps[i]) if timestamps is not None else i / rate
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img, dtype=np.uint8), format="rgb24")
-            frame.pts = round(t / time_base)
-            frame.time_base = time_base
-            container.mux(stream.encode(frame))
-            if tone is not None:
-                tone.write_until(float(t))  # interleave audio with video, as recorders do
-            last_t = t
-        container.mux(stream.encode(None))
-        if tone is not None:
-            tone.write_until(float(last_t) + (float(1 / rate) if timestamps is None else 0.04))
-            tone.flush()
+        _write_frames(container, stream, tone, _chain(first, frame_iter), rate, time_base, timestamps)
     return path
+
+
+def _write_frames(
+    container: av.container.OutputContainer,
+    stream: av.VideoStream,
+    tone: _Tone | None,
+    frames: Iterable[np.ndarray],
+    rate: Fraction,
+    time_base: Fraction,
+    timestamps: Sequence[float] | None,
+) -> None:
+    """Encode and mux every frame (audio interleaved), then flush the encoder and close the tone."""
+    last_t = Fraction(0)
+    for i, img in enumerate(frames):
+        t = Fraction(timestamps[i]) if timestamps is not None else i / rate
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img, dtype=np.uint8), format="rgb24")
+        frame.pts = round(t / time_base)
+        frame.time_base = time_base
+        container.mux(stream.encode(frame))
+        if tone is not None:
+            tone.write_until(float(t))  # interleave audio with video, as recorders do
+        last_t = t
+    container.mux(stream.encode(None))
+    if tone is not None:
+        tone.write_until(float(last_t) + (float(1 / rate) if timestamps is None else 0.04))
+        tone.flush()
 
 
 def _chain(first: np.ndarray, rest: Iterable[np.ndarray]) -> Iterable[np.ndarray]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hierskp.files.atomic import atomic_write
 from hierskp.synth.encode import encode_video
 
 
@@ -26,20 +27,11 @@ def write_mp4(
 ) -> Path:
     """Encode RGB uint8 frames (H, W, 3), consumed lazily, as libx264/yuv420p MP4 at `path`;
     `gop` = frames between keyframes (short GOPs keep seeking cheap)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.mp4")
-    try:
-        encode_video(
-            tmp,
-            frames,
-            fps=fps,
-            codec="libx264",
-            pix_fmt="yuv420p",
-            gop_size=gop,
-            options={"crf": str(crf), "preset": preset, "threads": "1"},
-        )
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    options = {"crf": str(crf), "preset": preset, "threads": "1"}
+    return atomic_write(  # the encoder picks the container from the temporary name's extension
+        path,
+        lambda tmp: encode_video(
+            tmp, frames, fps=fps, codec="libx264", pix_fmt="yuv420p", gop_size=gop, options=options
+        ),
+        suffix=".mp4",
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
 import re
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+
+from hierskp.files.atomic import atomic_write
 
 from .guards import SHA_KEY, file_sha256
 
@@ -82,19 +83,6 @@ def unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) 
     return {"state": state, "param_groups": groups}
 
 
-def _atomic_write(path: Path, write) -> None:  # type: ignore[no-untyped-def]
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    write(tmp)
-    with open(tmp, "rb") as fh:  # durable before it becomes visible: a crash never leaves a short file
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def save_checkpoint(
     folder: str | Path,
     step: int,
@@ -121,9 +109,9 @@ def save_checkpoint(
     }
     text = json.dumps(meta)  # fails loudly here (before any file is touched) on a non-JSON value
     base = folder / f"step_{step:08d}"
-    _atomic_write(base.with_suffix(".safetensors"), lambda p: save_file(tensors, str(p)))
+    atomic_write(base.with_suffix(".safetensors"), lambda p: save_file(tensors, str(p)))
     text = json.dumps({**meta, SHA_KEY: file_sha256(base.with_suffix(".safetensors"))})  # checked on resume
-    _atomic_write(base.with_suffix(".json"), lambda p: p.write_text(text))
+    atomic_write(base.with_suffix(".json"), lambda p: p.write_text(text))
     for old in list_checkpoints(folder)[:-keep]:
         old.with_suffix(".safetensors").unlink(missing_ok=True)
         old.unlink(missing_ok=True)

@@ -13,6 +13,8 @@ two such rows) is a zero tensor (`_at_least_two`), not a host-side branch. Only 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -162,77 +164,133 @@ def weighted_total(parts: dict[str, Tensor], weights: dict[str, float]) -> Tenso
     return sum(weights[k] * v for k, v in parts.items())  # type: ignore[return-value]
 
 
+class _Terms:
+    """The named parts and their weights, in the order they were added (the total sums in that order)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, Tensor] = {}
+        self.weights: dict[str, float] = {}
+
+    def add(self, name: str, value: Tensor | None, weight: float) -> None:
+        if value is not None:
+            self.parts[name], self.weights[name] = value, weight
+
+
+@dataclass
+class _VideoSide:
+    """The video tower's outputs for a batch (all None when no term needs them)."""
+
+    seq: Tensor | None = None
+    valid: Tensor | None = None
+    clip_emb: Tensor | None = None
+    emb: Tensor | None = None
+    tok: Tensor | None = None
+
+
 def compute_losses(
     model: HierSKPHeads, batch: Batch, cfg: LossesConfig, generator: torch.Generator | None = None
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    """Weighted total and the named parts (for logging); parts of disabled terms are absent."""
+    """Weighted total and the named parts (for logging); parts of disabled terms are absent.
+    The terms run in a fixed order (clips, video, sequences, alignments): the generator's draws follow it."""
     c, hn, dtw, vo = cfg.contrastive, cfg.hard_negatives, cfg.dtw, cfg.video_order
     boost = hn.same_procedure_boost if hn.enabled else 1.0
-    parts: dict[str, Tensor] = {}
-    weights: dict[str, float] = {}
-
-    def add(name: str, value: Tensor | None, weight: float) -> None:
-        if value is not None:
-            parts[name], weights[name] = value, weight
-
+    terms = _Terms()
     use_seq = c.cross_level and c.video_sequence_weight > 0
-    v_emb = v_tok = clip_emb = None
+    v = _VideoSide()
     need_video = "video" in c.levels or use_seq or dtw.enabled or vo.enabled or cfg.twin_order.dtw_hinge
     if batch.video is not None and need_video:
-        v_seq, v_valid, clip_emb = model.video_inputs(batch.video, batch.video_clip_mask)
-        v_emb, v_tok = model.aggregate_video(v_seq, v_valid)
+        v.seq, v.valid, v.clip_emb = model.video_inputs(batch.video, batch.video_clip_mask)
+        v.emb, v.tok = model.aggregate_video(v.seq, v.valid)
     tn = model.encode_text(batch.t_narr) if batch.t_narr is not None else None
+    _clip_terms(model, batch, cfg, tn, boost, terms)
+    if v.emb is not None and "video" in c.levels and v.emb.shape[0] >= 2:
+        tv = model.encode_text(batch.t_video)
+        terms.add("video", video_loss(v.emb, tv, batch, model.temperature("video"), boost), c.weights.get("video", 1.0))
+    s = _sequence_terms(model, batch, cfg, v, boost, generator, terms)
+    _alignment_terms(model, batch, cfg, v, s, generator, terms)
+    return weighted_total(terms.parts, terms.weights), terms.parts
+
+
+def _clip_terms(
+    model: HierSKPHeads, batch: Batch, cfg: LossesConfig, tn: Tensor | None, boost: float, terms: _Terms
+) -> None:
+    """Frame windows against narrations; operation clips against their texts and narrations."""
+    c, hn = cfg.contrastive, cfg.hard_negatives
     if "frame" in c.levels and batch.windows is not None and batch.windows.shape[0] >= 2 and tn is not None:
         f = model.encode_clips(batch.windows, batch.windows_mask)
-        add("frame", frame_loss(f, tn, batch, model.temperature("frame"), boost), c.weights.get("frame", 1.0))
+        terms.add("frame", frame_loss(f, tn, batch, model.temperature("frame"), boost), c.weights.get("frame", 1.0))
     if batch.ops is not None and batch.ops.shape[0] >= 2:
         o = model.encode_clips(batch.ops, batch.ops_mask)
         to = model.encode_text(batch.t_ops)
         if "operation" in c.levels:
             t_op = model.temperature("operation")
-            add("operation", operation_loss(o, to, batch, t_op, boost), c.weights.get("operation", 1.0))
+            terms.add("operation", operation_loss(o, to, batch, t_op, boost), c.weights.get("operation", 1.0))
             if hn.enabled and hn.margin_weight > 0:
-                add("operation_margin", operation_margin_loss(o, to, batch, hn.margin), hn.margin_weight)
+                terms.add("operation_margin", operation_margin_loss(o, to, batch, hn.margin), hn.margin_weight)
         if c.cross_level and c.op_narration_weight > 0 and tn is not None and batch.narr_op is not None:
-            add("op_narration", op_narration_loss(o, tn, batch, model.temperature("operation")), c.op_narration_weight)
-    if v_emb is not None and "video" in c.levels and v_emb.shape[0] >= 2:
-        tv = model.encode_text(batch.t_video)
-        add("video", video_loss(v_emb, tv, batch, model.temperature("video"), boost), c.weights.get("video", 1.0))
+            t_op = model.temperature("operation")
+            terms.add("op_narration", op_narration_loss(o, tn, batch, t_op), c.op_narration_weight)
+
+
+def _sequence_terms(
+    model: HierSKPHeads,
+    batch: Batch,
+    cfg: LossesConfig,
+    v: _VideoSide,
+    boost: float,
+    generator: torch.Generator | None,
+    terms: _Terms,
+) -> Tensor | None:
+    """The step-sequence terms (cross-level); returns the sequence embedding when one was computed."""
+    c, hn = cfg.contrastive, cfg.hard_negatives
+    use_seq = c.cross_level and c.video_sequence_weight > 0
     keep = batch.seq_mask.any(dim=1)  # videos with at least one step
     need_seq = c.cross_level and (c.text_sequence_weight > 0 or use_seq)
     s = model.encode_sequence(batch.seq, batch.seq_mask) if need_seq else None
     seq_ok = _at_least_two(keep)  # the sequence terms need >= 2 videos with steps, else they are 0
     if s is not None and c.text_sequence_weight > 0:
         tv_all = model.encode_text(batch.t_video)
-        add(
+        terms.add(
             "text_sequence",
             text_sequence_loss(tv_all, s, batch, keep, model.temperature("sequence")) * seq_ok,
             c.text_sequence_weight,
         )
-    if v_emb is not None and use_seq and s is not None:
+    if v.emb is not None and use_seq and s is not None:
         hard, hard_mask = order_negatives(model, batch, hn, generator, cfg.twin_order.negatives)
         t_seq = model.temperature("sequence")
-        add(
+        terms.add(
             "video_sequence",
-            video_sequence_loss(v_emb, s, batch, keep, t_seq, boost, hard, hard_mask) * seq_ok,
+            video_sequence_loss(v.emb, s, batch, keep, t_seq, boost, hard, hard_mask) * seq_ok,
             c.video_sequence_weight,
         )
         if hn.enabled and hn.margin_weight > 0:
-            add(
+            terms.add(
                 "sequence_margin",
-                sequence_margin_loss(v_emb, s, batch, keep, hn.margin, hard, hard_mask) * seq_ok,
+                sequence_margin_loss(v.emb, s, batch, keep, hn.margin, hard, hard_mask) * seq_ok,
                 hn.margin_weight,
             )
-    if dtw.enabled and v_tok is not None and clip_emb is not None:
+    return s
+
+
+def _alignment_terms(
+    model: HierSKPHeads,
+    batch: Batch,
+    cfg: LossesConfig,
+    v: _VideoSide,
+    s: Tensor | None,
+    generator: torch.Generator | None,
+    terms: _Terms,
+) -> None:
+    """The soft-DTW terms: tokens and clips against the steps, the video order, the twin hinge."""
+    dtw, vo, tw = cfg.dtw, cfg.video_order, cfg.twin_order
+    if dtw.enabled and v.tok is not None and v.clip_emb is not None:
         if dtw.inputs in ("tokens", "both"):
-            add("dtw", dtw_loss(model, v_tok, batch, dtw, generator), dtw.weight)
+            terms.add("dtw", dtw_loss(model, v.tok, batch, dtw, generator), dtw.weight)
         if dtw.inputs in ("clips", "both"):
-            add("clip_dtw", dtw_loss(model, clip_emb, batch, dtw, generator), dtw.weight)
-    if vo.enabled and vo.weight > 0 and v_emb is not None and v_tok is not None:
+            terms.add("clip_dtw", dtw_loss(model, v.clip_emb, batch, dtw, generator), dtw.weight)
+    if vo.enabled and vo.weight > 0 and v.emb is not None and v.tok is not None:
         s_all = s if s is not None else model.encode_sequence(batch.seq, batch.seq_mask)
-        order = video_order_loss(model, batch, v_seq, v_valid, v_emb, v_tok, s_all, vo, dtw, generator)
-        add("video_order", order, vo.weight)
-    tw = cfg.twin_order
-    if tw.dtw_hinge and tw.dtw_weight > 0 and clip_emb is not None and batch.seq_twin is not None:
-        add("twin_dtw", twin_dtw_loss(model, clip_emb, batch, v_valid, tw, dtw), tw.dtw_weight)
-    return weighted_total(parts, weights), parts
+        order = video_order_loss(model, batch, v.seq, v.valid, v.emb, v.tok, s_all, vo, dtw, generator)
+        terms.add("video_order", order, vo.weight)
+    if tw.dtw_hinge and tw.dtw_weight > 0 and v.clip_emb is not None and batch.seq_twin is not None:
+        terms.add("twin_dtw", twin_dtw_loss(model, v.clip_emb, batch, v.valid, tw, dtw), tw.dtw_weight)

@@ -41,7 +41,7 @@ def test_weights_identical_everywhere(embedded_path, tmp_path):
 
 def test_round_trip_matches_in_memory_model(embedded, frames_factory):
     frames = frames_factory(6, 240, 320)
-    pixels = embedded.pixel_values(torch.from_numpy(frames))
+    pixels = embedded.model_inputs(torch.from_numpy(frames))["pixel_values"]
     with torch.no_grad():
         ref = build_embedded_model()(pixel_values=pixels).image_embeds
     out = embedded.encode(frames)

@@ -123,7 +123,11 @@ def test_registry_adds_architecture(tiny_models, loaded_encoders, frames_factory
         register_vision_architecture("vit", saved)
     frames = frames_factory(2, 32, 32)
     with torch.no_grad():
-        hidden = tiny_models["vit"].model(pixel_values=enc.pixel_values(torch.from_numpy(frames))).last_hidden_state
+        hidden = (
+            tiny_models["vit"]
+            .model(pixel_values=enc.model_inputs(torch.from_numpy(frames))["pixel_values"])
+            .last_hidden_state
+        )
     assert torch.allclose(enc.encode(frames), hidden[:, 1:].mean(1), atol=1e-5)
     assert enc.fingerprint["pooling"] == "mean of patch tokens"
     assert enc.fingerprint["fingerprint_id"] != loaded_encoders["vit"].fingerprint["fingerprint_id"]

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 import cache_schema as cs
-from cache_schema.captions import caption_pool
+from cache_schema import caption_pool
 from hierskp.backbones.text import load_text_encoder
 from hierskp.extract import ExtractConfig, extract_manifest
 from hierskp.ingest.manifest import load_manifest

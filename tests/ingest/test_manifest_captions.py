@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cache_schema.captions import caption_pool
+from cache_schema import caption_pool
 from hierskp.extract.source import annotations_hash
 from hierskp.ingest.manifest import ManifestError, load_manifest, write_manifest
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 import numpy as np
 import pytest
 import torch
 from tslearn.metrics import SoftDTW
 
 from hierskp.losses import pairwise_cost, soft_dtw, soft_dtw_divergence
-from hierskp.losses.soft_dtw_numba import available as _has_numba
 
 GAMMAS = (0.01, 0.1, 1.0)
 # float64 CPU backends checked against the oracles: the torch path and, where numba is installed, the numba kernel
-BACKENDS = ["torch", pytest.param("numba", marks=pytest.mark.skipif(not _has_numba(), reason="numba not installed"))]
+BACKENDS = [
+    "torch",
+    pytest.param("numba", marks=pytest.mark.skipif(find_spec("numba") is None, reason="numba not installed")),
+]
 
 
 def _softmin(a: float, b: float, c: float, gamma: float) -> float:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cache_schema.captions import caption_pool
+from cache_schema import caption_pool
 from hierskp.ingest.manifest import load_manifest
 from hierskp.synth.appearance import sample_nuisance, world_look
 from hierskp.synth.config import get_config

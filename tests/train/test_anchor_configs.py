@@ -56,7 +56,7 @@ def test_peskavlp_objective_has_only_the_clip_dtw_order_term(tiny_cache):
     from hierskp.dataset.batch import collate
     from hierskp.dataset.catalog import catalog
     from hierskp.dataset.items import CacheVideoDataset
-    from hierskp.train.loop import item_spec
+    from hierskp.train.state import item_spec
 
     cfg = load_config(
         CONFIGS_DIR / "peskavlp.yaml",

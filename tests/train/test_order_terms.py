@@ -13,9 +13,9 @@ from hierskp.dataset.catalog import catalog
 from hierskp.dataset.items import CacheVideoDataset
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.train import load_config
-from hierskp.train.loop import item_spec
 from hierskp.train.objective import compute_losses
 from hierskp.train.order_terms import block_shuffle_orders, video_order_loss
+from hierskp.train.state import item_spec
 
 
 def test_block_shuffles_permute_only_the_valid_prefix_and_never_keep_the_order():

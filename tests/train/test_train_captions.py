@@ -12,7 +12,7 @@ from hierskp.dataset.catalog import catalog, text_key
 from hierskp.dataset.items import CacheVideoDataset, ItemSpec
 from hierskp.train import load_config, train
 from hierskp.train.checkpoint import list_checkpoints
-from hierskp.train.loop import item_spec
+from hierskp.train.state import item_spec
 from tests.fixtures.synthetic_cache import add_extra_captions, make_synthetic_cache
 
 from .conftest import FAST

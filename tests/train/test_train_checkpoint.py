@@ -11,7 +11,7 @@ import torch
 
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from hierskp.train.loop import param_groups, warmup_cosine
+from hierskp.train.state import param_groups, warmup_cosine
 
 CFG = HeadsConfig(vision_dim=6, text_dim=5, hidden_dim=16, embed_dim=8, heads=2, max_clip_len=4, max_video_len=4)
 

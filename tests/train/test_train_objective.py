@@ -16,7 +16,7 @@ from hierskp.losses import info_nce
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.train import load_config
 from hierskp.train import objective as obj
-from hierskp.train.loop import item_spec
+from hierskp.train.state import item_spec
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from hierskp.dataset.items import CacheVideoDataset
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.testing.syncs import SyncCounter
 from hierskp.train import load_config
-from hierskp.train.loop import item_spec, param_groups
 from hierskp.train.objective import compute_losses
+from hierskp.train.state import item_spec, param_groups
 from hierskp.train.step import PendingSteps, forward_backward, train_step
 
 

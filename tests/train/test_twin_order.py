@@ -16,9 +16,9 @@ from hierskp.dataset.items import CacheVideoDataset
 from hierskp.losses import gather_steps
 from hierskp.models.heads import HeadsConfig, HierSKPHeads
 from hierskp.train import load_config, train
-from hierskp.train.loop import item_spec
 from hierskp.train.objective import compute_losses, order_negatives
 from hierskp.train.order_terms import twin_dtw_loss
+from hierskp.train.state import item_spec
 
 SMALL = ["model.hidden_dim=16", "model.embed_dim=16", "model.heads=2"]
 

@@ -13,11 +13,11 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from hierskp.eval.metrics.detection import Annotation, Detection
 from hierskp.files import strict_json
+from hierskp.files.atomic import atomic_write_text
 
 
 class DetectionFormatError(ValueError):
@@ -134,10 +134,7 @@ def read_predictions(path: str | os.PathLike[str]) -> dict[str, list[Detection]]
 
 
 def _atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(strict_json.dumps(obj, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, strict_json.dumps(obj, indent=1))
 
 
 def write_ground_truth(

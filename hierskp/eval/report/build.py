@@ -16,7 +16,6 @@ summary columns and the flat numbers for flows come from the one registry, `repo
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import time
 from collections.abc import Sequence
@@ -44,6 +43,7 @@ from hierskp.eval.tasks.prompts import encode_prompts, load_prompts
 from hierskp.eval.tasks.recognition import recognition_eval, task_inputs
 from hierskp.eval.tasks.retrieval import SplitMetrics, run_eval_result, split_metrics
 from hierskp.files import strict_json
+from hierskp.files.atomic import atomic_write_text
 from hierskp.files.outdir import claim_output_dir
 from hierskp.runs.encoders import HierSKPModel
 from hierskp.runs.folder import read_run_config
@@ -165,12 +165,6 @@ def evaluate_method(
     return result, {"curves": curves, "preds": preds, "inputs": inputs}
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def headline_metrics(report: dict[str, Any], run: int = 0) -> dict[str, float | None]:
     """Flat numbers for dashboards/flows: every `report_headline.HEADLINE` metric ("heads/video/R@1",
     "frozen_baseline/order_dtw/acc", "heads/ZS frame Acc", ...) of the baseline and of the run at
@@ -214,17 +208,7 @@ def evaluate_runs(
     models = [load_run(r) for r in runs]  # each run's heads, loaded once
     for m in models:
         m.check_cache(store)
-    encoded = None
-    if prompts is not None and prompt_templates is not None:
-        raise ValueError("give --prompts or --prompt-templates, not both")
-    if prompts is not None or prompt_templates is not None:
-        texts = (
-            load_prompts(prompts)
-            if prompts is not None
-            else label_prompts(cache_labels(store), templates_of(prompt_templates))  # type: ignore[arg-type]
-        )
-        encoded = encode_prompts(texts, HierSKPModel(models[0]).text_encoder())  # the cache's encoder, checked
-        prompts = prompts if prompts is not None else f"templates {prompt_templates}"
+    encoded, prompts = _class_prompts(store, models, prompts, prompt_templates)
     named = [(BASELINE, None, {})] + [(n, r, d) for r, (n, d) in zip(runs, method_names(runs, names))]
     groups = seed_groups(
         [{}] + run_configs(runs),
@@ -246,6 +230,46 @@ def evaluate_runs(
                 "result": result.to_dict(),
             }
         )
+    report = _report(store, split, out, methods, extras, encoded, prompts, groups)
+    report["seconds"] = round(time.perf_counter() - t0, 2)
+    markdown, table = render_markdown(report)
+    report["table"] = table
+    report["group_table"] = group_table(table, groups)
+    atomic_write_text(out / "report.json", strict_json.dumps(report, indent=1, default=float))
+    atomic_write_text(out / "report.md", markdown)
+    return report
+
+
+def _class_prompts(
+    store: CacheStore, models: list[RunModel], prompts: str | Path | None, prompt_templates: str | None
+) -> tuple[dict[str, np.ndarray] | None, str | Path | None]:
+    """(the zero-shot classes' embedded prompts, their source) when a prompts file or a template set is
+    given; (None, None) for the default, each class's training captions."""
+    encoded = None
+    if prompts is not None and prompt_templates is not None:
+        raise ValueError("give --prompts or --prompt-templates, not both")
+    if prompts is not None or prompt_templates is not None:
+        texts = (
+            load_prompts(prompts)
+            if prompts is not None
+            else label_prompts(cache_labels(store), templates_of(prompt_templates))  # type: ignore[arg-type]
+        )
+        encoded = encode_prompts(texts, HierSKPModel(models[0]).text_encoder())  # the cache's encoder, checked
+        prompts = prompts if prompts is not None else f"templates {prompt_templates}"
+    return encoded, prompts
+
+
+def _report(
+    store: CacheStore,
+    split: str,
+    out: Path,
+    methods: list[dict[str, Any]],
+    extras: dict[str, Any],
+    encoded: dict[str, np.ndarray] | None,
+    prompts: str | Path | None,
+    groups: list[tuple[str, list[str]]],
+) -> dict[str, Any]:
+    """The report without its timing and tables; draws the figures."""
     report: dict[str, Any] = {
         "split": split,
         "cache": {"url": store.url, "fingerprint_id": store.fingerprint_id},
@@ -258,10 +282,4 @@ def evaluate_runs(
         "figures": plots.report_figures(out, methods, extras, split),
         "groups": [{"name": g, "methods": members} for g, members in groups],
     }
-    report["seconds"] = round(time.perf_counter() - t0, 2)
-    markdown, table = render_markdown(report)
-    report["table"] = table
-    report["group_table"] = group_table(table, groups)
-    _write_text(out / "report.json", strict_json.dumps(report, indent=1, default=float))
-    _write_text(out / "report.md", markdown)
     return report

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hierskp.eval.metrics.intervals import bootstrap_summary
+from hierskp.numfmt import mean_ci
 
 SEED_KEYS = frozenset({"seed"})
 # two-sided 95% Student t quantiles by degrees of freedom (scipy is not a dependency); the normal 1.96 beyond 30
@@ -96,7 +97,49 @@ def group_table(
 def cell(stat: dict[str, Any]) -> str:
     if stat["mean"] is None:
         return "-"
-    return f"{stat['mean']:.1f}" if stat["ci95"] is None else f"{stat['mean']:.1f} ± {stat['ci95']:.1f}"
+    return mean_ci(stat["mean"], stat["ci95"], decimals=1)
+
+
+def md_cell(text: str) -> str:
+    """Text made safe for a markdown table cell."""
+    return str(text).replace("|", "\\|")
+
+
+def across_seeds_lines(
+    methods: list[dict[str, Any]],
+    table: dict[str, dict[str, dict[str, float | None]]],
+    groups: list[tuple[str, list[str]]],
+    reference: str | None,
+    sections: list[tuple[str, str, list[tuple[str, tuple[str, ...], float]]]],
+) -> list[str]:
+    """The one-row-per-method tables: runs that differ only in the seed as mean ± 95% t-interval."""
+    gtable = group_table(table, groups)
+    lines = [
+        "",
+        "## Across seeds: one row per method",
+        "",
+        "Runs whose configs differ only in `seed` are one method: mean ± half-width of the 95% Student t "
+        "interval over its runs (n runs), same test videos; a single value where n = 1. The interval is over "
+        "training seeds only: the test videos' sampling error adds to it (per-run bootstrap intervals of the order "
+        "controls below). Per-run numbers below.",
+    ]
+    for key, title, cols in sections:
+        lines += ["", f"### {title}", "", "| method | n | " + " | ".join(c for c, _, _ in cols) + " |"]
+        lines.append("|---|---:" + "|---:" * len(cols) + "|")
+        for name, members in groups:
+            cells = [cell(gtable[name][key][c]) for c, _, _ in cols]
+            lines.append(f"| {md_cell(name)} | {len(members)} | " + " | ".join(cells) + " |")
+        if key == "summary" and reference is not None:
+            ref = next(g for g, members in groups if reference in members)
+            others = [g for g, _ in groups[1:] if g != ref]
+            cmp = comparison_lines(gtable, ref, others, [c for c, _, _ in cols])
+            if cmp:
+                lines += ["", "Difference of means, and whether the 95% intervals are disjoint:", ""] + cmp
+            paired = paired_lines(methods, groups, ref)
+            if paired:
+                lines += ["", "Paired on the same test videos (seeds averaged per video), points, 95% bootstrap:", ""]
+                lines += paired
+    return lines
 
 
 def comparison_lines(

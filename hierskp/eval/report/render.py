@@ -14,11 +14,12 @@ import numpy as np
 
 from hierskp.eval.metrics.detection import DEFAULT_TIOU
 from hierskp.eval.metrics.retrieval import TIE_TOLERANCE
-from hierskp.eval.report.groups import cell as group_cell
-from hierskp.eval.report.groups import comparison_lines, group_table, paired_lines
+from hierskp.eval.report.groups import across_seeds_lines
+from hierskp.eval.report.groups import md_cell as _cell
 from hierskp.eval.report.headline import SUMMARY as SUMMARY_METRICS
 from hierskp.eval.tasks.embed import LEVELS
 from hierskp.eval.tasks.order_controls import SCORERS
+from hierskp.numfmt import mean_ci
 
 PROTOCOL = (
     "Protocol. Retrieval: exact cosine over each level's distinct texts (identical texts are equally relevant), "
@@ -112,7 +113,7 @@ def _paired(methods: list[dict[str, Any]]) -> list[str]:
             mine = m["result"]["recognition"][a][b].get("per_video_accuracy", {})
             d = 100 * np.array([mine[v] - base[k][v] for v in mine if v in base[k]])
             se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-            cells.append(f"{k} {d.mean():+.1f} ± {se:.1f} (n={len(d)})" if len(d) else f"{k} -")
+            cells.append(f"{k} {mean_ci(d.mean(), se, len(d), decimals=1, signed=True)}" if len(d) else f"{k} -")
         lines.append(f"* {_cell(m['name'])}: " + ", ".join(cells))
     return lines if len(methods) > 1 else []
 
@@ -148,46 +149,6 @@ def _order_control_lines(methods: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _across_seeds(
-    methods: list[dict[str, Any]],
-    table: dict[str, dict[str, dict[str, float | None]]],
-    groups: list[tuple[str, list[str]]],
-    reference: str | None,
-) -> list[str]:
-    """The one-row-per-method tables: runs that differ only in the seed as mean ± 95% t-interval."""
-    gtable = group_table(table, groups)
-    lines = [
-        "",
-        "## Across seeds: one row per method",
-        "",
-        "Runs whose configs differ only in `seed` are one method: mean ± half-width of the 95% Student t "
-        "interval over its runs (n runs), same test videos; a single value where n = 1. The interval is over "
-        "training seeds only: the test videos' sampling error adds to it (per-run bootstrap intervals of the order "
-        "controls below). Per-run numbers below.",
-    ]
-    for key, title, cols in _sections():
-        lines += ["", f"### {title}", "", "| method | n | " + " | ".join(c for c, _, _ in cols) + " |"]
-        lines.append("|---|---:" + "|---:" * len(cols) + "|")
-        for name, members in groups:
-            cells = [group_cell(gtable[name][key][c]) for c, _, _ in cols]
-            lines.append(f"| {_cell(name)} | {len(members)} | " + " | ".join(cells) + " |")
-        if key == "summary" and reference is not None:
-            ref = next(g for g, members in groups if reference in members)
-            others = [g for g, _ in groups[1:] if g != ref]
-            cmp = comparison_lines(gtable, ref, others, [c for c, _, _ in cols])
-            if cmp:
-                lines += ["", "Difference of means, and whether the 95% intervals are disjoint:", ""] + cmp
-            paired = paired_lines(methods, groups, ref)
-            if paired:
-                lines += ["", "Paired on the same test videos (seeds averaged per video), points, 95% bootstrap:", ""]
-                lines += paired
-    return lines
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|")
-
-
 def _get(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
     node: Any = result
     for key in path:
@@ -200,6 +161,32 @@ def _get(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
 def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, dict[str, float | None]]]]:
     """(report.md text, table {method: {section key: {column: value}}} in display units)."""
     methods = report["methods"]
+    head = _header_lines(report, methods)
+    table: dict[str, dict[str, dict[str, float | None]]] = {m["name"]: {} for m in methods}
+    lines = ["", "## Per run"] + _per_run_lines(methods, table) + _index_and_detection_lines(methods)
+    groups = [(g["name"], g["methods"]) for g in report.get("groups", [])]
+    if any(len(members) > 1 for _, members in groups):
+        reference = methods[1]["name"] if len(methods) > 1 else None
+        head += across_seeds_lines(methods, table, groups, reference, _sections())
+    lines = head + lines
+    fig = report["figures"]
+    lines += [
+        "",
+        "## Figures",
+        "",
+        "![recall@K](recall_curves.png)",
+        "",
+        f"Zero-shot per-frame confusion of {fig['best_method']}:",
+        "",
+        "![confusion](confusion_matrix.png)",
+        "",
+        "![timeline](timeline.png)",
+        "",
+    ]
+    return "\n".join(lines), table
+
+
+def _header_lines(report: dict[str, Any], methods: list[dict[str, Any]]) -> list[str]:
     lines = [
         f"# HierSKP evaluation report ({report['split']} split)",
         "",
@@ -221,8 +208,11 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
             f"one prompt per class (the class's prompts from {src}, embedded and averaged)",
         )
     lines += ["", protocol, "", f"Zero-shot class prompts: {_cell(src)}."]
-    table: dict[str, dict[str, dict[str, float | None]]] = {m["name"]: {} for m in methods}
-    head, lines = lines, ["", "## Per run"]
+    return lines
+
+
+def _per_run_lines(methods: list[dict[str, Any]], table: dict[str, dict[str, dict[str, float | None]]]) -> list[str]:
+    lines: list[str] = []
     for key, title, cols in _sections():
         lines += [
             "",
@@ -241,7 +231,11 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
             lines += _paired(methods)
         if key == "order_controls":
             lines += _order_control_lines(methods)
-    lines += [
+    return lines
+
+
+def _index_and_detection_lines(methods: list[dict[str, Any]]) -> list[str]:
+    lines = [
         "",
         "### FAISS index vs exact search (top-10 agreement, ties interchangeable)",
         "",
@@ -272,22 +266,4 @@ def render_markdown(report: dict[str, Any]) -> tuple[str, dict[str, dict[str, di
         for d in ("zero_shot", "probe")
         if "predictions_file" in loc.get(d, {})
     ]
-    groups = [(g["name"], g["methods"]) for g in report.get("groups", [])]
-    if any(len(members) > 1 for _, members in groups):
-        head += _across_seeds(methods, table, groups, methods[1]["name"] if len(methods) > 1 else None)
-    lines = head + lines
-    fig = report["figures"]
-    lines += [
-        "",
-        "## Figures",
-        "",
-        "![recall@K](recall_curves.png)",
-        "",
-        f"Zero-shot per-frame confusion of {fig['best_method']}:",
-        "",
-        "![confusion](confusion_matrix.png)",
-        "",
-        "![timeline](timeline.png)",
-        "",
-    ]
-    return "\n".join(lines), table
+    return lines

@@ -111,47 +111,69 @@ def embed_split(
     for host in iter_batches(store, index, spec, batch_videos):
         batch = host.to(dev)
         entries = [index[i] for i in host.index.tolist()]
-        assert host.video_mask is not None
-        n_steps, n_tokens = host.seq_mask.sum(1).tolist(), host.video_mask.sum(1).tolist()
-        v_emb, v_tok = embedder.video(batch.video, batch.video_clip_mask)
-        v_emb_host, v_tok_host = v_emb.cpu(), v_tok.cpu()
-        out["video"]["video"].append(v_emb_host)
-        for b, e in enumerate(entries):
-            if e.n_ops >= 2:
-                seq = batch.seq[b, : n_steps[b]]
-                order.append(
-                    OrderVideo(
-                        e.video_id,
-                        list(e.op_labels),
-                        v_emb_host[b],
-                        v_tok_host[b],
-                        int(n_tokens[b]),
-                        host.seq[b, : n_steps[b]],
-                        embedder.text(seq).cpu(),
-                        e.procedure,
-                        batch.video[b].cpu(),
-                        batch.video_clip_mask[b].cpu(),
-                    )
+        order += _embed_batch(embedder, host, batch, entries, out)
+        _add_meta(meta, entries)
+    levels = _levels(out, meta)
+    run_dir = None if model.run_dir is None else str(model.run_dir)
+    return LevelEmbeddings(split, embedder.method, run_dir, store.fingerprint_id, levels, order)
+
+
+def _embed_batch(
+    embedder: Any, host: Any, batch: Any, entries: list[Any], out: dict[str, dict[str, list[torch.Tensor]]]
+) -> list[OrderVideo]:
+    """Append one batch's embeddings (on the host) to `out`; the batch's videos with >= 2 operations, for
+    the order tasks."""
+    order: list[OrderVideo] = []
+    assert host.video_mask is not None
+    n_steps, n_tokens = host.seq_mask.sum(1).tolist(), host.video_mask.sum(1).tolist()
+    v_emb, v_tok = embedder.video(batch.video, batch.video_clip_mask)
+    v_emb_host, v_tok_host = v_emb.cpu(), v_tok.cpu()
+    out["video"]["video"].append(v_emb_host)
+    for b, e in enumerate(entries):
+        if e.n_ops >= 2:
+            seq = batch.seq[b, : n_steps[b]]
+            order.append(
+                OrderVideo(
+                    e.video_id,
+                    list(e.op_labels),
+                    v_emb_host[b],
+                    v_tok_host[b],
+                    int(n_tokens[b]),
+                    host.seq[b, : n_steps[b]],
+                    embedder.text(seq).cpu(),
+                    e.procedure,
+                    batch.video[b].cpu(),
+                    batch.video_clip_mask[b].cpu(),
                 )
-        out["video"]["text"].append(embedder.text(batch.t_video).cpu())
-        if batch.ops is not None and batch.ops.shape[0]:
-            out["operation"]["video"].append(embedder.clips(batch.ops, batch.ops_mask).cpu())
-            out["operation"]["text"].append(embedder.text(batch.t_ops).cpu())
-        if batch.windows is not None and batch.windows.shape[0]:
-            out["frame"]["video"].append(embedder.clips(batch.windows, batch.windows_mask).cpu())
-            out["frame"]["text"].append(embedder.text(batch.t_narr).cpu())
-        for e in entries:
-            _add(meta["video"], [e.video_id], [e.video_text], [e.procedure], [(0.0, float(e.n_frames))])
-            _add(meta["operation"], [e.video_id] * e.n_ops, list(e.op_texts), list(e.op_labels), e.op_times.tolist())
-            _add(
-                meta["frame"],
-                [e.video_id] * len(e.narr_texts),
-                list(e.narr_texts),
-                list(e.narr_texts),
-                [(t, t) for t in e.narr_times.tolist()],
             )
+    out["video"]["text"].append(embedder.text(batch.t_video).cpu())
+    if batch.ops is not None and batch.ops.shape[0]:
+        out["operation"]["video"].append(embedder.clips(batch.ops, batch.ops_mask).cpu())
+        out["operation"]["text"].append(embedder.text(batch.t_ops).cpu())
+    if batch.windows is not None and batch.windows.shape[0]:
+        out["frame"]["video"].append(embedder.clips(batch.windows, batch.windows_mask).cpu())
+        out["frame"]["text"].append(embedder.text(batch.t_narr).cpu())
+    return order
+
+
+def _add_meta(meta: dict[str, dict[str, list[Any]]], entries: list[Any]) -> None:
+    for e in entries:
+        _add(meta["video"], [e.video_id], [e.video_text], [e.procedure], [(0.0, float(e.n_frames))])
+        _add(meta["operation"], [e.video_id] * e.n_ops, list(e.op_texts), list(e.op_labels), e.op_times.tolist())
+        _add(
+            meta["frame"],
+            [e.video_id] * len(e.narr_texts),
+            list(e.narr_texts),
+            list(e.narr_texts),
+            [(t, t) for t in e.narr_times.tolist()],
+        )
+
+
+def _levels(
+    out: dict[str, dict[str, list[torch.Tensor]]], meta: dict[str, dict[str, list[Any]]]
+) -> dict[str, LevelData]:
     e_dim = next((t.shape[1] for k in LEVELS for t in out[k]["video"]), 1)
-    levels = {
+    return {
         k: LevelData(
             _l(out[k]["video"], e_dim),
             _l(out[k]["text"], e_dim),
@@ -162,8 +184,6 @@ def embed_split(
         )
         for k in LEVELS
     }
-    run_dir = None if model.run_dir is None else str(model.run_dir)
-    return LevelEmbeddings(split, embedder.method, run_dir, store.fingerprint_id, levels, order)
 
 
 def _add(m: dict[str, list[Any]], ids: list[str], texts: list[str], labels: list[str], times: list[Any]) -> None:
