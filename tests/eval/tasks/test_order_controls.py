@@ -113,7 +113,7 @@ def test_one_tie_rule_a_fair_coin():
 def test_order_retrieval_counts_ties_as_the_controls_do(twin_cache):
     base = frozen_baseline(twin_cache)
     emb = embed_split(twin_cache, base, "test")
-    res = order_retrieval(base.embedder, emb)
+    res = order_retrieval(base.embedder, emb).to_dict()
     # the frozen sequence embedding is a bag of steps: every wrong order ties with the true one, so
     # its pairwise accuracy is a coin flip and its order accuracy 1 / (1 + wrong orders) per video
     assert res["global"]["pairwise_accuracy"] == pytest.approx(50.0)
