@@ -19,8 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zarr.storage import LocalStore
-
 from . import commits, rawstore
 from . import layout as L
 
@@ -52,16 +50,8 @@ def _save(path: Path | None, videos: dict[str, Any]) -> None:
 
 
 def _meta_digest(store: Any, video_id: str) -> str | None:
-    """sha256 of a video group's zarr.json (read as a plain file on local stores: no zarr round-trip)."""
-    key = f"{L.VIDEOS}/{video_id}/zarr.json"
-    if isinstance(store.root.store, LocalStore):
-        base = Path(store.root.store.root) / store.root.store_path.path
-        try:
-            raw: bytes | None = (base / key).read_bytes()
-        except FileNotFoundError:
-            raw = None
-    else:
-        raw = rawstore.get_bytes(store.root, key)
+    """sha256 of a video group's zarr.json."""
+    raw = rawstore.get_bytes(store.root, f"{L.VIDEOS}/{video_id}/zarr.json")
     return None if raw is None else hashlib.sha256(raw).hexdigest()
 
 
