@@ -175,10 +175,10 @@ def measure(
         res["write_s"] = round(write_cache(cache, n, encoder), 1)
     res["files"] = count_files(cache)
     if seeded:
-        from scale_seed import seed_checks
+        from scale_seed import copy_records
 
-        res["seed_checks"] = seed_checks(cache, TEMPLATES)
-        print(f"  N={n} seed_checks: {res['seed_checks']}", flush=True)
+        res["copy_records"] = copy_records(cache, TEMPLATES)
+        print(f"  N={n} copy_records: {res['copy_records']}", flush=True)
     roots = {"after": ROOT, **({"before": baseline} if baseline is not None else {})}
     res.update(run_stages(n, cache, out, skip, log, roots, seeded))
     return res
