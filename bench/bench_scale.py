@@ -112,37 +112,47 @@ def timed(cmd: list[str], log: Path, code_root: Path = ROOT) -> dict[str, Any]:
     """Run a process on the code at `code_root`: wall seconds, and its peak RSS in MiB from /usr/bin/time
     (wait4's counts the forked copy of this process too)."""
     env = {**os.environ, "PYTHONPATH": str(code_root)}
-    rss = log.with_name("rss.txt")
+    rss = log.with_name(f"rss.{os.getpid()}.txt")  # two bench runs may share --out
+    load0 = os.getloadavg()[0]  # the box is shared: each number carries the load it ran under
     t0 = time.perf_counter()
     with log.open("ab") as fh:
         fh.write((f"\n$ PYTHONPATH={code_root} " + " ".join(cmd) + "\n").encode())
         fh.flush()
-        wrapped = ["/usr/bin/time", "-o", str(rss), "-f", "%M", *cmd] if Path("/usr/bin/time").exists() else cmd
+        wrapped = ["/usr/bin/time", "-o", str(rss), "-f", "%M %U %S", *cmd] if Path("/usr/bin/time").exists() else cmd
         rc = subprocess.call(wrapped, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=code_root)
     secs = time.perf_counter() - t0
-    peak = int(rss.read_text().split()[-1]) // 1024 if rss.exists() else None
-    return {"s": round(secs, 2), "rss_mib": peak, "rc": rc}
+    fields = rss.read_text().split()[-3:] if rss.exists() else []
+    peak = int(fields[0]) // 1024 if len(fields) == 3 else None
+    cpu = round(float(fields[1]) + float(fields[2]), 2) if len(fields) == 3 else None  # user + sys
+    load = [round(load0, 1), round(os.getloadavg()[0], 1)]
+    return {"s": round(secs, 2), "cpu_s": cpu, "rss_mib": peak, "rc": rc, "load": load}
 
 
 def in_process_search(run: Path, cache: Path) -> dict[str, Any]:
     """A new library over the index built by the CLI (what a server does on start), then a second query."""
     import hierskp
 
-    t0 = time.perf_counter()
+    load0, cpu = os.getloadavg()[0], time.process_time
+    t0, c0 = time.perf_counter(), cpu()
     lib = hierskp.search_library(run, cache)
     lib.search(QUERY, k=10)
-    first = time.perf_counter() - t0
-    t1 = time.perf_counter()
+    first, first_cpu = time.perf_counter() - t0, cpu() - c0
+    lib.search(QUERY + " warm-up", k=10)
+    t1, c1 = time.perf_counter(), cpu()
     lib.search(QUERY + " again", k=10)
-    again = time.perf_counter() - t1
-    t2 = time.perf_counter()
+    again, again_cpu = time.perf_counter() - t1, cpu() - c1
+    t2, c2 = time.perf_counter(), cpu()
     hierskp.search_library(lib.model, lib.store).search(QUERY, k=10)  # new library, model and store kept
-    fresh = time.perf_counter() - t2
+    fresh, fresh_cpu = time.perf_counter() - t2, cpu() - c2
     return {
         "new_library_s": round(first, 3),
+        "new_library_cpu_s": round(first_cpu, 3),
         "same_library_s": round(again, 4),
+        "same_library_cpu_s": round(again_cpu, 4),
         "new_library_warm_s": round(fresh, 4),
+        "new_library_warm_cpu_s": round(fresh_cpu, 4),
         "rebuilt": lib.info["moment"].rebuilt,
+        "load": [round(load0, 1), round(os.getloadavg()[0], 1)],
     }
 
 
@@ -154,7 +164,9 @@ def diff_pass(manifest: Path, cache: Path) -> dict[str, Any]:
     return {"s": round(time.perf_counter() - t0, 2), "counts": {k: len(v) for k, v in diff.as_dict().items()}}
 
 
-def measure(n: int, out: Path, encoder: Any, skip: set[str], log: Path, baseline: Path | None) -> dict[str, Any]:
+def measure(
+    n: int, out: Path, encoder: Any, skip: set[str], log: Path, baseline: Path | None, seeded: bool = False
+) -> dict[str, Any]:
     """Every stage on this code, and (with `baseline`, a checkout of older code) on that code right after,
     on the same cache: both see the same machine load."""
     cache = out / f"cache_{n}.zarr"
@@ -162,8 +174,13 @@ def measure(n: int, out: Path, encoder: Any, skip: set[str], log: Path, baseline
     if not cache.exists():
         res["write_s"] = round(write_cache(cache, n, encoder), 1)
     res["files"] = count_files(cache)
+    if seeded:
+        from scale_seed import copy_records
+
+        res["copy_records"] = copy_records(cache, TEMPLATES)
+        print(f"  N={n} copy_records: {res['copy_records']}", flush=True)
     roots = {"after": ROOT, **({"before": baseline} if baseline is not None else {})}
-    res.update(run_stages(n, cache, out, skip, log, roots))
+    res.update(run_stages(n, cache, out, skip, log, roots, seeded))
     return res
 
 
@@ -186,8 +203,11 @@ def stage_commands(cache: Path, run: Path, report: Path) -> dict[str, list[str]]
     }
 
 
-def run_stages(n: int, cache: Path, out: Path, skip: set[str], log: Path, roots: dict[str, Path]) -> dict[str, Any]:
-    """Each stage on each code in turn (interleaved, so both see the same load); in-process stages on this code."""
+def run_stages(
+    n: int, cache: Path, out: Path, skip: set[str], log: Path, roots: dict[str, Path], seeded: bool = False
+) -> dict[str, Any]:
+    """Each stage on each code in turn (interleaved, so both see the same load); in-process stages on this code.
+    `seeded`: the index is built per template (`scale_seed.seed_index`) in place of `search_first`."""
     res: dict[str, Any] = {code: {} for code in roots}
     runs = {code: out / f"run_{n}_{code}" for code in roots}
     for run in runs.values():
@@ -200,6 +220,12 @@ def run_stages(n: int, cache: Path, out: Path, skip: set[str], log: Path, roots:
             if code == "before" and stage in BEFORE_SKIP:
                 continue
             run = runs["after"] if stage.startswith("search") else runs[code]  # the same run and its index
+            if seeded and stage == "search_first":
+                from scale_seed import seed_index
+
+                res[code]["seed_index"] = seed_index(run, cache, TEMPLATES)
+                print(f"  N={n} seed_index: {res[code]['seed_index']}", flush=True)
+                continue
             cmd = stage_commands(cache, run, out / f"report_{n}_{code}")[stage]
             res[code][stage] = timed(cmd, log, root)
             print(f"  N={n} {code} {stage}: {res[code][stage]}", flush=True)
@@ -224,7 +250,10 @@ def table(results: list[dict[str, Any]], code: str = "after") -> str:
     for k in keys:
         if not all(k in r for r in results):
             continue
-        cells = [f"{r[k]['s']:.2f} s ({r[k].get('rss_mib', '-')} MiB)" for r in results]
+        cells = [
+            f"{r[k]['s']:.2f} s, {r[k].get('cpu_s')} CPU-s ({r[k].get('rss_mib')} MiB, load {r[k].get('load')})"
+            for r in results
+        ]
         per = (hi[k]["s"] - lo[k]["s"]) / max(1, hi["n"] - lo["n"]) * 1000
         lines.append(f"| {k} | " + " | ".join(cells) + f" | {per:.2f} ms | {hi[k]['s'] / lo[k]['s']:.2f}x |")
     lines.append("| files | " + " | ".join(str(r["files"]) for r in results) + " | | |")
@@ -237,9 +266,13 @@ def main() -> None:
         "--n", type=int, nargs="+", default=[10, 40], help="library sizes (default: make bench's small pair)"
     )
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "scale"))
+    ap.add_argument("--json", default="scale.json", help="results file in --out")
     ap.add_argument("--skip", nargs="*", default=["evaluate"], help="stages to leave out (default: evaluate)")
     ap.add_argument("--baseline-root", help="a checkout of older code (git worktree/archive) run on the same caches")
     ap.add_argument("--keep", action="store_true", help="keep the caches (default: removed at the end)")
+    ap.add_argument(
+        "--seeded", action="store_true", help="first-time deep checks and search rows per template (scale_seed.py)"
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -249,8 +282,8 @@ def main() -> None:
     results = []
     for n in args.n:
         baseline = Path(args.baseline_root).resolve() if args.baseline_root else None
-        results.append(measure(n, out, encoder, set(args.skip), out / "commands.log", baseline))
-        (out / "scale.json").write_text(json.dumps(results, indent=1))
+        results.append(measure(n, out, encoder, set(args.skip), out / "commands.log", baseline, args.seeded))
+        (out / args.json).write_text(json.dumps(results, indent=1))
         if not args.keep:
             for p in out.glob(f"*_{n}*"):
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()

@@ -1,6 +1,7 @@
 """CPU time of the N-dependent parts of search and training start-up, in-process, on an existing cache.
 
     PYTHONPATH=CODE python bench/scale_probes.py CACHE        # run once per code (this tree, an older checkout)
+    python bench/scale_probes.py CACHE --recorded [--run RUN] # this tree, records in place (10,000 videos)
 
 On a shared box wall time swings 5x; CPU time does not. Prints JSON:
 - search: the per-query staleness check. Before the commit log: `SearchLibrary._videos` (the cheap check of
@@ -8,12 +9,15 @@ On a shared box wall time swings 5x; CPU time does not. Prints JSON:
   (what each query's hits get).
 - start-up: `require_valid(store, deep=True)` as `hierskp train` runs it (after: twice, the second with its
   record), then `catalog` of the training splits.
+- `--recorded`: only what runs when the records exist (the first-time passes are left out): training's check
+  (`require_valid`, one listing), `cache ls`'s survey (no listing), the catalog from its record, and with
+  `--run` a new `SearchLibrary` over the built index (model kept) and one query on it.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 
 import cache_schema as cs
@@ -47,5 +51,34 @@ def main(cache: str) -> None:
     print(json.dumps(res), flush=True)
 
 
+def recorded(cache: str, run: str | None) -> None:
+    from cache_schema.verified import survey
+
+    store = cs.open_cache(cache)
+    res: dict = {"n": len(store.video_ids(None))}
+    res["ls_survey_cpu_s"] = cpu(lambda: survey(cs.open_cache(cache), listing=False))
+    res["require_valid_deep_again_cpu_s"] = cpu(lambda: cs.require_valid(store, deep=True))
+    # on the same store, as training does: the check marked every video, the catalog opens none
+    res["catalog_recorded_cpu_s"] = cpu(lambda: catalog(store, ["pretrain", "train"]))
+    print(json.dumps(res), flush=True)
+    if run:
+        import hierskp
+
+        lib = hierskp.search_library(run, cache)
+        lib.search("the surgeon performs dissection", k=10)  # loads the text encoder and the index once
+        model, store = lib.model, lib.store
+        res["new_library_query_cpu_ms"] = round(
+            cpu(lambda: hierskp.search_library(model, store).search("skin closure", k=10)) * 1e3, 1
+        )
+        res["same_library_query_cpu_ms"] = round(cpu(lambda: lib.search("hemostasis", k=10)) * 1e3, 1)
+        res["index"] = {"n": lib.info["moment"].n, "rebuilt": lib.info["moment"].rebuilt}
+    print(json.dumps(res), flush=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("cache")
+    ap.add_argument("--recorded", action="store_true")
+    ap.add_argument("--run")
+    args = ap.parse_args()
+    recorded(args.cache, args.run) if args.recorded else main(args.cache)

@@ -14,7 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Inspect a feature cache written by `hierskp extract` (a local path or an fsspec URL).",
     )
     csub = p.add_subparsers(dest="cache_command", required=True, metavar="{ls,show,validate,plot,export}")
-    ls = csub.add_parser("ls", help="one line per video: status, frames, feature size, decoder, fingerprint")
+    ls = csub.add_parser(
+        "ls",
+        help="one line per video: status, frames, feature size, decoder, fingerprint (the status of each video's "
+        "last check where no writer changed it since; `validate` re-lists every chunk)",
+    )
     ls.add_argument("cache", help="cache path or URL")
     show = csub.add_parser("show", help="everything about the cache, or about one video, as JSON")
     show.add_argument("cache", help="cache path or URL")
@@ -53,7 +57,7 @@ def _show(store, video_id: str | None) -> dict:  # type: ignore[no-untyped-def]
     if video_id is None:
         from cache_schema import survey
 
-        found = survey(store)
+        found = survey(store, listing=False)  # the record and the commit log: no listing of every chunk
         ids = {s: sorted(v for v, r in found.items() if r["status"] == s) for s in ("complete", "partial")}
         return {"url": store.url, **store.info, "videos": {s: len(v) for s, v in ids.items()}, "video_ids": ids}
     status, _, _, problems = store.inspect(video_id)
@@ -94,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         store = open_cache(args.cache, mode="r")
         if args.cache_command == "ls":
             print(f"{'video_id':32s} {'status':9s} {'frames':>7s} {'dim':>5s}  decoder  fingerprint")
-            for vid, found in survey(store).items():  # only videos changed since the last check are read
+            # only videos changed since the last check are read, and no chunk is listed (`validate` does)
+            for vid, found in survey(store, listing=False).items():
                 frames, dim = found.get("n_frames") or "-", found.get("feature_dim") or "-"
                 print(
                     f"{vid:32s} {found['status']:9s} {frames!s:>7s} {dim!s:>5s}"

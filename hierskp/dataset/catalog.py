@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from cache_schema import CacheStore, caption_pool
+from cache_schema.commits import memoized
 
 
 def text_key(text: str) -> int:
@@ -87,8 +88,11 @@ def _alts(rec: Any, video_id: str, ann: dict[str, Any]) -> dict[str, Any]:
 
 
 def catalog_video(store: CacheStore, video_id: str) -> CachedVideo:
-    rec = store.read_video(video_id)
-    ann = rec.annotations
+    return _entry(store, store.read_video(video_id))
+
+
+def _entry(store: CacheStore, rec: Any) -> CachedVideo:
+    video_id, ann = rec.video_id, rec.annotations
     ts = rec.timestamps()
     segs = rec.segments().reshape(-1, 2)
     ntimes = rec.narration_times().reshape(-1)
@@ -119,16 +123,44 @@ def catalog_video(store: CacheStore, video_id: str) -> CachedVideo:
     )
 
 
+_ARRAYS = {
+    "op_rows": np.int64,
+    "op_times": np.float64,
+    "narr_rows": np.int64,
+    "narr_times": np.float64,
+    "narr_op": np.int64,
+}
+
+
+def _to_json(v: CachedVideo, split: Any) -> dict[str, Any]:
+    out = {k: getattr(v, k) for k in CachedVideo.__dataclass_fields__}
+    out.update({k: out[k].tolist() for k in _ARRAYS})
+    return {"fields": out, "split": split}
+
+
+def _from_json(d: dict[str, Any]) -> CachedVideo:
+    f = dict(d["fields"])
+    f.update({k: np.asarray(f[k], dtype=t) for k, t in _ARRAYS.items()})
+    f["op_rows"] = f["op_rows"].reshape(-1, 2)
+    f["op_times"] = f["op_times"].reshape(-1, 2)
+    for k in ("op_texts", "op_labels", "narr_texts", "video_alts"):
+        f[k] = tuple(f[k])
+    f["op_alts"], f["narr_alts"] = (tuple(tuple(a) for a in f[k]) for k in ("op_alts", "narr_alts"))
+    return CachedVideo(**f)
+
+
+def _derive(store: CacheStore, video_id: str) -> dict[str, Any]:
+    rec = store.read_video(video_id)
+    return _to_json(_entry(store, rec), rec.annotations.get("split"))
+
+
 def catalog(store: CacheStore, splits: list[str] | tuple[str, ...] | None = None) -> list[CachedVideo]:
-    """Catalog the complete videos of the given splits (None: all), sorted by id for reproducibility."""
-    out = []
-    for vid in store.video_ids():
-        if splits is not None:
-            split = store.read_video(vid).annotations.get("split")
-            if split not in splits:
-                continue
-        out.append(catalog_video(store, vid))
-    return out
+    """Catalog the complete videos of the given splits (None: all), sorted by id for reproducibility.
+    Each video's entry is derived once per group metadata (`cache_schema.commits`: a start-up on an unchanged
+    cache opens no array) and kept for every split."""
+    ids = store.video_ids()
+    found = memoized(store, "catalog", ids, lambda vid: _derive(store, vid))
+    return [_from_json(found[v]) for v in ids if splits is None or found[v]["split"] in splits]
 
 
 def split_video_ids(store: CacheStore, split: str) -> list[str]:

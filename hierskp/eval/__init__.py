@@ -11,7 +11,7 @@ Three layers, each importing only the ones above it in this list:
   time-shuffled, mean video), `recognition` (zero-shot and probe), `frame_probe` (the linear probe,
   which is also the TAL head), `localization` (TAL) with `proposals` (scores -> detections, NMS),
   `prompts` and `prompt_templates` (class prompts, prompt ensembles).
-* `hierskp.eval.report`: `build` (runs x splits, each split embedded once per method), `headline`
+* `hierskp.eval.report.build`: `build` (runs x splits, each split embedded once per method), `headline`
   (the one registry of headline metrics, `HEADLINE`, and its views: the report's summary, the demo and
   ablation tables, what nightly promotion compares), `groups` (seed groups, paired differences),
   `render` (report.md), `plots` (PNG figures), `index_agreement` (FAISS vs exact search, in memory).

@@ -6,6 +6,11 @@ Files for ``path = "x.faiss"``: ``x.faiss`` (``faiss.write_index``), ``x.faiss.i
 complete set). The sidecar records the fingerprint of what was indexed (sha256 over the
 embeddings, the ids and the caller's ``source`` dict), the build config and tuned params,
 and the size and sha256 of the two data files.
+
+A load hashes both files once; ``x.faiss.verified.json`` then records their size, mtime and inode, and
+later loads of unchanged files skip the hash (a rewrite, replacement or truncation changes the stat; a
+file modified within `_RACY_NS` of its check is hashed every time, as git treats racy index entries).
+The index and the ids are memory-mapped on the CPU, so a load reads only what searches touch.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +49,7 @@ from hierskp.index.build import (  # noqa: F401 - re-exported public API
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 _HASH_CHUNK = 64 << 20
+_RACY_NS = 2_000_000_000  # mtime coarser than this near "now" may hide a same-size rewrite
 
 
 def _update_array(h: hashlib._Hash, a: np.ndarray) -> None:
@@ -130,6 +137,39 @@ def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         return None
 
 
+def _stat_key(p: Path) -> dict[str, int]:
+    st = p.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino}
+
+
+def _verify_files(path: str | os.PathLike[str], files: Mapping[str, Any]) -> None:
+    """Each data file's size and sha256 are the sidecar's: hashed, unless the stat recorded after an earlier
+    hash of these very bytes still holds. Raises ValueError naming the file that differs."""
+    index_path, ids_path, _ = _paths(path)
+    rec_path = index_path.with_name(index_path.name + ".verified.json")
+    try:
+        rec = json.loads(rec_path.read_text())
+    except (OSError, ValueError):
+        rec = {}
+    new: dict[str, Any] = {}
+    for name, p in (("index", index_path), ("ids", ids_path)):
+        key = {**_stat_key(p), "sha256": files[name]["sha256"]}
+        if rec.get(name) == key:
+            new[name] = key
+            continue
+        if _file_digest(p) != files[name]:
+            raise ValueError(f"{p}: size/sha256 differ from the sidecar (partial or foreign write)")
+        if time.time_ns() - key["mtime_ns"] > _RACY_NS and _stat_key(p) == {
+            k: key[k] for k in ("size", "mtime_ns", "ino")
+        }:
+            new[name] = key
+    if new != rec:
+        try:
+            atomic_write_text(rec_path, json.dumps(new, sort_keys=True))
+        except OSError:
+            pass  # a read-only folder: hashed again next time
+
+
 def load_index(path: str | os.PathLike[str], use_gpu: bool | None = None, verify_files: bool = True) -> EmbeddingIndex:
     """Load a saved index as-is (no staleness check; use `load_or_build` for that)."""
     index_path, ids_path, _ = _paths(path)
@@ -137,11 +177,9 @@ def load_index(path: str | os.PathLike[str], use_gpu: bool | None = None, verify
     if meta is None:
         raise FileNotFoundError(f"{path}: no readable sidecar {_paths(path)[2].name}")
     if verify_files:
-        for name, p in (("index", index_path), ("ids", ids_path)):
-            if _file_digest(p) != meta["files"][name]:
-                raise ValueError(f"{p}: size/sha256 differ from the sidecar (partial or foreign write)")
-    index = faiss.read_index(str(index_path))
-    ids = np.load(ids_path, allow_pickle=False)
+        _verify_files(path, meta["files"])
+    index = faiss.read_index(str(index_path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    ids = np.load(ids_path, allow_pickle=False, mmap_mode="r")
     params = meta["params"]
     if "nprobe" in params:
         set_nprobe(index, params["nprobe"])

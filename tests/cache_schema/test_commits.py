@@ -104,3 +104,22 @@ def test_a_cache_without_log_has_no_generation(tmp_path):
     commits.log_path(cs.open_cache(url).root).unlink()
     store = cs.open_cache(url)
     assert store.generation() is None and not store.unchanged_since({"log_size": 0})
+
+
+def test_local_raw_reads_skip_zarrs_event_loop(tmp_path, monkeypatch):
+    """A search checks each hit's group metadata: on a local store that is a file read, not a hand-off to
+    zarr's event-loop thread (~25 ms a call on a loaded box)."""
+    from cache_schema import rawstore
+    from tests.fixtures.synthetic_cache import make_synthetic_cache
+
+    store = make_synthetic_cache(tmp_path / "c.zarr", n_videos=2, vision_dim=8, op_frames=(2, 4))
+    vid = store.video_ids()[0]
+    expected = (tmp_path / "c.zarr" / "videos" / vid / "zarr.json").read_bytes()
+
+    def no_loop(*_a, **_k):
+        raise AssertionError("went through zarr's event loop")
+
+    monkeypatch.setattr(rawstore, "sync", no_loop)
+    assert rawstore.get_bytes(store.root, f"videos/{vid}/zarr.json") == expected
+    assert rawstore.get_bytes(store.root, "videos/nope/zarr.json") is None
+    assert rawstore.get_bytes(store.root, f"videos/{vid}") is None  # a folder is no key

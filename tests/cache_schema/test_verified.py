@@ -3,6 +3,8 @@ completion marker, yet a chunk deleted by hand or a re-extracted video is still 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,26 @@ def test_values_changed_in_place_are_caught_by_a_deep_check_of_a_new_cache(tmp_p
     writer = cs.open_cache(store.url, "a")
     writer.read_video(ids[0]).features[0] = np.full(8, 7.0)  # silent bit rot stand-in
     assert not cs.validate_cache(cs.open_cache(store.url), deep=True).ok
+
+
+def test_ls_and_show_list_no_chunk_and_still_see_writers(tmp_path, monkeypatch, capsys):
+    """`cache ls`/`show` at 10,000 videos must not list 200,000 chunk files (15-23 CPU-s here): they read the
+    record and the commit log; a video a writer changed is read again, one damaged by hand is `validate`'s."""
+    from cache_schema import rawstore
+    from hierskp.cli import main
+
+    url = make_synthetic_cache(tmp_path / "c.zarr", n_videos=5, vision_dim=8, op_frames=(2, 4)).url
+    ids = cs.require_valid(cs.open_cache(url), deep=False)  # a first reader records every video
+    listed, walk = [], rawstore._walk
+    monkeypatch.setattr(rawstore, "_walk", lambda folder: listed.append(folder.name) or walk(folder))
+    assert main(["cache", "ls", url]) == 0 and capsys.readouterr().out.count(" complete ") == 5
+    assert main(["cache", "show", url]) == 0 and json.loads(capsys.readouterr().out)["videos"]["complete"] == 5
+    assert listed == []
+    _redo(url, ids[2], 2.0)  # a writer re-extracted it: its keys alone are listed
+    cs.open_cache(url, "a").delete_video(ids[4])  # and removed another
+    assert main(["cache", "ls", url]) == 0
+    out = capsys.readouterr().out
+    assert listed == [ids[2]] and out.count(" complete ") == 4 and ids[4] not in out
+    chunk = tmp_path / "c.zarr" / "videos" / ids[1] / "text" / "operations" / "c" / "0" / "0"
+    chunk.unlink()  # by hand: ls shows the recorded status, validate lists every chunk and finds it
+    assert main(["cache", "validate", "--shallow", url]) == 1 and f"PROBLEM {ids[1]}" in capsys.readouterr().out

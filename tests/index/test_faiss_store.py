@@ -151,3 +151,29 @@ def test_load_or_build_from_calls_make_only_to_build(tmp_path):
     assert changed.rebuilt and "fingerprint" in changed.reason and calls == [1, 1]
     path.write_bytes(b"junk")  # a damaged index file is rebuilt, not served
     assert load_or_build_from(path, {"model": "b", "data": 1}, make).rebuilt and len(calls) == 3
+
+
+def test_unchanged_files_are_hashed_once_and_a_rewrite_is_still_refused(tmp_path, corpus, monkeypatch):
+    """A repeated load of a large index must not re-hash gigabytes: the stat recorded after one hash
+    vouches for unchanged files; a rewrite (new mtime) is hashed again and refused."""
+    import os
+
+    from hierskp.index import store as faiss_store
+
+    x = corpus[0][:2000]
+    path = tmp_path / "i.faiss"
+    load_or_build(path, x, None, {"run": 1})
+    old = 1_000_000_000  # written long ago: past the racy window
+    for p in (path, tmp_path / "i.faiss.ids.npy"):
+        os.utime(p, (old, old))
+    hashed, digest = [], faiss_store._file_digest
+    monkeypatch.setattr(faiss_store, "_file_digest", lambda p: hashed.append(p.name) or digest(p))
+    assert load_index(path).index.ntotal == 2000 and len(hashed) == 2
+    back = load_index(path)
+    assert len(hashed) == 2  # nothing hashed again
+    assert np.array_equal(search(back, x[:3], 1)[1][:, 0], [0, 1, 2])
+    with open(path, "r+b") as fh:  # same size, different bytes, a new mtime
+        fh.seek(200)
+        fh.write(b"\x00\x01\x02\x03")
+    with pytest.raises(ValueError, match="differ from the sidecar"):
+        load_index(path)

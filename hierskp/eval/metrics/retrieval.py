@@ -28,6 +28,9 @@ def expected_first(own: float, others: np.ndarray) -> float:
     return 1.0 / (1 + int((np.abs(diff) <= TIE_TOLERANCE).sum()))
 
 
+_BLOCK_CELLS = 1 << 21  # keyed ranks: similarity cells per block (8 MB of float32)
+
+
 def _as_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # torch.Tensor without importing torch
         x = x.detach().cpu()
@@ -85,6 +88,22 @@ def retrieval_ranks(similarity: Any, targets: Any = None) -> np.ndarray:
         p = pos[start : start + _CHUNK_ROWS]
         best = np.where(p, s, -np.inf).max(axis=1, keepdims=True)
         ranks[start : start + len(s)] = 1 + ((s >= best) & ~p).sum(axis=1)
+    return ranks
+
+
+def keyed_retrieval_ranks(
+    queries: Any, candidates: Any, query_keys: Any, candidate_keys: Any, chunk: int | None = None
+) -> np.ndarray:
+    """`retrieval_ranks(queries @ candidates.T, query_keys[:, None] == candidate_keys[None, :])`, computed
+    `chunk` query rows at a time (default: `_BLOCK_CELLS` cells): the [Nq, Nc] similarity and relevance are
+    never held whole (a test split of 10,000 videos has ~10^5 narration frames), memory is chunk x Nc."""
+    q, c = _as_numpy(queries), _as_numpy(candidates)
+    chunk = chunk or max(1, min(_CHUNK_ROWS, _BLOCK_CELLS // max(1, len(c))))
+    qk, ck = np.asarray(query_keys), np.asarray(candidate_keys)
+    ranks = np.empty(len(q), dtype=np.int64)
+    for start in range(0, len(q), chunk):
+        block = q[start : start + chunk]
+        ranks[start : start + len(block)] = retrieval_ranks(block @ c.T, qk[start : start + chunk, None] == ck[None, :])
     return ranks
 
 

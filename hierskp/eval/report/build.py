@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 import hierskp
 from hierskp.dataset.cache import CacheStore
 from hierskp.dataset.catalog import split_video_ids
-from hierskp.eval.metrics.retrieval import retrieval_ranks
+from hierskp.eval.metrics.retrieval import keyed_retrieval_ranks
 from hierskp.eval.report import plots
 from hierskp.eval.report.groups import SEED_KEYS, group_table, seed_groups
 from hierskp.eval.report.headline import EVAL_JSON, TASKS, flat
@@ -105,9 +105,11 @@ def method_names(
 def level_ranks(level: LevelData) -> dict[str, np.ndarray]:
     """v2t/t2v ranks over a level's distinct texts (as `level_retrieval_metrics`: equal texts are equally relevant)."""
     uniq, first, inv = np.unique(np.asarray(level.texts), return_index=True, return_inverse=True)
-    sim = level.video @ level.text[first].T
-    rel = inv[:, None] == np.arange(len(uniq))[None, :]
-    return {"v2t": retrieval_ranks(sim, rel), "t2v": retrieval_ranks(sim.T, rel.T)}
+    texts, cols = level.text[first], np.arange(len(uniq))
+    return {
+        "v2t": keyed_retrieval_ranks(level.video, texts, inv, cols),  # in row blocks: no [N, U] matrix
+        "t2v": keyed_retrieval_ranks(texts, level.video, cols, inv),
+    }
 
 
 def recall_curve(ranks: np.ndarray, kmax: int = CURVE_K) -> list[float]:

@@ -21,7 +21,7 @@ from hierskp.dataset.batch import Batch, collate
 from hierskp.dataset.cache import CacheStore
 from hierskp.dataset.catalog import CachedVideo, catalog
 from hierskp.dataset.items import CacheVideoDataset, ItemSpec
-from hierskp.eval.metrics.retrieval import retrieval_metrics
+from hierskp.eval.metrics.retrieval import keyed_retrieval_ranks, metrics_from_ranks
 from hierskp.runs.model import RunModel
 
 LEVELS: tuple[str, ...] = ("video", "operation", "frame")
@@ -201,10 +201,9 @@ def level_retrieval_metrics(level: LevelData, relevance: str = "texts") -> dict[
     if len(keys) < 2:
         return {"n": len(keys)}
     uniq, first, inv = np.unique(np.asarray(keys), return_index=True, return_inverse=True)
-    texts = level.text[first]  # one text-side row per unique key
-    sim = level.video @ texts.T  # [N items, U texts]
-    rel = inv[:, None] == np.arange(len(uniq))[None, :]
-    v2t, t2v = retrieval_metrics(sim, rel), retrieval_metrics(sim.T, rel.T)
+    texts, cols = level.text[first], np.arange(len(uniq))  # one text-side row per unique key
+    v2t = metrics_from_ranks(keyed_retrieval_ranks(level.video, texts, inv, cols))  # in row blocks
+    t2v = metrics_from_ranks(keyed_retrieval_ranks(texts, level.video, cols, inv))
     return {
         "n": len(keys),
         "n_texts": len(uniq),
