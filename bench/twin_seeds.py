@@ -56,7 +56,12 @@ def fmt(s: dict) -> str:
 
 @torch.no_grad()
 def per_video_twins(run: str, store, split: str) -> dict[str, float]:
-    """video id -> twin outcome (canonical step texts, clip-DTW scorer), as `order_controls` scores it."""
+    """video id -> twin outcome (canonical step texts, clip-DTW scorer), as `order_controls` scores it;
+    kept in RUN/twin_per_video.json (keyed by the cache fingerprint and split) so a rerun reads it."""
+    memo = Path(run) / "twin_per_video.json"
+    key = f"{store.fingerprint_id}:{split}"
+    if memo.exists() and key in (saved := json.loads(memo.read_text())):
+        return saved[key]
     model = load_run(run)
     emb = embed_split(store, model, split)
     order = [o for o in emb.order if o.clip_features is not None]
@@ -71,6 +76,7 @@ def per_video_twins(run: str, store, split: str) -> dict[str, float]:
         perm = torch.from_numpy(reorder_to(o.labels, twin))
         sc = scorer.scores(scorer.embed_video(o.clip_features, o.clip_mask), [seq, seq[perm]])
         out[o.video_id] = _wins(sc["clip_dtw"])
+    memo.write_text(json.dumps({**(json.loads(memo.read_text()) if memo.exists() else {}), key: out}))
     return out
 
 

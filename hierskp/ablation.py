@@ -106,7 +106,7 @@ def run_ablation(
             record = {
                 "variant": name,
                 "seed": seed,
-                "config": None if path is None else str(path.name),
+                "config": path,  # the packaged configuration's name (None: the defaults)
                 "overrides": overrides,
                 "train_seconds": seconds,
                 "scores": scores,

@@ -53,6 +53,15 @@ def test_ablation_scores_every_variant_on_val_test_and_unseen(caches):
     assert summarize(out)["summary"].keys() == res["summary"].keys()
 
 
+def test_an_anchor_variant_is_scored_and_recorded_with_its_packaged_config(caches):
+    root, a, _ = caches
+    out = root / "runs_anchor"
+    res = run_ablation(a, out, [0], {"hecvl": []}, FAST)
+    assert res["seeds"] == {"hecvl": [0]}
+    rec = json.loads((out / "hecvl_seed0" / "ablation_metrics.json").read_text())
+    assert rec["variant"] == "hecvl" and rec["config"] == "hecvl" and rec["train_seconds"] > 0
+
+
 def test_summarize_refuses_an_empty_folder_and_the_cli_needs_a_cache(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no run"):
         summarize(tmp_path)
