@@ -149,6 +149,11 @@ def summarize(out: str | Path) -> dict[str, Any]:
     return result
 
 
+def _value(x: Any) -> float:
+    """A metric as read back from strict JSON: a missing value (null, NaN when written) is NaN again."""
+    return float("nan") if x is None else float(x)
+
+
 def markdown(summary: dict[str, dict[str, dict[str, list[float]]]], seeds: dict[str, list[int]]) -> str:
     """Per evaluation set: one row per metric, one column per variant, mean ± std over seeds."""
     names = list(summary)
@@ -192,8 +197,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _value(x: Any) -> float:
-    """A metric as read back from strict JSON: a missing value (null, NaN when written) is NaN again."""
-    return float("nan") if x is None else float(x)
