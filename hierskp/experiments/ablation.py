@@ -104,7 +104,7 @@ def run_ablation(
             record = {
                 "variant": name,
                 "seed": seed,
-                "config": None if path is None else str(path.name),
+                "config": path,  # the packaged configuration's name (None: the defaults)
                 "overrides": overrides,
                 "train_seconds": seconds,
                 "scores": scores,
@@ -145,6 +145,11 @@ def summarize(out: str | Path) -> dict[str, Any]:
     (out / "ablation.json").write_text(strict_json.dumps(result, indent=1))
     (out / "ablation.md").write_text(markdown(summary, result["seeds"]))
     return result
+
+
+def _value(x: Any) -> float:
+    """A metric as read back from strict JSON: a missing value (null, NaN when written) is NaN again."""
+    return float("nan") if x is None else float(x)
 
 
 def markdown(summary: dict[str, dict[str, dict[str, list[float]]]], seeds: dict[str, list[int]]) -> str:
@@ -190,8 +195,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _value(x: Any) -> float:
-    """A metric as read back from strict JSON: a missing value (null, NaN when written) is NaN again."""
-    return float("nan") if x is None else float(x)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -52,6 +54,30 @@ def test_ablation_scores_every_variant_on_val_test_and_unseen(caches):
     rec = json.loads((out / "full_seed0" / "ablation_metrics.json").read_text())
     assert rec["variant"] == "full" and rec["seed"] == 0
     assert summarize(out)["summary"].keys() == res["summary"].keys()
+
+
+def test_the_cli_summarizes_a_folder(caches):
+    """As `python -m hierskp.experiments.ablation` (module run as __main__): every helper is defined before main runs."""
+    root, a, _ = caches
+    out = root / "runs_cli"
+    run_ablation(a, out, [0], {"full": []}, FAST)
+    (out / "ablation.md").unlink()
+    done = subprocess.run(
+        [sys.executable, "-m", "hierskp.experiments.ablation", "--out", str(out), "--summarize"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "twin_clip_dtw/acc" in (out / "ablation.md").read_text()
+
+
+def test_an_anchor_variant_is_scored_and_recorded_with_its_packaged_config(caches):
+    root, a, _ = caches
+    out = root / "runs_anchor"
+    res = run_ablation(a, out, [0], {"hecvl": []}, FAST)
+    assert res["seeds"] == {"hecvl": [0]}
+    rec = json.loads((out / "hecvl_seed0" / "ablation_metrics.json").read_text())
+    assert rec["variant"] == "hecvl" and rec["config"] == "hecvl" and rec["train_seconds"] > 0
 
 
 def test_summarize_refuses_an_empty_folder_and_the_cli_needs_a_cache(tmp_path, monkeypatch):
