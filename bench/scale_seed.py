@@ -101,14 +101,14 @@ def copy_records(cache: Path, templates: int) -> dict[str, Any]:
     import json
 
     import cache_schema.verified as verified
-    from cache_schema import memo, open_cache, rawstore
+    from cache_schema import commits, open_cache, rawstore
     from hierskp.dataset import catalog as cat
 
     t0 = time.perf_counter()
     store = open_cache(str(cache))
     generation = store.generation()
     tids = [f"syn{i:04d}" for i in range(templates)]
-    base, values = {}, memo.memoized(store, "catalog", tids, lambda v: cat._derive(store, v))
+    base, values = {}, commits.memoized(store, "catalog", tids, lambda v: cat._derive(store, v))
     for t in tids:
         status, attrs, marker, problems = store.inspect(t)
         assert status == "complete" and not verified._check(store, t, verified.LEVELS["deep"]), (t, problems)
@@ -128,7 +128,7 @@ def copy_records(cache: Path, templates: int) -> dict[str, Any]:
         value["split"] = value["fields"]["split"] = attrs["annotations"]["split"]
         entries[vid] = {"meta": hashlib.sha256(raw).hexdigest(), "value": value}
     verified._save(store, {"generation": generation, "videos": videos})
-    memo._save(memo._path(store, "catalog"), entries)
+    commits._memo_save(commits._memo_path(store, "catalog"), entries)
     for vid in sorted(entries)[templates + 1 :: max(1, len(entries) // 3)][:3]:
         assert json.loads(json.dumps(cat._derive(store, vid))) == entries[vid]["value"], vid
     return {"videos": len(videos), "s": round(time.perf_counter() - t0, 1)}
