@@ -31,6 +31,7 @@ from hierskp.eval.report.groups import interval
 from hierskp.eval.tasks.embed import embed_split
 from hierskp.eval.tasks.order_controls import _canonical_texts, _Scorer
 from hierskp.eval.tasks.retrieval import annotated_orders
+from hierskp.numfmt import mean_ci
 from hierskp.runs.model import load_run
 
 METRICS = (
@@ -53,7 +54,7 @@ def records(runs: Path) -> dict[str, dict[int, dict]]:
 def fmt(s: dict) -> str:
     if s["mean"] is None:
         return "-"
-    return f"{s['mean']:.1f}" if s["ci95"] is None else f"{s['mean']:.1f} ± {s['ci95']:.1f}"
+    return mean_ci(s["mean"], s["ci95"], decimals=1)
 
 
 @torch.no_grad()
@@ -101,7 +102,9 @@ def main() -> None:
     variants = [v for v in [*args.ref, *args.vs] if v in recs] + [v for v in recs if v not in args.ref + args.vs]
     sets = args.sets or list(next(iter(next(iter(recs.values())).values()))["scores"])
     result: dict = {"seeds": {v: sorted(recs[v]) for v in variants}, "table": {}, "paired_seeds": {}}
-    lines = [f"Seeds: {', '.join(f'{v} {sorted(recs[v])}' for v in variants)}. Mean ± 95% t-interval over seeds."]
+    lines = [
+        f"Seeds: {', '.join(f'{v} {sorted(recs[v])}' for v in variants)}. Mean and 95% t-interval over seeds (mean +- half-width)."
+    ]
     for set_name in sets:
         lines += ["", f"#### {set_name}", "", "| variant | n | " + " | ".join(n for _, n in METRICS) + " | train s |"]
         lines.append("|---|---:|" + "---:|" * (len(METRICS) + 1))

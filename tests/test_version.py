@@ -25,9 +25,11 @@ def test_an_uninstalled_source_tree_reads_its_pyproject(tmp_path):
     shutil.copy(ROOT / "hierskp" / "__init__.py", tmp_path / "hierskp" / "__init__.py")
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "hierskp"\nversion = "9.8.7"\n')
     code = "import sys; sys.path.insert(0, sys.argv[1]); import hierskp; print(hierskp.__version__)"
-    # -S: no site-packages, so no installed hierskp distribution to read metadata from
-    out = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    # -S: no site-packages, so no installed hierskp distribution to read metadata from; cwd: not a checkout
+    # whose hierskp.egg-info (an editable install's metadata) would be found through the "" entry of sys.path
+    run = [sys.executable, "-I", "-S", "-c", code, str(tmp_path)]  # -I: no PYTHONPATH, no cwd on the path
+    out = subprocess.run(run, capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "9.8.7"
     (tmp_path / "pyproject.toml").unlink()
-    out = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    out = subprocess.run(run, capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "0+unknown"

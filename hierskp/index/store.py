@@ -122,6 +122,12 @@ def save_index(
         "files": {"index": _file_digest(index_path), "ids": _file_digest(ids_path)},
     }
     atomic_write_text(meta_path, strict_json.dumps(meta, indent=1, sort_keys=True, default=str))
+    # the writer hashed these very bytes: record their stat now, so no later load (a search) writes in the folder
+    verified = {
+        name: {**_stat_key(p), "sha256": meta["files"][name]["sha256"]}
+        for name, p in (("index", index_path), ("ids", ids_path))
+    }
+    atomic_write_text(_verified_path(index_path), json.dumps(verified, sort_keys=True))
 
 
 def _save_ids(path: Path, ids: np.ndarray) -> None:
@@ -142,11 +148,15 @@ def _stat_key(p: Path) -> dict[str, int]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino}
 
 
+def _verified_path(index_path: Path) -> Path:
+    return index_path.with_name(index_path.name + ".verified.json")
+
+
 def _verify_files(path: str | os.PathLike[str], files: Mapping[str, Any]) -> None:
     """Each data file's size and sha256 are the sidecar's: hashed, unless the stat recorded after an earlier
     hash of these very bytes still holds. Raises ValueError naming the file that differs."""
     index_path, ids_path, _ = _paths(path)
-    rec_path = index_path.with_name(index_path.name + ".verified.json")
+    rec_path = _verified_path(index_path)
     try:
         rec = json.loads(rec_path.read_text())
     except (OSError, ValueError):
@@ -163,7 +173,7 @@ def _verify_files(path: str | os.PathLike[str], files: Mapping[str, Any]) -> Non
             k: key[k] for k in ("size", "mtime_ns", "ino")
         }:
             new[name] = key
-    if new != rec:
+    if new != rec and any(name not in rec or rec[name] != new.get(name) for name in new):
         try:
             atomic_write_text(rec_path, json.dumps(new, sort_keys=True))
         except OSError:
