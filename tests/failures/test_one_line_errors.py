@@ -31,10 +31,7 @@ def test_ctrl_c_is_one_line_with_exit_130(tiny_cache, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "hierskp", "train", "--cache", tiny_cache, "--out", str(out), "--no-progress"]
     cmd += ["--set", "max_steps=100000", "--set", "model.hidden_dim=32", "--set", "model.heads=2"]
-    # a runner started in the background (`cmd &` in a script) passes SIGINT on as ignored, and Python keeps an
-    # ignored SIGINT ignored: the child gets the default disposition, as a terminal's foreground job has
-    restore = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=restore)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").stat().st_size:
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
