@@ -108,12 +108,14 @@ def copy_records(cache: Path, templates: int) -> dict[str, Any]:
     store = open_cache(str(cache))
     generation = store.generation()
     tids = [f"syn{i:04d}" for i in range(templates)]
-    base, values = {}, commits.memoized(store, "catalog", tids, lambda v: cat._derive(store, v))
+    base, key_sets, values = {}, {}, commits.memoized(store, "catalog", tids, lambda v: cat._derive(store, v))
     for t in tids:
         status, attrs, marker, problems = store.inspect(t)
         assert status == "complete" and not verified._check(store, t, verified.LEVELS["deep"]), (t, problems)
-        listing = verified._video_counts(store, t)
-        base[t] = {"marker": verified._marker_sha(marker), "listing": listing, "level": verified.LEVELS["deep"]}
+        keys = sorted(rawstore.list_prefix(store.root, f"videos/{t}/"))
+        key_sets[kid := verified._key_set_id(keys)] = keys
+        listing = {"marker": verified._marker_sha(marker), "listing": verified._counts(keys), "keys": kid}
+        base[t] = {**listing, "level": verified.LEVELS["deep"]}
         base[t].update(verified._summary(marker, attrs))
     videos, entries = {}, {}
     for vid in rawstore.list_dir(store.root, "videos"):
@@ -127,7 +129,7 @@ def copy_records(cache: Path, templates: int) -> dict[str, Any]:
         value["fields"]["video_id"] = vid
         value["split"] = value["fields"]["split"] = attrs["annotations"]["split"]
         entries[vid] = {"meta": hashlib.sha256(raw).hexdigest(), "value": value}
-    verified._save(store, {"generation": generation, "videos": videos})
+    verified._save(store, {"generation": generation, "videos": videos, "key_sets": key_sets})
     commits._memo_save(commits._memo_path(store, "catalog"), entries)
     for vid in sorted(entries)[templates + 1 :: max(1, len(entries) // 3)][:3]:
         assert json.loads(json.dumps(cat._derive(store, vid))) == entries[vid]["value"], vid

@@ -42,6 +42,25 @@ def list_prefix(root: zarr.Group, prefix: str) -> list[str]:
     return [k[len(full) :] for k in sync(run())]
 
 
+def is_local(root: zarr.Group) -> bool:
+    return isinstance(root.store, LocalStore)
+
+
+def all_present(root: zarr.Group, prefix: str, keys: list[str]) -> bool | None:
+    """Whether every key below `prefix` exists: one stat each on a local store (~7 us a key here, where
+    walking the folders that hold them costs ~60 us a key); None on another store (a listing is its
+    cheap way: one request per thousand keys, where a stat is one request per key)."""
+    if not is_local(root):
+        return None
+    base = f"{root.store.root}/{_key(root, prefix)}"
+    try:
+        for key in keys:
+            os.stat(base + key)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True
+
+
 def list_dir(root: zarr.Group, prefix: str) -> list[str]:
     full = _key(root, prefix.rstrip("/")) + "/"
 

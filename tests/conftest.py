@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -13,6 +14,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hierskp.settings import apply_offline_defaults  # noqa: E402 - light: os only
 
 apply_offline_defaults()
+
+# A test run started as a background job without job control (`bash .ci/run &`, `nohup`) inherits SIGINT as
+# *ignored*, and an ignored signal stays ignored across exec: every Ctrl-C a test sends to a `hierskp train`, a
+# Prefect worker or a server was then dropped (reproduced: 8 of 8 lost; Prefect's worker re-sends its first
+# SIGINT to itself under the inherited ignore, so it needed the second, SIGKILL). A handled SIGINT is reset to
+# the default in every child, as a terminal's foreground job has it, whoever started the run.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config, items):

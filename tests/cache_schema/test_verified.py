@@ -95,3 +95,30 @@ def test_ls_and_show_list_no_chunk_and_still_see_writers(tmp_path, monkeypatch, 
     chunk = tmp_path / "c.zarr" / "videos" / ids[1] / "text" / "operations" / "c" / "0" / "0"
     chunk.unlink()  # by hand: ls shows the recorded status, validate lists every chunk and finds it
     assert main(["cache", "validate", "--shallow", url]) == 1 and f"PROBLEM {ids[1]}" in capsys.readouterr().out
+
+
+def test_a_fresh_record_lists_no_folder_and_a_record_without_key_sets_still_reads(tmp_path, monkeypatch):
+    """Start-up at 10,000 videos walked 180,000 chunk files (~11 CPU-s here): with the record fresh, each
+    recorded key is stat'ed instead (~1 CPU-s) and no folder is listed; a record written before key sets
+    lists each video once, then records them; a key deleted by hand still sends its video to be read."""
+    from cache_schema import rawstore
+
+    url = make_synthetic_cache(tmp_path / "c.zarr", n_videos=4, vision_dim=8, op_frames=(2, 4)).url
+    ids = cs.require_valid(cs.open_cache(url), deep=False)
+    walked, walk = [], rawstore._walk
+    monkeypatch.setattr(rawstore, "_walk", lambda folder: walked.append(folder.name) or walk(folder))
+    assert cs.require_valid(cs.open_cache(url), deep=False) == ids and walked == []
+    record = tmp_path / "c.zarr" / "_commits" / "verified.json"
+    old = json.loads(record.read_text())
+    assert len(old["key_sets"]) == 1 and all(v["keys"] in old["key_sets"] for v in old["videos"].values())
+    older = {"format": old["format"], "generation": old["generation"], "videos": old["videos"]}
+    for entry in older["videos"].values():
+        del entry["keys"]
+    record.write_text(json.dumps(older))  # as written before key sets
+    assert cs.require_valid(cs.open_cache(url), deep=False) == ids and sorted(walked) == ids
+    walked.clear()
+    assert cs.require_valid(cs.open_cache(url), deep=False) == ids and walked == []
+    (tmp_path / "c.zarr" / "videos" / ids[2] / "frames" / "timestamps" / "zarr.json").unlink()  # by hand
+    with pytest.raises(cs.CorruptVideoError, match=ids[2]):
+        cs.require_valid(cs.open_cache(url), deep=False)
+    assert walked == [ids[2]]

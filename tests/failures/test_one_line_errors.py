@@ -31,24 +31,18 @@ def test_ctrl_c_is_one_line_with_exit_130(tiny_cache, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "hierskp", "train", "--cache", tiny_cache, "--out", str(out), "--no-progress"]
     cmd += ["--set", "max_steps=100000", "--set", "model.hidden_dim=32", "--set", "model.heads=2"]
+    # the child has SIGINT's default disposition whoever started the test run (tests/conftest.py)
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").stat().st_size:
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
         time.sleep(0.05)
-    # Ctrl-C again every 5 s, as a user would: in two full-suite runs under load (2026-12-07) a first SIGINT
-    # was lost and the run trained on; a lost Ctrl-C is an open bug (see the closing note). The exit, the one
-    # line and the released lock are still asserted
-    for _ in range(12):
-        proc.send_signal(signal.SIGINT)
-        try:
-            err = proc.communicate(timeout=5)[1]
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    else:
+    proc.send_signal(signal.SIGINT)  # one Ctrl-C
+    try:
+        err = proc.communicate(timeout=90)[1]  # 2-7 s here at load 5
+    except subprocess.TimeoutExpired:
         proc.kill()
-        raise AssertionError("hierskp train ignored 12 Ctrl-C in 60 s")
+        raise AssertionError("hierskp train ignored a Ctrl-C for 90 s") from None
     assert proc.returncode == 130, err
     assert "hierskp train: error: interrupted (Ctrl-C)" in err and "Traceback" not in err, err
     assert not (out / ".lock").exists()
