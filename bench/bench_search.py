@@ -37,8 +37,9 @@ from cache_schema import open_cache
 from hierskp.dataset.catalog import catalog
 from hierskp.numfmt import mean_ci
 from hierskp.runs.model import frozen_baseline
+from hierskp.search import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S
 from hierskp.search.library import Hit, SearchLibrary, distinct_hits
-from hierskp.search.rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, embed_rows
+from hierskp.search.rows import embed_rows
 
 
 def overlap_share(window: tuple[float, float], segments: np.ndarray) -> float:

@@ -12,7 +12,7 @@ import sys
 
 from hierskp.cli.search import add_library_options, open_library
 from hierskp.files import strict_json
-from hierskp.search.rows import SEARCH_LEVELS
+from hierskp.search import SEARCH_LEVELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -33,8 +33,9 @@ from hierskp.files.atomic import atomic_write_text
 from hierskp.index.store import EmbeddingIndex, IndexKind, LoadResult, load_or_build_from, read_sidecar, search
 from hierskp.runs.encoders import HierSKPModel
 from hierskp.runs.folder import INDEX_DIR
+from hierskp.search import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, SEARCH_LEVELS
 from hierskp.search.bounds import check_k, check_moment_options, prune_versions
-from hierskp.search.rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, SEARCH_LEVELS, embed_rows
+from hierskp.search.rows import embed_rows
 
 SEARCH_FORMAT = 1
 

@@ -24,10 +24,8 @@ from hierskp.dataset.catalog import catalog_video
 from hierskp.dataset.items import pool_rows, video_clips
 from hierskp.eval.tasks.embed import resolve_embed_device
 from hierskp.runs.model import RunModel
+from hierskp.search import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, SEARCH_LEVELS
 
-SEARCH_LEVELS: tuple[str, ...] = ("moment", "video", "operation")
-DEFAULT_WINDOW_S = 4.0  # chosen on the demo val split (bench/README.md "Search")
-DEFAULT_STRIDE_S = 2.0
 BATCH_ROWS = 256  # windows or operations per forward pass (videos: BATCH_ROWS // 32)
 
 

@@ -17,7 +17,8 @@ import numpy as np
 from hierskp.cache_views.plot import pca_rgb, self_similarity
 from hierskp.dataset.cache import CacheStore
 from hierskp.runs.encoders import HierSKPModel
-from hierskp.search.rows import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, embed_rows
+from hierskp.search import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S
+from hierskp.search.rows import embed_rows
 
 
 def class_prompts(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import hierskp
-from hierskp.search.rows import SEARCH_LEVELS
+from hierskp.search import SEARCH_LEVELS
 
 
 @pytest.mark.slow

@@ -17,8 +17,9 @@ from hierskp.cli import main
 from hierskp.dataset.catalog import catalog
 from hierskp.eval.tasks.embed import embed_split
 from hierskp.runs.model import load_run
+from hierskp.search import SEARCH_LEVELS
 from hierskp.search.library import EmptyLibrary, SearchLibrary
-from hierskp.search.rows import SEARCH_LEVELS, embed_rows, moment_windows, window_rows
+from hierskp.search.rows import embed_rows, moment_windows, window_rows
 from hierskp.train import load_config, train
 from tests.fixtures.synthetic_cache import make_synthetic_cache
 

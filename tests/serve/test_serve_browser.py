@@ -7,62 +7,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
 import psutil
 import pytest
 
+from .conftest import start_server, stop, wait_ready
+
 pytestmark = pytest.mark.slow
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 INSTALL = "apt-get install -y chromium chromium-driver && pip install selenium (CI: .ci/run installs them)"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(lib, state: Path, *extra: str) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "hierskp", "serve", "--run", str(lib.run), "--cache", str(lib.cache)]
-    cmd += ["--videos", str(lib.corpus), "--state-dir", str(state), "--port", str(port), *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return proc, port
-
-
-def wait_ready(proc: subprocess.Popen, port: int, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"hierskp serve exited {proc.returncode}: {proc.stderr.read()[-3000:]}"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/videos", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"hierskp serve did not answer on port {port} in {timeout} s")
-
-
-def stop(proc: subprocess.Popen) -> str:
-    """SIGINT (uvicorn's clean stop), then its stderr; idempotent."""
-    if proc.returncode is not None:
-        return ""
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    return err
 
 
 def listening(proc: subprocess.Popen, port: int) -> set[str]:
