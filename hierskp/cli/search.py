@@ -55,8 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_library_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     """The options that choose an index (shared with `hierskp index build`, which builds the same ones)."""
-    p.add_argument("--run", required=required, help="trained run folder (required)")
-    p.add_argument("--cache", required=required, help="cache path or fsspec URL with the run's backbone (required)")
+    need = "required" if required else "required unless --server; default: unset"
+    p.add_argument("--run", required=required, help=f"trained run folder ({need})")
+    p.add_argument("--cache", required=required, help=f"cache path or fsspec URL with the run's backbone ({need})")
     p.add_argument(
         "--window", type=float, default=DEFAULT_WINDOW_S, help=f"moment length, seconds (default: {DEFAULT_WINDOW_S:g})"
     )
