@@ -9,7 +9,6 @@ import json
 import subprocess
 import time
 import urllib.request
-import warnings
 
 import pytest
 
@@ -115,8 +114,9 @@ def readme_stop_lines() -> str:
 
 @pytest.mark.timeout(360)
 def test_readme_worker_recipe_stops_the_worker(deployed, tmp_path):
-    """`set -m`, the worker in the background, then the README's stop lines: the worker is gone, exit 0
-    (a graceful SIGINT) or 137 (Prefect missed the first interrupt; the second is its SIGKILL): a warning."""
+    """`set -m`, the worker in the background, then the README's stop lines: the worker is gone after the
+    first SIGINT, exit 0. (The 137 seen before, a first SIGINT dropped, came from a test run started with
+    SIGINT ignored, which the worker inherited; tests/conftest.py now resets that for every child.)"""
     log = tmp_path / "worker.log"
     stop = readme_stop_lines()
     assert "kill -INT $WORKER" in stop and "wait $WORKER" in stop
@@ -139,6 +139,4 @@ kill -0 $WORKER 2>/dev/null && echo "worker still alive"
         )
     out = proc.stdout + proc.stderr + log.read_text()[-3000:]
     assert "worker still alive" not in proc.stdout, out
-    assert "worker exit 0" in proc.stdout or "worker exit 137" in proc.stdout, out
-    if "worker exit 137" in proc.stdout:
-        warnings.warn("the Prefect worker missed the first SIGINT; the README's second SIGINT killed it", stacklevel=1)
+    assert "worker exit 0" in proc.stdout, out
