@@ -8,9 +8,27 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 
-# exit codes: 1 a failure while working, 2 bad input or a refusal, 130 interrupted (128 + SIGINT)
-EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 1, 2, 130
+# exit codes: 1 a failure while working, 2 bad input or a refusal, 130 interrupted (128 + SIGINT),
+# 143 terminated (128 + SIGTERM)
+EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, a scheduler's stop (Kubernetes, Slurm, systemd, a Prefect cancellation), handled as Ctrl-C
+    is: the work finished so far is kept, a run folder's lock released, a fresh run's files undone."""
+
+
+def stop_on_sigterm() -> None:
+    """Raise `Terminated` in the main thread on SIGTERM, unless this process was started with it ignored."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, terminate)
+
 
 _OS_HINTS = {
     errno.ENOSPC: "no space left on the device; free some space (or choose another folder) and rerun",
@@ -28,6 +46,8 @@ def debug_enabled(argv: list[str] | None = None) -> bool:
 def one_line(exc: BaseException) -> str:
     """The failure in one line: the error's own message (its first line when it has several), with the
     file and a hint for operating-system errors such as a full disk or a read-only folder."""
+    if isinstance(exc, Terminated):
+        return "terminated (SIGTERM); work finished so far is kept, rerun the same command to continue"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted (Ctrl-C); work finished so far is kept, rerun the same command to continue"
     if isinstance(exc, OSError) and exc.errno in _OS_HINTS:
@@ -52,6 +72,8 @@ def _join_lines(message: str) -> str:
 
 
 def exit_code(exc: BaseException) -> int:
+    if isinstance(exc, Terminated):
+        return EXIT_TERMINATED
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     return EXIT_REFUSED if isinstance(exc, (ValueError, FileExistsError, FileNotFoundError)) else EXIT_FAILED

@@ -58,13 +58,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hierskp.failures import debug_enabled, exit_code, one_line
+    from hierskp.failures import debug_enabled, exit_code, one_line, stop_on_sigterm
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = debug_enabled(argv)
     argv = [a for a in argv if a != "--debug"]
     first = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(first if first in COMMAND_MODULES else None).parse_args(argv)
+    stop_on_sigterm()  # a scheduler's stop ends a command as Ctrl-C does (`hierskp serve`: uvicorn's own)
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from hierskp.failures import one_line
@@ -26,7 +27,13 @@ def test_bad_device_names_are_one_line_and_write_nothing(tiny_cache, tmp_path):
         assert "Traceback" not in res.stderr and not (tmp_path / "r").exists()
 
 
-def test_ctrl_c_is_one_line_with_exit_130(tiny_cache, tmp_path):
+@pytest.mark.parametrize(
+    ("sig", "code", "line"),
+    [(signal.SIGINT, 130, "interrupted (Ctrl-C)"), (signal.SIGTERM, 143, "terminated (SIGTERM)")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_and_sigterm_are_one_line_with_exit_130_and_143(tiny_cache, tmp_path, sig, code, line):
+    """Ctrl-C, or SIGTERM (what Kubernetes, Slurm or systemd send to stop a job), in the middle of training."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "HIERSKP_DEBUG": "0"}
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "hierskp", "train", "--cache", tiny_cache, "--out", str(out), "--no-progress"]
@@ -37,14 +44,14 @@ def test_ctrl_c_is_one_line_with_exit_130(tiny_cache, tmp_path):
     while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").stat().st_size:
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)  # one Ctrl-C
+    proc.send_signal(sig)  # once
     try:
         err = proc.communicate(timeout=90)[1]  # 2-7 s here at load 5
     except subprocess.TimeoutExpired:
         proc.kill()
-        raise AssertionError("hierskp train ignored a Ctrl-C for 90 s") from None
-    assert proc.returncode == 130, err
-    assert "hierskp train: error: interrupted (Ctrl-C)" in err and "Traceback" not in err, err
+        raise AssertionError(f"hierskp train ignored {sig.name} for 90 s") from None
+    assert proc.returncode == code, err
+    assert f"hierskp train: error: {line}" in err and "Traceback" not in err, err
     assert not (out / ".lock").exists()
 
 
