@@ -110,9 +110,9 @@ def key_tree(full: Path, dest: Path, n: int) -> list[str]:
     return keys
 
 
-def _empty(dest: Path, links: int) -> Path:
+def _empty(dest: Path, links: int, prefix: str = "empty") -> Path:
     """An empty file to link to: a new one every 50,000 links (ext4 allows 65,000 an inode)."""
-    path = dest / f"empty{links // 50_000}"
+    path = dest / f"{prefix}{links // 50_000}"
     path.touch(exist_ok=True)
     return path
 
@@ -139,7 +139,7 @@ def measure_tree(dest: Path, keys: list[str], n: int, frames: int = 437, chunk_r
     for i in range(chunks * arrays):
         if i % 1000 == 0:
             (ragged / f"a{i // 1000}").mkdir(parents=True, exist_ok=True)
-        os.link(_empty(dest, i), ragged / f"a{i // 1000}" / str(i))
+        os.link(_empty(dest, i, "ragged"), ragged / f"a{i // 1000}" / str(i))
     res["ragged_files"] = chunks * arrays
     res["ragged_walk_cpu_s"], _ = cpu(lambda: _walk(ragged))
     return res
