@@ -91,6 +91,30 @@ def main() -> None:
         print(json.dumps({"run": run, "label_zero_shot": short, "moment": q["mean"]}), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(rows, indent=1))
+    print(seed_table(rows))
+
+
+def seed_table(rows: list[dict]) -> str:
+    """Runs named VARIANT_seedN (the ablation's folders) grouped by variant: mean and 95% t-interval over
+    seeds of label-name zero-shot accuracy and moment P@k, with the controls of the first run."""
+    from hierskp.eval.report.groups import interval
+    from hierskp.numfmt import mean_ci
+
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(Path(row["run"]).name.rsplit("_seed", 1)[0], []).append(row)
+    first = rows[0]["label_zero_shot"], rows[0]["moment_P@k"]
+    lines = [
+        f"| variant | n | label-name zero-shot (chance {first[0]['chance']:.3f}, majority {first[0]['majority']:.3f}) "
+        f"| moment P@{rows[0]['k']} (random {first[1]['chance_P@k'] / 100:.3f}, frozen {first[1]['frozen_P@k'] / 100:.3f}) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, group in groups.items():
+        zs = interval([r["label_zero_shot"]["acc"] for r in group])
+        pk = interval([r["moment_P@k"]["P@k"] / 100 for r in group])
+        cells = [mean_ci(i["mean"], i["ci95"], decimals=3) for i in (zs, pk)]
+        lines.append(f"| {name} | {zs['n']} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
