@@ -37,7 +37,16 @@ def test_ctrl_c_and_sigterm_are_one_line_with_exit_130_and_143(tiny_cache, tmp_p
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "HIERSKP_DEBUG": "0"}
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "hierskp", "train", "--cache", tiny_cache, "--out", str(out), "--no-progress"]
-    cmd += ["--set", "max_steps=100000", "--set", "model.hidden_dim=32", "--set", "model.heads=2"]
+    cmd += [
+        "--set",
+        "max_steps=100000",
+        "--set",
+        "model.hidden_dim=32",
+        "--set",
+        "model.heads=2",
+        "--set",
+        "log_every=1",
+    ]
     # the child has SIGINT's default disposition whoever started the test run (tests/conftest.py)
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
