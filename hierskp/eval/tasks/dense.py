@@ -10,6 +10,7 @@ the chunk size whatever the video length, and windows are encoded in batches of 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,26 @@ def context_frames(embedder: Embedder, features: Any, spec: ItemSpec, frames: np
     return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
+LOG_EVERY_S = 30.0
+
+
+class _ProgressLines:
+    """'dense test: 120/2000 videos (31 s)' on stderr at most every LOG_EVERY_S: progress a log file can hold."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what, self.total, self.done = what, total, 0
+        self.start = self.last = time.monotonic()
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self.last >= LOG_EVERY_S:
+            print(
+                f"{self.what}: {self.done}/{self.total} videos ({now - self.start:.0f} s)", file=sys.stderr, flush=True
+            )
+            self.last = now
+        self.done += 1
+
+
 def dense_split(
     store: CacheStore, model: RunModel, split: str = "test", batch_frames: int = 1024, progress: bool = True
 ) -> DenseSplit:
@@ -121,9 +142,13 @@ def dense_split(
     out = DenseSplit([], [], [], [], method=embedder.method, meta={"frame_window": spec.frame_window})
     context = model.heads is not None  # the frozen baseline's probes read its mean-pooled features
     out.context = [] if context else None
-    # an inner bar (under the report's): on a terminal only, where its cursor moves (ESC[A) do not litter logs
+    # an inner bar (under the report's): on a terminal only, where its cursor moves (ESC[A) do not litter logs;
+    # a log gets a plain line every LOG_EVERY_S instead (at 10,000 videos a method's split takes minutes)
     inner = progress and sys.stderr.isatty()
+    log = _ProgressLines(f"dense {split}", len(index)) if progress and not inner else None
     for entry in tqdm(index, desc=f"dense {split}", unit="video", disable=not inner, leave=False):
+        if log:
+            log.tick()
         rec = store.read_video(entry.video_id)
         ts = rec.timestamps()
         out.video_ids.append(entry.video_id)

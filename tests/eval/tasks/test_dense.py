@@ -83,3 +83,17 @@ def test_dense_rows_are_the_frame_level_windows(tmp_path):
     dense = dense_split(store, frozen_baseline(store), "test", progress=False)
     rows = np.concatenate([e.narr_rows for e in catalog(store, ["test"])])
     np.testing.assert_allclose(dense.embeddings[0][rows], frame.video, atol=1e-5)
+
+
+def test_progress_in_a_log_is_plain_lines(tmp_path, monkeypatch, capsys):
+    """Not a terminal (a log file, CI, a flow): no bar's cursor moves, a line every LOG_EVERY_S instead."""
+    import hierskp.eval.tasks.dense as dense_mod
+
+    store = make_synthetic_cache(tmp_path / "c.zarr", n_videos=10, vision_dim=4, op_frames=(2, 3))
+    monkeypatch.setattr(dense_mod, "LOG_EVERY_S", 0.0)
+    n = len(dense_split(store, frozen_baseline(store), "test", progress=True).video_ids)
+    err = capsys.readouterr().err
+    assert n and [line.split(" (")[0] for line in err.splitlines()] == [f"dense test: {i}/{n} videos" for i in range(n)]
+    assert "\x1b[" not in err and "\r" not in err
+    dense_split(store, frozen_baseline(store), "test", progress=False)
+    assert capsys.readouterr().err == ""
