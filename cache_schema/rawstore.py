@@ -46,12 +46,10 @@ def is_local(root: zarr.Group) -> bool:
     return isinstance(root.store, LocalStore)
 
 
-def all_present(root: zarr.Group, prefix: str, keys: list[str]) -> bool | None:
-    """Whether every key below `prefix` exists: one stat each on a local store (~7 us a key here, where
-    walking the folders that hold them costs ~60 us a key); None on another store (a listing is its
-    cheap way: one request per thousand keys, where a stat is one request per key)."""
-    if not is_local(root):
-        return None
+def all_present(root: zarr.Group, prefix: str, keys: list[str]) -> bool:
+    """Whether every key below `prefix` of a LOCAL store exists: one stat each (~7 us a key here, where
+    walking the folders that hold them costs ~60 us a key). Elsewhere a listing is the cheap way (one
+    request per thousand keys, where a stat is one request per key): check `is_local` first."""
     base = f"{root.store.root}/{_key(root, prefix)}"
     try:
         for key in keys:

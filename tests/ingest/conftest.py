@@ -9,6 +9,17 @@ import numpy as np
 
 from hierskp.synth.encode import encode_video
 
+# a valid manifest row (tests/ingest/test_manifest*.py vary it)
+GOOD_ROW = {
+    "video_id": "v1",
+    "video": "videos/v1.mp4",
+    "split": "train",
+    "procedure": "thyroidectomy",
+    "text": "an open thyroidectomy",
+    "operations": [{"start": 0, "end": 4, "label": "incision", "text": "skin incision"}],
+    "frames": [{"time": 1.5, "text": "the scalpel opens the skin"}],
+}
+
 PALETTE = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (200, 200, 40), (200, 40, 200), (40, 200, 200), (120, 120, 120)]
 
 

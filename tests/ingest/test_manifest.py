@@ -9,15 +9,7 @@ import pytest
 from hierskp.ingest.activitynet import import_activitynet
 from hierskp.ingest.manifest import ManifestError, load_manifest
 
-GOOD = {
-    "video_id": "v1",
-    "video": "videos/v1.mp4",
-    "split": "train",
-    "procedure": "thyroidectomy",
-    "text": "an open thyroidectomy",
-    "operations": [{"start": 0, "end": 4, "label": "incision", "text": "skin incision"}],
-    "frames": [{"time": 1.5, "text": "the scalpel opens the skin"}],
-}
+from .conftest import GOOD_ROW as GOOD
 
 
 def _write(tmp_path, rows):
