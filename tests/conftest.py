@@ -17,7 +17,8 @@ apply_offline_defaults()
 
 # A test run started as a background job without job control (`bash .ci/run &`, `nohup`) inherits SIGINT as
 # *ignored*, and an ignored signal stays ignored across exec: every Ctrl-C a test sends to a `hierskp train`, a
-# Prefect worker or a server was then dropped (reproduced: 8 of 8 lost; Prefect's worker re-sends its first
+# Prefect worker or a server was then dropped (reproduced: a train so started lost its SIGINT and
+# /proc showed SIGINT ignored; given the default, 8 of 8 exited 130. Prefect's worker re-sends its first
 # SIGINT to itself under the inherited ignore, so it needed the second, SIGKILL). A handled SIGINT is reset to
 # the default in every child, as a terminal's foreground job has it, whoever started the run.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
